@@ -1,0 +1,96 @@
+/**
+ * The reading contract (design.md "Data contracts"), validated with zod at every boundary:
+ * `{"meter_id": "3501020012345", "ts": "2026-11-21T08:15:00+08:00", "kwh": 0.42}`
+ * or a register feed with `reading_kwh` (cumulative 示数) instead of `kwh`.
+ */
+import { z } from 'zod';
+import { parseLocalMs } from '../time.js';
+
+/** An interval reading after validation: ts is the interval END as Shanghai local ms. */
+export interface Reading {
+  meter_id: string;
+  ts_ms: number;
+  interval_min: number;
+  kwh: number;
+}
+
+/** A cumulative register value (示数) after validation; turned into a Reading by RegisterDeriver. */
+export interface RegisterReading {
+  meter_id: string;
+  ts_ms: number;
+  reading_kwh: number;
+}
+
+export type ValidatedRecord =
+  | { ok: true; kind: 'interval'; reading: Reading }
+  | { ok: true; kind: 'register'; reading: RegisterReading }
+  | { ok: false; reason: string };
+
+// Files deliver numbers as text; an empty cell is "absent".
+const numeric = z.preprocess((v) => {
+  if (v === '' || v === null || v === undefined) return undefined;
+  if (typeof v === 'string') {
+    const t = v.trim();
+    return t === '' ? undefined : Number(t);
+  }
+  if (typeof v === 'bigint') return Number(v);
+  return v;
+}, z.number({ error: 'expected a number' }).finite({ error: 'expected a finite number' }).optional());
+
+export const MAX_INTERVAL_KWH = 100_000; // a 100 MW site for one hour: anything above is a unit error
+
+export const readingSchema = z
+  .object({
+    meter_id: z
+      .string({ error: 'expected a string' })
+      .trim()
+      .min(1, { error: 'must not be empty' })
+      .max(64, { error: 'longer than 64 characters' })
+      .regex(/^[A-Za-z0-9_.:-]+$/, { error: 'only letters, digits and _ . : - are allowed' }),
+    ts: z.string({ error: 'expected an ISO-8601 timestamp string' }),
+    kwh: numeric,
+    reading_kwh: numeric,
+    interval_min: numeric,
+  })
+  .strip();
+
+export interface ValidateOptions {
+  /** Interval length when the record does not say (pipeline source setting). */
+  defaultIntervalMin: number;
+}
+
+/** Validate one raw record (JSON object or CSV row) into a reading, or say why not, naming the field. */
+export function validateReading(raw: unknown, opts: ValidateOptions): ValidatedRecord {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return { ok: false, reason: 'record: expected a JSON object with meter_id, ts and kwh' };
+  }
+  const parsed = readingSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join('.') || 'record';
+    return { ok: false, reason: `${field}: ${issue.message}` };
+  }
+  const r = parsed.data;
+  const ts_ms = parseLocalMs(r.ts);
+  if (ts_ms === undefined) {
+    return { ok: false, reason: `ts: not an ISO-8601 timestamp (got ${JSON.stringify(r.ts.slice(0, 40))})` };
+  }
+  const hasKwh = r.kwh !== undefined;
+  const hasReg = r.reading_kwh !== undefined;
+  if (hasKwh && hasReg) return { ok: false, reason: 'kwh: give either kwh (interval energy) or reading_kwh (register), not both' };
+  if (!hasKwh && !hasReg) return { ok: false, reason: 'kwh: missing (neither kwh nor reading_kwh given)' };
+  if (hasReg) {
+    if (r.reading_kwh! < 0) return { ok: false, reason: `reading_kwh: negative register value ${r.reading_kwh}` };
+    return { ok: true, kind: 'register', reading: { meter_id: r.meter_id, ts_ms, reading_kwh: r.reading_kwh! } };
+  }
+  const interval_min = r.interval_min ?? opts.defaultIntervalMin;
+  if (!Number.isInteger(interval_min) || interval_min < 1 || interval_min > 1440) {
+    return { ok: false, reason: `interval_min: must be a whole number of minutes from 1 to 1440 (got ${interval_min})` };
+  }
+  const kwh = r.kwh!;
+  if (kwh < 0) return { ok: false, reason: `kwh: negative interval energy ${kwh}` };
+  if (kwh > MAX_INTERVAL_KWH * (interval_min / 60)) {
+    return { ok: false, reason: `kwh: ${kwh} kWh in ${interval_min} min is implausible (unit error?)` };
+  }
+  return { ok: true, kind: 'interval', reading: { meter_id: r.meter_id, ts_ms, interval_min, kwh } };
+}

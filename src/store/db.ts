@@ -1,0 +1,81 @@
+/**
+ * DuckDB edge: opening a database (file or memory) with nothing downloading at run time, and
+ * applying the numbered migrations in sql/migrations/ exactly once each.
+ */
+import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { PowerscreenError } from '../errors.js';
+
+/** Project root (holds sql/), whether running from src/ (tests) or dist/ (CLI). */
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SQL_DIR = join(PROJECT_ROOT, 'sql');
+
+export interface Db {
+  instance: DuckDBInstance;
+  con: DuckDBConnection;
+  path: string;
+  close(): void;
+}
+
+export interface OpenOptions {
+  memoryLimit?: string;
+  threads?: number;
+}
+
+export async function openDb(path = ':memory:', opts: OpenOptions = {}): Promise<Db> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const options: Record<string, string> = {
+    // Nothing may download at run time: extensions we need (json, parquet, icu) are built in.
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+    memory_limit: opts.memoryLimit ?? '4GB',
+  };
+  if (opts.threads) options.threads = String(opts.threads);
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(path, options);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const hint = /lock/i.test(msg) ? ' (is a worker or another command using this database file?)' : '';
+    throw new PowerscreenError('STORE_FAILED', `${path}: cannot open database${hint}: ${msg.split('\n')[0]}`);
+  }
+  const con = await instance.connect();
+  await migrate(con);
+  return {
+    instance, con, path,
+    close() {
+      con.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+export function listMigrations(): { version: number; name: string; sql: string }[] {
+  const dir = join(SQL_DIR, 'migrations');
+  return readdirSync(dir)
+    .filter((f) => /^\d{3}_.+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 3)), name: f, sql: readFileSync(join(dir, f), 'utf8') }));
+}
+
+export async function migrate(con: DuckDBConnection): Promise<number> {
+  await con.run(`create table if not exists schema_migrations (version integer primary key, name varchar not null, applied_at timestamp not null default current_timestamp)`);
+  const done = new Set((await con.runAndReadAll(`select version from schema_migrations`)).getRowObjectsJS().map((r) => Number(r.version)));
+  let applied = 0;
+  for (const m of listMigrations()) {
+    if (done.has(m.version)) continue;
+    await con.run('begin transaction');
+    try {
+      await con.run(m.sql);
+      await con.run(`insert into schema_migrations (version, name) values ($v, $n)`, { v: m.version, n: m.name });
+      await con.run('commit');
+      applied++;
+    } catch (e) {
+      await con.run('rollback');
+      throw new PowerscreenError('STORE_FAILED', `migration ${m.name} failed: ${(e as Error).message}`);
+    }
+  }
+  return applied;
+}

@@ -1,0 +1,120 @@
+/**
+ * Bulk ingest into DuckDB: readings go through the appender into a staging table, then one
+ * transaction de-duplicates them (within the batch and against what is stored), appends the new
+ * ones and adds them into the daily and hourly rollups. A late reading therefore updates the
+ * rollups of its own day, and the next detection run sees it.
+ */
+import { DuckDBTimestampValue } from '@duckdb/node-api';
+import type { Reading } from '../contracts/reading.js';
+import type { Db } from './db.js';
+import { PowerscreenError } from '../errors.js';
+import type { RegisterState } from '../core/register.js';
+
+export interface AppendResult {
+  accepted: number;
+  duplicate: number;
+}
+
+const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 1000n);
+
+export class ReadingStore {
+  private staged = false;
+  constructor(readonly db: Db) {}
+
+  private async ensureStage(): Promise<void> {
+    if (this.staged) return;
+    await this.db.con.run(`create or replace temp table reading_stage (seq bigint, meter_id varchar, ts timestamp, interval_min smallint, kwh double)`);
+    this.staged = true;
+  }
+
+  async append(readings: readonly Reading[]): Promise<AppendResult> {
+    if (readings.length === 0) return { accepted: 0, duplicate: 0 };
+    await this.ensureStage();
+    const con = this.db.con;
+    let minTs = Infinity, maxTs = -Infinity;
+    const app = await con.createAppender('reading_stage', 'temp');
+    try {
+      for (let i = 0; i < readings.length; i++) {
+        const r = readings[i]!;
+        if (r.ts_ms < minTs) minTs = r.ts_ms;
+        if (r.ts_ms > maxTs) maxTs = r.ts_ms;
+        app.appendBigInt(BigInt(i));
+        app.appendVarchar(r.meter_id);
+        app.appendTimestamp(ts(r.ts_ms));
+        app.appendSmallInt(r.interval_min);
+        app.appendDouble(r.kwh);
+        app.endRow();
+      }
+      app.flushSync();
+    } finally {
+      app.closeSync();
+    }
+    await con.run('begin transaction');
+    try {
+      // First occurrence of a (meter, ts) wins, inside the batch and against the store.
+      await con.run(`
+        create or replace temp table reading_fresh as
+        with batch_unique as (
+          select meter_id, ts, arg_min(interval_min, seq) as interval_min, arg_min(kwh, seq) as kwh
+          from temp.reading_stage group by meter_id, ts
+        ),
+        already_stored as (
+          select r.meter_id, r.ts from readings r
+          where r.ts between $min_ts and $max_ts
+            and r.meter_id in (select distinct meter_id from batch_unique)
+        )
+        select b.* from batch_unique b anti join already_stored s on b.meter_id = s.meter_id and b.ts = s.ts`,
+        { min_ts: ts(minTs), max_ts: ts(maxTs) });
+      await con.run(`insert into readings select meter_id, ts, interval_min, kwh from temp.reading_fresh`);
+      await con.run(`
+        insert into meter_daily
+        select meter_id, cast(ts - interval 1 second as date) as day, sum(kwh), sum(interval_min), count(*)
+        from temp.reading_fresh group by all
+        on conflict (meter_id, day) do update set
+          kwh = meter_daily.kwh + excluded.kwh,
+          covered_min = meter_daily.covered_min + excluded.covered_min,
+          n_readings = meter_daily.n_readings + excluded.n_readings`);
+      await con.run(`
+        insert into meter_hourly
+        select meter_id, date_trunc('hour', ts - interval 1 second) as hour, sum(kwh), sum(interval_min)
+        from temp.reading_fresh where interval_min <= 60 group by all
+        on conflict (meter_id, hour) do update set
+          kwh = meter_hourly.kwh + excluded.kwh,
+          covered_min = meter_hourly.covered_min + excluded.covered_min`);
+      const accepted = Number((await con.runAndReadAll(`select count(*) n from temp.reading_fresh`)).getRowObjectsJS()[0]!.n);
+      await con.run('commit');
+      await con.run('delete from temp.reading_stage');
+      return { accepted, duplicate: readings.length - accepted };
+    } catch (e) {
+      await con.run('rollback').catch(() => undefined);
+      await con.run('delete from temp.reading_stage').catch(() => undefined);
+      throw new PowerscreenError('STORE_FAILED', `appending ${readings.length} readings failed: ${(e as Error).message}`);
+    }
+  }
+
+  async loadRegisterState(): Promise<Map<string, RegisterState>> {
+    const rows = (await this.db.con.runAndReadAll(`select meter_id, epoch_ms(ts) as ts_ms, reading_kwh from register_state`)).getRowObjectsJS();
+    return new Map(rows.map((r) => [String(r.meter_id), { ts_ms: Number(r.ts_ms), reading_kwh: Number(r.reading_kwh) }]));
+  }
+
+  async saveRegisterState(state: Map<string, RegisterState>): Promise<void> {
+    if (state.size === 0) return;
+    const con = this.db.con;
+    await con.run(`create or replace temp table register_stage (meter_id varchar, ts timestamp, reading_kwh double)`);
+    const app = await con.createAppender('register_stage', 'temp');
+    for (const [id, s] of state) {
+      app.appendVarchar(id);
+      app.appendTimestamp(ts(s.ts_ms));
+      app.appendDouble(s.reading_kwh);
+      app.endRow();
+    }
+    app.closeSync();
+    await con.run(`insert or replace into register_state select * from temp.register_stage`);
+  }
+
+  /** Latest interval end stored: the data watermark detection treats as "now". */
+  async watermarkMs(): Promise<number | undefined> {
+    const r = (await this.db.con.runAndReadAll(`select epoch_ms(max(ts)) as w from readings`)).getRowObjectsJS()[0]!;
+    return r.w === null ? undefined : Number(r.w);
+  }
+}
