@@ -32,7 +32,7 @@ export class ReadingStore {
     await this.ensureStage();
     const con = this.db.con;
     let minTs = Infinity, maxTs = -Infinity;
-    const app = await con.createAppender('reading_stage', 'temp');
+    const app = await con.createAppender('reading_stage', 'main', 'temp');
     try {
       for (let i = 0; i < readings.length; i++) {
         const r = readings[i]!;
@@ -101,7 +101,7 @@ export class ReadingStore {
     if (state.size === 0) return;
     const con = this.db.con;
     await con.run(`create or replace temp table register_stage (meter_id varchar, ts timestamp, reading_kwh double)`);
-    const app = await con.createAppender('register_stage', 'temp');
+    const app = await con.createAppender('register_stage', 'main', 'temp');
     for (const [id, s] of state) {
       app.appendVarchar(id);
       app.appendTimestamp(ts(s.ts_ms));

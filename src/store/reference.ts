@@ -9,7 +9,7 @@ export async function upsertMeters(db: Db, meters: readonly Meter[]): Promise<vo
   if (!meters.length) return;
   const con = db.con;
   await con.run(`create or replace temp table meter_stage as select * from meters limit 0`);
-  const app = await con.createAppender('meter_stage', 'temp');
+  const app = await con.createAppender('meter_stage', 'main', 'temp');
   for (const m of meters) {
     app.appendVarchar(m.meter_id);
     app.appendVarchar(m.account_name);
@@ -28,7 +28,7 @@ export async function upsertSites(db: Db, sites: readonly Site[]): Promise<void>
   if (!sites.length) return;
   const con = db.con;
   await con.run(`create or replace temp table site_stage as select * from sites limit 0`);
-  const app = await con.createAppender('site_stage', 'temp');
+  const app = await con.createAppender('site_stage', 'main', 'temp');
   for (const s of sites) {
     for (const v of [s.case_no, s.meter_id, s.site_name, s.address, s.street, s.measure, s.status]) app.appendVarchar(v);
     for (const t of [s.power_cut_at, s.halt_ordered_at]) {

@@ -1,0 +1,139 @@
+-- detector: baseline_anomaly
+-- family: workshop
+-- title: 同时段用电持续显著高于自身基线
+-- grain: one row per meter and episode; decided per complete local day (causal). Needs hourly data.
+-- why: each hour of the week is compared with the SAME hour of the week over the preceding weeks,
+--   with a robust band (median ± MAD), so daily and weekly rhythms are not anomalies; only a
+--   sustained excess over many hours and days is.
+-- param: categories varchar[] = ['resident','commercial','other'] [-] meter categories screened
+-- param: baseline_weeks integer = 6 [wk] weeks of the same hour-of-week forming the baseline
+-- param: min_baseline_weeks integer = 3 [wk] baseline values needed to judge an hour
+-- param: z_min double = 6 [1] robust z-score (excess ÷ 1.4826·MAD) of an anomalous hour
+-- param: min_excess_kw double = 2 [kW] draw above the baseline median of an anomalous hour, at least
+-- param: min_hours integer = 6 [h] anomalous hours that make a day anomalous
+-- param: confirm_days integer = 7 [d] trailing window for "sustained"
+-- param: min_anomalous_days integer = 4 [d] anomalous days in the confirm window, at least
+-- param: episode_gap_days integer = 7 [d] quiet days that end an episode
+-- implicit: last_complete_day date — the last local day the data watermark has passed
+-- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
+--   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
+--   level_kwh_day double, reference_kwh_day double, evidence json
+
+with screened_meters as (
+  select meter_id from (select distinct meter_id from meter_hourly) d
+  left join meters m using (meter_id)
+  where list_contains($categories, coalesce(m.category, 'other'))
+    -- known enforcement sites are watched by restored_power / resumed_production instead
+    and meter_id not in (select meter_id from sites)
+),
+
+hourly_kw as (
+  select h.meter_id, h.hour, cast(h.hour as date) as day,
+         isodow(h.hour) * 24 + hour(h.hour) as hour_of_week,
+         h.kwh * 60.0 / h.covered_min as kw
+  from meter_hourly h
+  join screened_meters using (meter_id)
+  where h.covered_min >= 45
+    and cast(h.hour as date) <= $last_complete_day
+),
+
+hour_of_week_baselines as (
+  select *,
+         median(kw) over w as base_kw,
+         mad(kw) over w as mad_kw,
+         count(*) over w as base_weeks
+  from hourly_kw
+  window w as (partition by meter_id, hour_of_week order by epoch(hour)
+               range between ($baseline_weeks * 7 * 86400) preceding and 1 preceding)
+),
+
+anomalous_hours as (
+  select meter_id, day, kw, base_kw,
+         (kw - base_kw) / (1.4826 * mad_kw + 0.05) as robust_z
+  from hour_of_week_baselines
+  where base_weeks >= $min_baseline_weeks
+    and kw - base_kw >= $min_excess_kw
+    and (kw - base_kw) / (1.4826 * mad_kw + 0.05) >= $z_min
+),
+
+day_anomalies as (
+  select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
+         count(*) as anomalous_hours,
+         sum(kw - base_kw) as excess_kwh,
+         sum(base_kw) as base_kwh_in_hours,
+         median(robust_z) as median_z
+  from anomalous_hours
+  group by meter_id, day
+  having count(*) >= $min_hours
+),
+
+sustained_days as (
+  select *,
+         count(*) over w as anomalous_days,
+         min(day) over w as first_anomalous_day,
+         median(excess_kwh) over w as median_excess_kwh
+  from day_anomalies
+  window w as (partition by meter_id order by day_no range between ($confirm_days - 1) preceding and current row)
+),
+
+confirmed_days as (
+  select * from sustained_days where anomalous_days >= $min_anomalous_days
+),
+
+episode_breaks as (
+  select *,
+         case when day_no - lag(day_no) over (partition by meter_id order by day_no) <= $episode_gap_days
+              then 0 else 1 end as starts_episode
+  from confirmed_days
+),
+
+episode_numbered as (
+  select *, sum(starts_episode) over (partition by meter_id order by day_no rows unbounded preceding) as episode_no
+  from episode_breaks
+),
+
+episodes as (
+  select meter_id, episode_no,
+         arg_min(first_anomalous_day, day) as first_anomalous_day,
+         min(day) as first_day,
+         max(day) as last_day,
+         arg_min(anomalous_days, day) as anomalous_days,
+         arg_min(median_excess_kwh, day) as median_excess_kwh,
+         max(median_excess_kwh) as peak_excess_kwh,
+         arg_min(median_z, day) as median_z,
+         count(*) as flagged_days
+  from episode_numbered
+  group by meter_id, episode_no
+),
+
+baseline_daily as (
+  -- the meter's ordinary day before the episode, to put the excess in proportion
+  select e.meter_id, e.episode_no, median(d.kwh * 1440.0 / d.covered_min) as base_kwh_day
+  from episodes e
+  join meter_daily d
+    on d.meter_id = e.meter_id
+   and d.day < e.first_anomalous_day
+   and d.day >= e.first_anomalous_day - 28
+   and d.covered_min >= 1080
+  group by all
+)
+
+select e.meter_id,
+       cast(null as varchar) as site_case_no,
+       cast(e.first_anomalous_day as timestamp) as episode_start,
+       cast(e.first_day + 1 as timestamp) as detected_at,
+       cast(e.first_anomalous_day as timestamp) as window_start,
+       cast(e.last_day + 1 as timestamp) as window_end,
+       -- 0.5 at the minimum sustained excess; 1.0 when the daily excess reaches 4× min_excess_kw · min_hours
+       least(1.0, 0.5 + 0.5 * (e.peak_excess_kwh / ($min_excess_kw * $min_hours) - 1) / 3) as score,
+       coalesce(b.base_kwh_day, 0) as baseline_kwh_day,
+       coalesce(b.base_kwh_day, 0) + e.median_excess_kwh as level_kwh_day,
+       cast(null as double) as reference_kwh_day,
+       to_json({
+         anomalous_days: e.anomalous_days,
+         median_excess_kwh: round(e.median_excess_kwh, 2),
+         median_robust_z: round(e.median_z, 1),
+         flagged_days: e.flagged_days
+       }) as evidence
+from episodes e
+left join baseline_daily b using (meter_id, episode_no)

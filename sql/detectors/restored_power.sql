@@ -1,0 +1,151 @@
+-- detector: restored_power
+-- family: site
+-- title: 关停取缔/停电后恢复用电（死灰复燃）
+-- grain: one row per disconnected site's meter and episode. An episode is an island of reading
+--   intervals whose trailing window draws above the floor; islands closer than episode_gap_hours join.
+-- why: after 停电 (power_cut_at) the meter is expected to read ~0; sustained draw is a rebound.
+--   Works on the raw interval readings (not day rollups) so a 15-min feed fires within hours.
+-- param: window_hours double = 2 [h] trailing window the draw is averaged over
+-- param: floor_kw double = 0.3 [kW] average draw in the window that counts as "in use" (above standby trickle)
+-- param: pre_cut_frac double = 0.1 [1] the floor is raised to this share of the site's pre-cut average draw
+-- param: pre_days integer = 30 [d] days before the cut that give the pre-cut production level
+-- param: active_frac double = 0.5 [1] share of intervals in the window that must draw at least half the floor
+-- param: episode_gap_hours double = 72 [h] quiet time that ends an episode
+-- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
+--   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
+--   level_kwh_day double, reference_kwh_day double, evidence json
+
+with monitored_sites as (
+  -- the latest cut per meter is the one in force
+  select meter_id, arg_max(case_no, power_cut_at) as case_no, max(power_cut_at) as power_cut_at
+  from sites
+  where power_cut_at is not null
+  group by meter_id
+),
+
+pre_cut_level as (
+  select s.meter_id, median(d.kwh * 1440.0 / d.covered_min) as pre_cut_kwh_day
+  from monitored_sites s
+  join meter_daily d
+    on d.meter_id = s.meter_id
+   and d.day >= cast(s.power_cut_at as date) - cast($pre_days as integer)
+   and d.day < cast(s.power_cut_at as date)
+   and d.covered_min >= 720
+  group by s.meter_id
+),
+
+post_cut_readings as (
+  -- only intervals that START at or after the cut
+  select r.meter_id, s.case_no, s.power_cut_at, r.ts, r.interval_min, r.kwh,
+         r.kwh * 60.0 / r.interval_min as kw
+  from readings r
+  join monitored_sites s using (meter_id)
+  where r.ts - to_minutes(cast(r.interval_min as bigint)) >= s.power_cut_at
+),
+
+trailing_windows as (
+  select *,
+         sum(kwh) over w as win_kwh,
+         sum(interval_min) over w as win_min,
+         count(*) over w as win_n,
+         count(*) filter (where kw >= $floor_kw * 0.5) over w as win_active
+  from post_cut_readings
+  window w as (partition by meter_id order by epoch(ts)
+               range between ($window_hours * 3600 - 1) preceding and current row)
+),
+
+covered_windows as (
+  -- a window counts only when readings cover most of it (a long interval covers it alone)
+  select t.*, t.win_kwh * 60.0 / t.win_min as avg_kw, p.pre_cut_kwh_day
+  from trailing_windows t
+  left join pre_cut_level p using (meter_id)
+  where t.win_min >= 0.75 * $window_hours * 60 or t.interval_min >= $window_hours * 60
+),
+
+rebound_windows as (
+  select * from covered_windows
+  where avg_kw >= greatest($floor_kw, $pre_cut_frac * coalesce(pre_cut_kwh_day, 0) / 24.0)
+    and win_active >= $active_frac * win_n
+),
+
+episode_breaks as (
+  select *,
+         case when epoch(ts) - epoch(lag(ts) over (partition by meter_id order by ts)) <= $episode_gap_hours * 3600
+              then 0 else 1 end as starts_episode
+  from rebound_windows
+),
+
+episode_numbered as (
+  select *, sum(starts_episode) over (partition by meter_id order by ts rows unbounded preceding) as episode_no
+  from episode_breaks
+),
+
+episodes as (
+  select meter_id, episode_no,
+         any_value(case_no) as case_no,
+         any_value(power_cut_at) as power_cut_at,
+         any_value(pre_cut_kwh_day) as pre_cut_kwh_day,
+         min(ts) as detected_at,
+         max(ts) as last_flagged,
+         arg_min(avg_kw, ts) as first_window_kw,
+         max(avg_kw) as peak_window_kw,
+         count(*) as flagged_intervals
+  from episode_numbered
+  group by meter_id, episode_no
+),
+
+episode_energy as (
+  -- the episode's own rate: all energy from the first window's start to the last flagged interval
+  select e.*,
+         e.detected_at - to_seconds(cast($window_hours * 3600 as bigint)) as window_start,
+         sum(r.kwh) as episode_kwh,
+         greatest(epoch(e.last_flagged) - epoch(e.detected_at) + $window_hours * 3600, 3600) / 86400.0 as episode_days
+  from episodes e
+  join post_cut_readings r
+    on r.meter_id = e.meter_id
+   and r.ts > e.detected_at - to_seconds(cast($window_hours * 3600 as bigint))
+   and r.ts <= e.last_flagged
+  group by all
+),
+
+dark_level as (
+  -- what "off" looked like between the cut and the episode (停电后日均)
+  select e.meter_id, e.episode_no, median(d.kwh * 1440.0 / d.covered_min) as dark_kwh_day
+  from episodes e
+  join meter_daily d
+    on d.meter_id = e.meter_id
+   and d.day > cast(e.power_cut_at as date)
+   and d.day < cast(e.detected_at - interval 1 second as date)
+   and d.covered_min >= 720
+  group by all
+),
+
+scored_episodes as (
+  select e.meter_id,
+         e.case_no as site_case_no,
+         e.detected_at as episode_start,
+         e.detected_at,
+         e.window_start,
+         e.last_flagged as window_end,
+         e.episode_kwh / e.episode_days as level_kwh_day,
+         coalesce(k.dark_kwh_day, 0) as baseline_kwh_day,
+         e.pre_cut_kwh_day as reference_kwh_day,
+         -- drawing at all after a cut is strong evidence; nearing the old production level makes it certain
+         0.6 + 0.4 * least(1.0, coalesce((e.episode_kwh / e.episode_days) / nullif(e.pre_cut_kwh_day, 0),
+                                         e.first_window_kw / (4 * $floor_kw))) as score,
+         e.power_cut_at, e.first_window_kw, e.peak_window_kw, e.flagged_intervals
+  from episode_energy e
+  left join dark_level k using (meter_id, episode_no)
+)
+
+select meter_id, site_case_no, episode_start, detected_at, window_start, window_end, score,
+       baseline_kwh_day, level_kwh_day, reference_kwh_day,
+       to_json({
+         power_cut_at: strftime(power_cut_at, '%Y-%m-%dT%H:%M:%S+08:00'),
+         first_window_kw: round(first_window_kw, 3),
+         peak_window_kw: round(peak_window_kw, 3),
+         flagged_intervals: flagged_intervals,
+         window_hours: $window_hours,
+         floor_kw: $floor_kw
+       }) as evidence
+from scored_episodes

@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { loadPipeline } from '../../config/pipeline.js';
+import { openDb, type Db } from '../../store/db.js';
+import { casesFirstRaised, defaultReportDate, siteContexts } from '../../report/query.js';
+import { dailyRows, renderCsv, renderHtml, renderMarkdown } from '../../report/daily.js';
+import { writePrivateFile } from '../../sinks/private.js';
+import { PowerscreenError } from '../../errors.js';
+
+export interface DailyListOptions { date?: string; days?: number; format: 'csv' | 'md' | 'html'; street?: string }
+
+export async function dailyList(db: Db, o: DailyListOptions): Promise<{ text: string; rows: number; date: string }> {
+  const date = o.date ?? (await defaultReportDate(db));
+  const days = o.days ?? 1;
+  let cases = await casesFirstRaised(db, date, days);
+  if (o.street) cases = cases.filter((c) => c.street === o.street);
+  const rows = dailyRows(cases, date, await siteContexts(db));
+  const title = `散乱污企业（场所）排查明细表 — 电力数据筛查 ${date}${days > 1 ? `（含前 ${days - 1} 日）` : ''}${o.street ? ` — ${o.street}` : ''}`;
+  const text = o.format === 'csv' ? renderCsv(rows) : o.format === 'html' ? renderHtml(rows, title) : renderMarkdown(rows, title);
+  return { text, rows: rows.length, date };
+}
+
+export function register(program: Command): void {
+  const report = program.command('report').description('reports for the district office');
+  report
+    .command('daily')
+    .description('the suspect list (排查明细表 columns), grouped by street')
+    .option('--db <file>', 'DuckDB file (default: the pipeline store.db)')
+    .option('--date <YYYY-MM-DD>', 'report date (default: the latest day with readings)')
+    .option('--days <n>', 'cover this many days ending at --date (7 = the weekly list)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 366) throw new PowerscreenError('CONFIG_INVALID', `--days: expected a whole number 1…366, got ${JSON.stringify(v)}`);
+      return n;
+    })
+    .option('--street <name>', 'only this street (街道/镇)')
+    .option('--format <csv|md|html>', 'output format', 'md')
+    .option('--out <file>', 'write to this file (readable by owner only) instead of stdout')
+    .option('--pipeline <file>', 'pipeline file (JSON)')
+    .action(async (o: { db?: string; date?: string; days?: number; street?: string; format: string; out?: string; pipeline?: string }) => {
+      if (!['csv', 'md', 'html'].includes(o.format)) throw new PowerscreenError('CONFIG_INVALID', `--format: expected csv, md or html, got ${JSON.stringify(o.format)}`);
+      const pipeline = loadPipeline(o.pipeline);
+      const db = await openDb(o.db ?? pipeline.store.db);
+      try {
+        const r = await dailyList(db, { date: o.date, days: o.days, street: o.street, format: o.format as DailyListOptions['format'] });
+        if (o.out) {
+          writePrivateFile(o.out, r.text);
+          process.stdout.write(`${r.rows} case(s) for ${r.date} written to ${o.out}\n`);
+        } else process.stdout.write(r.text);
+      } finally {
+        db.close();
+      }
+    });
+}

@@ -1,0 +1,85 @@
+/** Core types shared by detection, case building and reports. Pure data, no I/O. */
+
+export type Family = 'site' | 'workshop';
+
+export const DETECTOR_FAMILY = {
+  restored_power: 'site',
+  resumed_production: 'site',
+  step_up: 'workshop',
+  industrial_profile: 'workshop',
+  baseline_anomaly: 'workshop',
+} as const satisfies Record<string, Family>;
+export type Detector = keyof typeof DETECTOR_FAMILY;
+
+/** One detector's finding for one meter and episode, as the SQL returns it (local ms times). */
+export interface Lead {
+  detector: Detector;
+  meter_id: string;
+  site_case_no: string | null;
+  episode_start_ms: number;
+  detected_at_ms: number;
+  window_start_ms: number;
+  window_end_ms: number;
+  score: number;
+  baseline_kwh_day: number | null;
+  level_kwh_day: number | null;
+  reference_kwh_day: number | null;
+  evidence: Record<string, unknown>;
+}
+
+export interface MeterInfo {
+  meter_id: string;
+  account_name: string;
+  address: string;
+  street: string;
+  community: string;
+  category: string;
+  contract_kva: number | null;
+}
+
+export interface SiteInfo {
+  case_no: string;
+  meter_id: string;
+  site_name: string;
+  address: string;
+  street: string;
+  measure: string;
+  status: string;
+}
+
+/** What one detector contributed to a case. */
+export interface DetectorEvidence {
+  score: number;
+  detected_at: string;
+  episode_start: string;
+  window_end: string;
+  baseline_kwh_day: number | null;
+  level_kwh_day: number | null;
+  reference_kwh_day: number | null;
+  [k: string]: unknown;
+}
+
+export type CaseStatus = 'open' | 'confirmed' | 'dismissed' | 'duplicate';
+
+/** A case (lead) as published to the registry. Times are ISO-8601 with +08:00. */
+export interface Case {
+  case_id: string;
+  clue_source: '电力数据筛查';
+  detector: Detector;
+  family: Family;
+  problem_type: string;
+  meter_id: string;
+  site_case_no: string | null;
+  account_name: string;
+  address: string;
+  street: string;
+  score: number;
+  episode_start: string;
+  window_start: string;
+  window_end: string;
+  detected_at: string;
+  evidence: Record<string, DetectorEvidence>;
+  summary_zh: string;
+  status: CaseStatus;
+  revision: number;
+}

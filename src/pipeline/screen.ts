@@ -1,0 +1,68 @@
+/**
+ * The screening core run as one step: detect over what the store holds, turn leads into cases,
+ * save them in the registry table and publish the new or changed ones to the sinks.
+ * Backfill, demo and the streaming worker all call this.
+ */
+import type { Db } from '../store/db.js';
+import type { Pipeline } from '../config/pipeline.js';
+import { runDetectors } from '../store/detectors.js';
+import { loadCases, saveCases } from '../store/caseStore.js';
+import { buildCases } from '../core/cases.js';
+import type { Case, Detector, MeterInfo, SiteInfo } from '../core/types.js';
+import type { CaseSink } from '../sinks/caseSink.js';
+import { DAY_MS } from '../time.js';
+
+export interface ScreenResult {
+  leads: number;
+  leadsByDetector: Record<string, number>;
+  detectorMs: Record<string, number>;
+  newCases: Case[];
+  updatedCases: Case[];
+  watermarkMs: number | undefined;
+}
+
+export async function loadReferenceMaps(db: Db): Promise<{ meters: Map<string, MeterInfo>; sites: Map<string, SiteInfo> }> {
+  const meters = new Map<string, MeterInfo>();
+  for (const r of (await db.con.runAndReadAll(`select * from meters`)).getRowObjectsJS()) {
+    meters.set(String(r.meter_id), {
+      meter_id: String(r.meter_id), account_name: String(r.account_name ?? ''), address: String(r.address ?? ''),
+      street: String(r.street ?? ''), community: String(r.community ?? ''), category: String(r.category),
+      contract_kva: r.contract_kva === null ? null : Number(r.contract_kva),
+    });
+  }
+  const sites = new Map<string, SiteInfo>();
+  for (const r of (await db.con.runAndReadAll(`select * from sites`)).getRowObjectsJS()) {
+    sites.set(String(r.case_no), {
+      case_no: String(r.case_no), meter_id: String(r.meter_id), site_name: String(r.site_name ?? ''), address: String(r.address ?? ''),
+      street: String(r.street ?? ''), measure: String(r.measure ?? ''), status: String(r.status ?? ''),
+    });
+  }
+  return { meters, sites };
+}
+
+/** The last local day the watermark (latest interval end) has passed. */
+export function lastCompleteDay(watermarkMs: number): number {
+  return Math.floor(watermarkMs / DAY_MS) * DAY_MS - DAY_MS;
+}
+
+export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSink[], opts: { only?: Detector[] } = {}): Promise<ScreenResult> {
+  const w = (await db.con.runAndReadAll(`select epoch_ms(max(ts)) w from readings`)).getRowObjectsJS()[0]!.w;
+  const watermarkMs = w === null ? undefined : Number(w);
+  if (watermarkMs === undefined) return { leads: 0, leadsByDetector: {}, detectorMs: {}, newCases: [], updatedCases: [], watermarkMs };
+  const { leads, byDetector, ms } = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastCompleteDay(watermarkMs) }, opts.only);
+  const existing = await loadCases(db);
+  const existingIds = new Set(existing.map((c) => c.case_id));
+  const { meters, sites } = await loadReferenceMaps(db);
+  const { cases, changed } = buildCases(existing, leads, meters, sites, pipeline.cases);
+  const changedCases = [...changed].map((id) => cases.get(id)!);
+  await saveCases(db, changedCases, watermarkMs);
+  for (const s of sinks) await s.publish(changedCases);
+  return {
+    leads: leads.length,
+    leadsByDetector: byDetector,
+    detectorMs: ms,
+    newCases: changedCases.filter((c) => !existingIds.has(c.case_id)),
+    updatedCases: changedCases.filter((c) => existingIds.has(c.case_id)),
+    watermarkMs,
+  };
+}

@@ -1,0 +1,64 @@
+/** The local case registry table (一本账) in DuckDB: load and upsert cases. */
+import { DuckDBTimestampValue } from '@duckdb/node-api';
+import type { Db } from './db.js';
+import type { Case } from '../core/types.js';
+import { parseLocalMs, formatLocal } from '../time.js';
+
+const tsv = (iso: string) => new DuckDBTimestampValue(BigInt(parseLocalMs(iso)!) * 1000n);
+const iso = (v: unknown) => formatLocal((v as Date).getTime());
+
+export async function loadCases(db: Db, where = 'true'): Promise<Case[]> {
+  const rows = (await db.con.runAndReadAll(
+    `select c.*, coalesce(s.site_name, m.account_name, '') as account_name, coalesce(s.address, m.address, '') as address,
+            coalesce(s.street, m.street, '') as street
+     from cases c left join meters m using (meter_id) left join sites s on s.case_no = c.site_case_no
+     where ${where} order by c.detected_at, c.case_id`,
+  )).getRowObjectsJS();
+  return rows.map((r) => ({
+    case_id: String(r.case_id),
+    clue_source: '电力数据筛查',
+    detector: r.detector as Case['detector'],
+    family: r.family as Case['family'],
+    problem_type: String(r.problem_type),
+    meter_id: String(r.meter_id),
+    site_case_no: r.site_case_no === null ? null : String(r.site_case_no),
+    account_name: String(r.account_name ?? ''),
+    address: String(r.address ?? ''),
+    street: String(r.street ?? ''),
+    score: Number(r.score),
+    episode_start: iso(r.episode_start),
+    window_start: iso(r.window_start),
+    window_end: iso(r.window_end),
+    detected_at: iso(r.detected_at),
+    evidence: JSON.parse(String(r.evidence)),
+    summary_zh: String(r.summary_zh),
+    status: r.status as Case['status'],
+    revision: Number(r.revision),
+  }));
+}
+
+/** Upsert cases (the registry table holds no names: they come from the reference tables on read). */
+export async function saveCases(db: Db, cases: readonly Case[], updatedAtMs: number): Promise<void> {
+  if (!cases.length) return;
+  const con = db.con;
+  await con.run(`create or replace temp table case_stage as select * from cases limit 0`);
+  const app = await con.createAppender('case_stage', 'main', 'temp');
+  for (const c of cases) {
+    app.appendVarchar(c.case_id);
+    app.appendVarchar(c.family);
+    app.appendVarchar(c.detector);
+    app.appendVarchar(c.problem_type);
+    app.appendVarchar(c.meter_id);
+    if (c.site_case_no === null) app.appendNull(); else app.appendVarchar(c.site_case_no);
+    app.appendDouble(c.score);
+    for (const t of [c.episode_start, c.window_start, c.window_end, c.detected_at]) app.appendTimestamp(tsv(t));
+    app.appendVarchar(JSON.stringify(c.evidence));
+    app.appendVarchar(c.summary_zh);
+    app.appendVarchar(c.status);
+    app.appendInteger(c.revision);
+    app.appendTimestamp(new DuckDBTimestampValue(BigInt(updatedAtMs) * 1000n));
+    app.endRow();
+  }
+  app.closeSync();
+  await con.run(`insert or replace into cases select * from temp.case_stage`);
+}
