@@ -131,8 +131,8 @@ select e.meter_id,
        cast(null as double) as reference_kwh_day,
        to_json({
          anomalous_days: e.anomalous_days,
-         median_excess_kwh: round(e.median_excess_kwh, 2),
-         median_robust_z: round(e.median_z, 1),
+         median_excess_kwh: e.median_excess_kwh,
+         median_robust_z: e.median_z,
          flagged_days: e.flagged_days
        }) as evidence
 from episodes e

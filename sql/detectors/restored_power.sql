@@ -142,8 +142,8 @@ select meter_id, site_case_no, episode_start, detected_at, window_start, window_
        baseline_kwh_day, level_kwh_day, reference_kwh_day,
        to_json({
          power_cut_at: strftime(power_cut_at, '%Y-%m-%dT%H:%M:%S+08:00'),
-         first_window_kw: round(first_window_kw, 3),
-         peak_window_kw: round(peak_window_kw, 3),
+         first_window_kw: first_window_kw,
+         peak_window_kw: peak_window_kw,
          flagged_intervals: flagged_intervals,
          window_hours: $window_hours,
          floor_kw: $floor_kw

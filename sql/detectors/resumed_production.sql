@@ -123,8 +123,8 @@ scored_episodes as (
          e.episode_kwh / e.episode_days as level_kwh_day,
          coalesce(s.standby_kwh_day, 0) as baseline_kwh_day,
          e.production_kwh_day as reference_kwh_day,
-         -- at the threshold 0.55; at or above the full pre-halt working draw 1.0
-         0.55 + 0.45 * least(1.0, greatest(0.0, (e.first_window_kw / e.production_kw - $resume_frac) / (1 - $resume_frac))) as score,
+         -- 0.55 at the threshold; 1.0 once the episode reaches the full pre-halt working draw
+         0.55 + 0.45 * least(1.0, greatest(0.0, (e.peak_window_kw / e.production_kw - $resume_frac) / (1 - $resume_frac))) as score,
          e.halt_ordered_at, e.production_kw, e.first_window_kw, e.peak_window_kw, e.flagged_intervals
   from episode_energy e
   left join standby_level s using (meter_id, episode_no)
@@ -134,9 +134,9 @@ select meter_id, site_case_no, episode_start, detected_at, window_start, window_
        baseline_kwh_day, level_kwh_day, reference_kwh_day,
        to_json({
          halt_ordered_at: strftime(halt_ordered_at, '%Y-%m-%dT%H:%M:%S+08:00'),
-         production_kw: round(production_kw, 3),
-         first_window_kw: round(first_window_kw, 3),
-         peak_window_kw: round(peak_window_kw, 3),
+         production_kw: production_kw,
+         first_window_kw: first_window_kw,
+         peak_window_kw: peak_window_kw,
          flagged_intervals: flagged_intervals,
          window_hours: $window_hours
        }) as evidence

@@ -144,12 +144,12 @@ select meter_id,
        cast(null as double) as reference_kwh_day,
        to_json({
          change_day: strftime(change_day, '%Y-%m-%d'),
-         base_median_kwh: round(base_median_kwh, 2),
-         history_q75_kwh: round(history_q75_kwh, 2),
-         confirm_median_kwh: round(confirm_median_kwh, 2),
-         ratio: round(confirm_median_kwh / ref_kwh_day, 2),
+         base_median_kwh: base_median_kwh,
+         history_q75_kwh: history_q75_kwh,
+         confirm_median_kwh: confirm_median_kwh,
+         ratio: confirm_median_kwh / ref_kwh_day,
          high_days: high_days,
-         peer_kwh_day: round(peer_kwh_day, 2),
+         peer_kwh_day: peer_kwh_day,
          flagged_days: flagged_days
        }) as evidence
 from episodes

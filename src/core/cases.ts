@@ -26,10 +26,18 @@ export function combineScores(scores: number[]): number {
   return Math.round(p * 1e4) / 1e4;
 }
 
+/** SQL sums in parallel, so the last bits of a float vary run to run; round once, here. */
+function roundEvidence(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : Math.round(v * 1000) / 1000;
+  if (Array.isArray(v)) return v.map(roundEvidence);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, roundEvidence(x)]));
+  return v;
+}
+
 function evidenceOf(lead: Lead): DetectorEvidence {
   const r = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
   return {
-    ...lead.evidence,
+    ...(roundEvidence(lead.evidence) as Record<string, unknown>),
     score: Math.round(lead.score * 1e4) / 1e4,
     detected_at: formatLocal(lead.detected_at_ms),
     episode_start: formatLocal(lead.episode_start_ms),
@@ -67,7 +75,8 @@ export function buildCases(
     const k = `${c.meter_id}|${c.family}`;
     (byMeterFamily.get(k) ?? byMeterFamily.set(k, []).get(k)!).push(c);
   }
-  const changed = new Set<string>();
+  const before = new Map([...cases].map(([id, c]) => [id, JSON.stringify(c)]));
+  const created = new Set<string>();
   const gap = opts.merge_gap_days * DAY_MS;
 
   for (const lead of [...leads].sort(leadOrder)) {
@@ -82,12 +91,7 @@ export function buildCases(
         lead.window_end_ms >= ms(c.window_start) - gap,
     );
     if (match) {
-      const before = JSON.stringify(match);
       mergeLead(match, lead, meters, sites);
-      if (JSON.stringify(match) !== before) {
-        match.revision += 1;
-        changed.add(match.case_id);
-      }
       continue;
     }
     const c = newCase(lead, meters, sites);
@@ -95,7 +99,17 @@ export function buildCases(
     cases.set(c.case_id, c);
     open.push(c);
     byMeterFamily.set(key, open);
-    changed.add(c.case_id);
+    created.add(c.case_id);
+  }
+  // A case changed when its final state differs from before this run: several leads may pass
+  // through one case in a run, and only the end state is published (once, one revision up).
+  const changed = new Set(created);
+  for (const [id, old] of before) {
+    const c = cases.get(id)!;
+    if (JSON.stringify(c) !== old) {
+      c.revision += 1;
+      changed.add(id);
+    }
   }
   return { cases, changed };
 }
