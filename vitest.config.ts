@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/globalSetup.ts'],
     // 2 cores: DuckDB uses threads of its own, so keep file-level parallelism low.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

@@ -99,7 +99,8 @@ episode_energy as (
   select e.*,
          e.detected_at - to_seconds(cast($window_hours * 3600 as bigint)) as window_start,
          sum(r.kwh) as episode_kwh,
-         greatest(epoch(e.last_flagged) - epoch(e.detected_at) + $window_hours * 3600, 3600) / 86400.0 as episode_days
+         -- a daily average spans at least one day, or a first afternoon would read as twice its energy
+         greatest(epoch(e.last_flagged) - epoch(e.detected_at) + $window_hours * 3600, 86400) / 86400.0 as episode_days
   from episodes e
   join post_cut_readings r
     on r.meter_id = e.meter_id

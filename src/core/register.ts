@@ -48,7 +48,7 @@ export class RegisterDeriver {
     let rollover = false;
     if (delta < 0) {
       // Roll-over: the counter wrapped at the next power of ten above the previous value.
-      const modulus = 10 ** Math.ceil(Math.log10(prev.reading_kwh + 1));
+      const modulus = 10 ** Math.max(1, Math.ceil(Math.log10(Math.max(prev.reading_kwh, 1))));
       const wrapped = modulus - prev.reading_kwh + r.reading_kwh;
       const plausibleMax = MAX_PLAUSIBLE_KW * (minutes / 60);
       if (prev.reading_kwh >= 0.9 * modulus && wrapped >= 0 && wrapped <= Math.min(plausibleMax, 0.1 * modulus)) {

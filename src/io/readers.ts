@@ -211,7 +211,10 @@ async function* readParquet(file: string, batchRows: number): AsyncGenerator<Raw
         for (let i = 0; i < columns.length; i++) {
           const v = values[i];
           const t = types[i]!;
-          rec[columns[i]!] = t.startsWith('TIMESTAMP') ? tsText(v, t.includes('TIME ZONE')) : t === 'DATE' ? String(v) : typeof v === 'bigint' ? Number(v) : v === null ? undefined : typeof v === 'object' ? String(v) : v;
+          rec[columns[i]!] = v === null ? undefined
+            : t.startsWith('TIMESTAMP') ? tsText(v, t.includes('TIME ZONE'))
+            : t.startsWith('DECIMAL') || typeof v === 'bigint' ? Number(String(v))
+            : typeof v === 'object' ? String(v) : v;
         }
         if (ends) expandWide(rec, ends, pointCols, row, batch);
         else {

@@ -1,0 +1,82 @@
+/** The CLI as a user runs it: the real binary, golden outputs over fixtures/small, one-line errors. */
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const ROOT = join(import.meta.dirname, '..', '..');
+const SMALL = join(ROOT, 'fixtures', 'small');
+const GOLDEN = join(import.meta.dirname, 'golden');
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'powerscreen.js'), ...args], { encoding: 'utf8', cwd: tmp.dir, env: { ...process.env, ...env } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** Compare with a golden file; UPDATE_GOLDEN=1 rewrites it (review the diff before committing). */
+function golden(name: string, actual: string) {
+  const p = join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN || !existsSync(p)) writeFileSync(p, actual);
+  expect(actual).toBe(readFileSync(p, 'utf8'));
+}
+
+const small = (db: string) => ['backfill', '--readings', join(SMALL, 'readings.csv'), '--meters', join(SMALL, 'meters.csv'), '--sites', join(SMALL, 'sites.csv'), '--db', db];
+
+describe('powerscreen CLI', () => {
+  const db = join(tmp.dir, 'small.duckdb');
+
+  it('backfill prints a summary that accounts for every reading', () => {
+    const r = cli([...small(db), '--cases-out', join(tmp.dir, 'cases.jsonl')], { POWERSCREEN_LOG_LEVEL: 'debug' });
+    expect(r.err.split('\n').filter((l) => l && !l.startsWith('{')).join('\n')).toBe('');
+    expect(r.code).toBe(0);
+    const n = (label: string) => Number(new RegExp(`${label}\\s+([\\d,]+)`).exec(r.out)![1]!.replace(/,/g, ''));
+    expect(n('readings read')).toBe(14_403);
+    expect(n('accepted')).toBe(14_400);
+    expect(n('rejected')).toBe(2);
+    expect(n('duplicate')).toBe(1);
+    expect(r.out).toMatch(/restored_power 1/);
+    // logs are JSON on stderr and never carry names or addresses
+    expect(r.err).toMatch(/"msg":"file ingested"/);
+    for (const secret of ['测试五金作坊', '测试路', '陈测试']) expect(r.err).not.toContain(secret);
+    const cases = readFileSync(join(tmp.dir, 'cases.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(cases).toHaveLength(1);
+    expect(cases[0]).toMatchObject({ detector: 'restored_power', site_case_no: 'GL2026T001', clue_source: '电力数据筛查', detected_at: '2026-10-20T09:00:00+08:00' });
+    expect(statSync(join(tmp.dir, 'cases.jsonl')).mode & 0o777).toBe(0o600);
+  });
+
+  it('report daily: CSV with BOM in the 排查明细表 columns, Markdown and HTML (golden)', () => {
+    const csv = cli(['report', 'daily', '--db', db, '--date', '2026-10-20', '--format', 'csv']);
+    expect(csv.code).toBe(0);
+    expect(csv.out.startsWith('\uFEFF序号,报送日期,街道（镇）,案件编号,企业名称,企业详细地址,线索来源,存在问题类型,主办单位,整治措施,整改情况,备注,评分,用电证据')).toBe(true);
+    golden('report-daily-2026-10-20.csv', csv.out);
+    golden('report-daily-2026-10-20.md', cli(['report', 'daily', '--db', db, '--date', '2026-10-20']).out);
+    const html = cli(['report', 'daily', '--db', db, '--date', '2026-10-20', '--format', 'html', '--out', join(tmp.dir, 'l.html')]);
+    expect(html.out).toBe(`1 case(s) for 2026-10-20 written to ${join(tmp.dir, 'l.html')}\n`);
+    expect(statSync(join(tmp.dir, 'l.html')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(tmp.dir, 'l.html'), 'utf8')).toContain('反弹案件编号 GL2026T001');
+    expect(cli(['report', 'daily', '--db', db, '--date', '2026-10-19']).out).toContain('本期无新线索');
+  });
+
+  it.each([
+    ['a missing file', (d: string) => ['backfill', '--readings', 'nope.csv', '--db', d], /^powerscreen: nope\.csv: readings file not found\n$/],
+    ['an unknown column', (d: string) => ['backfill', '--readings', join(SMALL, 'meters.csv'), '--db', d], /^powerscreen: .*meters\.csv: unknown column "account_name"/],
+    ['a wrong type in the pipeline', (d: string) => ['backfill', '--readings', join(SMALL, 'readings.csv'), '--db', d, '--pipeline', join(tmp.dir, 'bad-pipeline.json')], /^powerscreen: .*bad-pipeline\.json: detectors\.step_up\.ratio: .*expected number/],
+    ['a bad category in the meter registry', (d: string) => ['backfill', '--readings', join(SMALL, 'readings.csv'), '--db', d, '--meters', join(tmp.dir, 'bad-meters.csv')], /^powerscreen: .*bad-meters\.csv: row 3: category: expected resident\|commercial/],
+    ['a bad report date', (d: string) => ['report', 'daily', '--db', d, '--date', '20-10-2026'], /^powerscreen: --date: expected YYYY-MM-DD/],
+  ])('fails on %s with one line naming it, exit 1', (_what, args, message) => {
+    writeFileSync(join(tmp.dir, 'bad-pipeline.json'), JSON.stringify({ detectors: { step_up: { ratio: 'high' } } }));
+    writeFileSync(join(tmp.dir, 'bad-meters.csv'), 'meter_id,category\nm1,居民\nm2,factory\n');
+    const r = cli(args(join(tmp.dir, `err-${Math.random().toString(36).slice(2)}.duckdb`)));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(message);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('usage errors exit 2; --help exits 0', () => {
+    expect(cli(['backfill']).code).toBe(2);
+    expect(cli(['--help']).code).toBe(0);
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, it, expect } from 'vitest';
+import { validateReading } from '../../src/contracts/reading.js';
+import { parseLocalMs } from '../../src/time.js';
+
+const v = (raw: unknown) => validateReading(raw, { defaultIntervalMin: 15 });
+
+describe('reading contract', () => {
+  it('accepts the documented forms, numbers as text too', () => {
+    expect(v({ meter_id: '3501020012345', ts: '2026-11-21T08:15:00+08:00', kwh: 0.42 })).toEqual({
+      ok: true, kind: 'interval', reading: { meter_id: '3501020012345', ts_ms: parseLocalMs('2026-11-21T08:15:00')!, interval_min: 15, kwh: 0.42 },
+    });
+    const csv = v({ meter_id: 'm1', ts: '2026-11-21T00:00:00', kwh: '12.5', interval_min: '1440' });
+    expect(csv.ok && csv.kind === 'interval' && csv.reading.interval_min).toBe(1440);
+    const reg = v({ meter_id: 'm1', ts: '2026-11-21T08:15:00', reading_kwh: 1234.5 });
+    expect(reg.ok && reg.kind).toBe('register');
+  });
+
+  it.each([
+    [{ ts: '2026-11-21T08:15:00', kwh: 1 }, /^meter_id: /],
+    [{ meter_id: '', ts: '2026-11-21T08:15:00', kwh: 1 }, /^meter_id: must not be empty/],
+    [{ meter_id: 'bad id!', ts: '2026-11-21T08:15:00', kwh: 1 }, /^meter_id: only letters/],
+    [{ meter_id: 'm', ts: 'yesterday', kwh: 1 }, /^ts: not an ISO-8601 timestamp/],
+    [{ meter_id: 'm', ts: 5, kwh: 1 }, /^ts: /],
+    [{ meter_id: 'm', ts: '2026-11-21T08:15:00', kwh: 'abc' }, /^kwh: expected a (finite )?number/],
+    [{ meter_id: 'm', ts: '2026-11-21T08:15:00', kwh: -1 }, /^kwh: negative/],
+    [{ meter_id: 'm', ts: '2026-11-21T08:15:00', kwh: 1e9 }, /^kwh: .*implausible/],
+    [{ meter_id: 'm', ts: '2026-11-21T08:15:00' }, /^kwh: missing/],
+    [{ meter_id: 'm', ts: '2026-11-21T08:15:00', kwh: 1, reading_kwh: 2 }, /^kwh: give either/],
+    [{ meter_id: 'm', ts: '2026-11-21T08:15:00', kwh: 1, interval_min: 7.5 }, /^interval_min: /],
+    [[1, 2], /^record: /],
+    ['text', /^record: /],
+  ])('rejects %j naming the field', (raw, reason) => {
+    const r = v(raw);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toMatch(reason);
+  });
+});
