@@ -1,0 +1,38 @@
+/** Reference for step_up (see sql/detectors/step_up.sql). Input: complete days of every meter of one street and category. */
+import { DAY, islands, median, quantileCont, type RefEpisode } from './common.js';
+
+export interface StepUpParams {
+  baseline_days: number; confirm_days: number; history_days: number; min_baseline_days: number;
+  ratio: number; min_delta_kwh: number; min_ref_kwh: number; min_peer_ratio: number; min_high_days: number; episode_gap_days: number;
+}
+
+/** days: meter → (local day ms → kWh of that complete day). */
+export function stepUpReference(days: ReadonlyMap<string, ReadonlyMap<number, number>>, lastCompleteDayMs: number, p: StepUpParams): RefEpisode[] {
+  const peer = new Map<number, number[]>();
+  for (const m of days.values()) for (const [d, v] of m) (peer.get(d) ?? peer.set(d, []).get(d)!).push(v);
+  const out: RefEpisode[] = [];
+  for (const [meter, series] of [...days].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const ds = [...series.keys()].filter((d) => d <= lastCompleteDayMs).sort((a, b) => a - b);
+    const between = (from: number, to: number) => ds.filter((x) => x >= from && x <= to).map((x) => series.get(x)!);
+    const flagged: { day: number; change: number }[] = [];
+    for (const d of ds) {
+      const base = between(d - (p.baseline_days + p.confirm_days - 1) * DAY, d - p.confirm_days * DAY);
+      if (base.length < p.min_baseline_days) continue;
+      const hist = between(d - (p.history_days + p.confirm_days - 1) * DAY, d - p.confirm_days * DAY);
+      const confirmDays = ds.filter((x) => x >= d - (p.confirm_days - 1) * DAY && x <= d);
+      const confirm = confirmDays.map((x) => series.get(x)!);
+      const ref = Math.max(median(base), quantileCont(hist, 0.75), p.min_ref_kwh);
+      const thr = p.ratio * ref;
+      const cm = median(confirm);
+      if (confirm.length < p.confirm_days - 1 || cm < thr || cm - ref < p.min_delta_kwh) continue;
+      const high = confirmDays.filter((x) => series.get(x)! >= thr);
+      if (high.length < p.min_high_days) continue;
+      if (cm < p.min_peer_ratio * median(peer.get(d)!)) continue;
+      flagged.push({ day: d, change: high[0]! });
+    }
+    for (const ep of islands(flagged, (f) => f.day, p.episode_gap_days * DAY)) {
+      out.push({ meter_id: meter, episode_start_ms: ep[0]!.change, detected_at_ms: ep[0]!.day + DAY, window_end_ms: ep[ep.length - 1]!.day + DAY });
+    }
+  }
+  return out;
+}
