@@ -4,10 +4,15 @@
 -- grain: one row per meter and episode; decided per complete local day (causal). Needs hourly data.
 -- why: each hour of the week is compared with the SAME hour of the week over the preceding weeks,
 --   with a robust band (median ± MAD), so daily and weekly rhythms are not anomalies; only a
---   sustained excess over many hours and days is.
+--   sustained excess over many hours and days is. The reference is the larger of the recent median
+--   and the meter's long-run upper level for that hour, so a reopening after a shutdown, or a
+--   return from holiday, is not an anomaly (checked on real buildings: Cambridge 2019-2021).
 -- param: categories varchar[] = ['resident','commercial','other'] [-] meter categories screened
 -- param: baseline_weeks integer = 6 [wk] weeks of the same hour-of-week forming the baseline
 -- param: min_baseline_weeks integer = 3 [wk] baseline values needed to judge an hour
+-- param: history_weeks integer = 52 [wk] long-run window of the same hour-of-week: the meter's own earlier level
+-- param: history_quantile double = 0.9 [1] quantile of the long-run window taken as that earlier level
+-- param: min_excess_ratio double = 1 [1] excess over the reference level, as a multiple of it (a building's term start is not a doubling)
 -- param: z_min double = 6 [1] robust z-score (excess ÷ 1.4826·MAD) of an anomalous hour
 -- param: min_excess_kw double = 2 [kW] draw above the baseline median of an anomalous hour, at least
 -- param: min_hours integer = 6 [h] anomalous hours that make a day anomalous
@@ -41,10 +46,13 @@ hour_of_week_baselines as (
   select *,
          median(kw) over w as base_kw,
          mad(kw) over w as mad_kw,
-         count(*) over w as base_weeks
+         count(*) over w as base_weeks,
+         quantile_cont(kw, $history_quantile) over h as history_kw
   from hourly_kw
   window w as (partition by meter_id, hour_of_week order by epoch(hour)
-               range between ($baseline_weeks * 7 * 86400) preceding and 1 preceding)
+               range between ($baseline_weeks * 7 * 86400) preceding and 1 preceding),
+         h as (partition by meter_id, hour_of_week order by epoch(hour)
+               range between ($history_weeks * 7 * 86400) preceding and 1 preceding)
 ),
 
 anomalous_hours as (
@@ -53,6 +61,7 @@ anomalous_hours as (
   from hour_of_week_baselines
   where base_weeks >= $min_baseline_weeks
     and kw - base_kw >= $min_excess_kw
+    and kw - greatest(base_kw, history_kw) >= $min_excess_ratio * greatest(base_kw, history_kw)
     and (kw - base_kw) / (1.4826 * mad_kw + 0.05) >= $z_min
 ),
 

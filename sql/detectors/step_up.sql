@@ -12,9 +12,10 @@
 -- param: baseline_days integer = 28 [d] trailing baseline window (before the confirm window)
 -- param: confirm_days integer = 7 [d] window whose median must sit above the threshold
 -- param: history_days integer = 365 [d] long-run window for the meter's own earlier level (upper quartile)
+-- param: history_quantile double = 0.9 [1] quantile of the long-run window taken as the meter's own earlier level
 -- param: min_baseline_days integer = 14 [d] complete baseline days needed to judge at all
--- param: ratio double = 2.5 [1] confirm median ÷ reference level that counts as a step
--- param: min_delta_kwh double = 20 [kWh/d] confirm median − reference level, at least
+-- param: ratio double = 3 [1] confirm median ÷ reference level that counts as a step
+-- param: min_delta_kwh double = 25 [kWh/d] confirm median − reference level, at least
 -- param: min_ref_kwh double = 2 [kWh/d] floor of the reference (an empty flat is not a zero baseline)
 -- param: min_peer_ratio double = 2 [1] confirm median ÷ median daily energy of the same street and category, at least (a new occupant reaches a normal level; a workshop does not)
 -- param: min_high_days integer = 4 [d] days in the confirm window at or above the threshold ("stays up")
@@ -62,7 +63,7 @@ day_windows as (
   select meter_id, day, day_no, kwh_day,
          median(kwh_day) over baseline_w as base_median_kwh,
          count(*) over baseline_w as base_days,
-         quantile_cont(kwh_day, 0.75) over history_w as history_q75_kwh,
+         quantile_cont(kwh_day, $history_quantile) over history_w as history_q75_kwh,
          median(kwh_day) over confirm_w as confirm_median_kwh,
          count(*) over confirm_w as confirm_days_seen,
          list({'day': day, 'kwh': kwh_day}) over confirm_w as confirm_series

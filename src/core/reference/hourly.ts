@@ -20,7 +20,7 @@ function byMeter(hours: readonly RefHour[]): Map<string, RefHour[]> {
 }
 
 export interface BaselineAnomalyParams {
-  baseline_weeks: number; min_baseline_weeks: number; z_min: number; min_excess_kw: number;
+  baseline_weeks: number; min_baseline_weeks: number; history_weeks: number; history_quantile: number; min_excess_ratio: number; z_min: number; min_excess_kw: number;
   min_hours: number; confirm_days: number; min_anomalous_days: number; episode_gap_days: number;
 }
 
@@ -30,10 +30,12 @@ export function baselineAnomalyReference(hours: readonly RefHour[], lastComplete
     const perDay = new Map<number, number>();
     for (const h of hs) {
       const how = isodow(h.hour_ms) * 24 + hod(h.hour_ms);
-      const base = hs.filter((x) => x.hour_ms >= h.hour_ms - p.baseline_weeks * 7 * DAY && x.hour_ms <= h.hour_ms - 1000 && isodow(x.hour_ms) * 24 + hod(x.hour_ms) === how).map((x) => x.kw);
+      const sameHour = (weeks: number) => hs.filter((x) => x.hour_ms >= h.hour_ms - weeks * 7 * DAY && x.hour_ms <= h.hour_ms - 1000 && isodow(x.hour_ms) * 24 + hod(x.hour_ms) === how).map((x) => x.kw);
+      const base = sameHour(p.baseline_weeks);
       if (base.length < p.min_baseline_weeks) continue;
       const med = median(base), mad = medianAbsoluteDeviation(base);
-      if (h.kw - med >= p.min_excess_kw && (h.kw - med) / (1.4826 * mad + 0.05) >= p.z_min) {
+      const ref = Math.max(med, quantileCont(sameHour(p.history_weeks), p.history_quantile));
+      if (h.kw - med >= p.min_excess_kw && h.kw - ref >= p.min_excess_ratio * ref && (h.kw - med) / (1.4826 * mad + 0.05) >= p.z_min) {
         const d = dayStart(h.hour_ms);
         perDay.set(d, (perDay.get(d) ?? 0) + 1);
       }

@@ -2,7 +2,7 @@
 import { DAY, islands, median, quantileCont, type RefEpisode } from './common.js';
 
 export interface StepUpParams {
-  baseline_days: number; confirm_days: number; history_days: number; min_baseline_days: number;
+  baseline_days: number; confirm_days: number; history_days: number; history_quantile: number; min_baseline_days: number;
   ratio: number; min_delta_kwh: number; min_ref_kwh: number; min_peer_ratio: number; min_high_days: number; episode_gap_days: number;
 }
 
@@ -21,7 +21,7 @@ export function stepUpReference(days: ReadonlyMap<string, ReadonlyMap<number, nu
       const hist = between(d - (p.history_days + p.confirm_days - 1) * DAY, d - p.confirm_days * DAY);
       const confirmDays = ds.filter((x) => x >= d - (p.confirm_days - 1) * DAY && x <= d);
       const confirm = confirmDays.map((x) => series.get(x)!);
-      const ref = Math.max(median(base), quantileCont(hist, 0.75), p.min_ref_kwh);
+      const ref = Math.max(median(base), quantileCont(hist, p.history_quantile), p.min_ref_kwh);
       const thr = p.ratio * ref;
       const cm = median(confirm);
       if (confirm.length < p.confirm_days - 1 || cm < thr || cm - ref < p.min_delta_kwh) continue;
