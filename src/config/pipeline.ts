@@ -102,6 +102,42 @@ export const pipelineSchema = z.object({
     cases_jsonl: z.string().optional(),
     rejects: z.string().optional(),
   }).prefault({}),
+  kafka: z.object({
+    /** Overridden by KAFKA_BROKERS (comma-separated). */
+    brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
+    client_id: z.string().default('powerscreen'),
+    group_id: z.string().default('powerscreen'),
+    topics: z.object({
+      readings: z.string().default('meter.readings'),
+      dlq: z.string().default('meter.readings.dlq'),
+      cases: z.string().default('powerscreen.cases'),
+      meters: z.string().default('registry.meters'),
+      sites: z.string().default('registry.sites'),
+    }).prefault({}),
+    /** TLS: true, or the CA file and whether to verify the broker (KAFKA_SSL=1 also turns it on). */
+    ssl: z.union([z.boolean(), z.object({ ca_file: z.string().optional(), reject_unauthorized: z.boolean().default(true) })]).default(false),
+    /** SASL; the password may instead come from KAFKA_SASL_PASSWORD (never put secrets in git). */
+    sasl: z.object({
+      mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+      username: z.string().min(1),
+      password: z.string().optional(),
+    }).optional(),
+    /** Messages larger than this go to the DLQ undecoded (the broker default is 1 MB). */
+    max_message_bytes: z.number().int().positive().default(4 * 1024 * 1024),
+    max_bytes_per_partition: z.number().int().positive().default(16 * 1024 * 1024),
+    /** A broker that is down at start is retried this long before the worker gives up. */
+    connect_timeout_s: z.number().positive().default(300),
+  }).prefault({}),
+  worker: z.object({
+    /** Day-level detectors run when the watermark passes a day's end plus this. */
+    allowed_lateness_min: z.number().int().nonnegative().default(120),
+    /** Local time (Asia/Shanghai) the worker writes the daily list. */
+    report_time: z.string().regex(/^\d{2}:\d{2}$/, { error: 'expected HH:MM' }).default('07:00'),
+    report_dir: z.string().default('.powerscreen/reports'),
+    /** /healthz and /metrics; 0 turns the server off. */
+    http_port: z.number().int().min(0).max(65535).default(9464),
+    stats_interval_s: z.number().positive().default(30),
+  }).prefault({}),
   report: z.object({
     /** 报送单位 shown on the daily list when a street has no own office name. */
     district: z.string().default(''),

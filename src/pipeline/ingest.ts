@@ -4,7 +4,7 @@
  */
 import { validateReading, type Reading, type RegisterReading } from '../contracts/reading.js';
 import { RegisterDeriver } from '../core/register.js';
-import type { ReadingStore } from '../store/readingStore.js';
+import type { OffsetMark, ReadingStore } from '../store/readingStore.js';
 import type { Reject, RejectSink } from '../sinks/rejects.js';
 import type { RawBatch } from '../io/readers.js';
 
@@ -16,6 +16,14 @@ export interface IngestCounts {
   /** Of accepted: register values that only set a meter's base (first value seen). */
   register_base: number;
   meters: Set<string>;
+}
+
+export interface Prepared {
+  readings: Reading[];
+  rejects: Reject[];
+  read: number;
+  registerBase: number;
+  hasRegisters: boolean;
 }
 
 export function emptyCounts(): IngestCounts {
@@ -37,12 +45,16 @@ export class Ingestor {
     return this.deriver;
   }
 
-  /** Validate and store one batch of raw records from `source`. */
-  async ingest(batch: RawBatch, source: string): Promise<void> {
+  /**
+   * Validate a batch and derive register values, without storing anything yet. The worker sends
+   * the rejects to its DLQ between prepare and commit, so a crash re-sends rather than loses them.
+   */
+  async prepare(batch: RawBatch, source: string): Promise<Prepared> {
     const readings: Reading[] = [];
     const registers: RegisterReading[] = [];
     const registerRows = new Map<RegisterReading, number>();
     const rejects: Reject[] = batch.broken.map((b) => ({ source, row: b.row, reason: b.reason, record: b.raw }));
+    let registerBase = 0;
     for (let i = 0; i < batch.records.length; i++) {
       const v = validateReading(batch.records[i], { defaultIntervalMin: this.defaultIntervalMin });
       if (!v.ok) rejects.push({ source, row: batch.rows[i]!, reason: v.reason, record: batch.records[i] });
@@ -56,18 +68,32 @@ export class Ingestor {
       const deriver = await this.ensureDeriver();
       for (const d of deriver.derive(registers)) {
         if (d.ok === true) readings.push(d.reading);
-        else if (d.ok === 'base') this.counts.register_base++;
+        else if (d.ok === 'base') registerBase++;
         else rejects.push({ source, row: registerRows.get(d.record) ?? 0, reason: d.reason, record: d.record });
       }
     }
-    const r = await this.store.append(readings);
-    if (registers.length && this.deriver) await this.store.saveRegisterState(this.deriver.state);
-    this.rejects.write(rejects);
-    for (const x of readings) this.counts.meters.add(x.meter_id);
-    this.counts.read += batch.records.length + batch.broken.length;
+    return { readings, rejects, read: batch.records.length + batch.broken.length, registerBase, hasRegisters: registers.length > 0 };
+  }
+
+  /** Store a prepared batch (with the Kafka offsets it covers, in the same transaction). */
+  async commit(p: Prepared, offsets: readonly OffsetMark[] = []): Promise<void> {
+    const r = await this.store.append(p.readings, offsets);
+    if (p.hasRegisters && this.deriver) await this.store.saveRegisterState(this.deriver.state);
+    for (const x of p.readings) this.counts.meters.add(x.meter_id);
+    this.counts.read += p.read;
     this.counts.accepted += r.accepted;
+    this.counts.register_base += p.registerBase;
     this.counts.duplicate += r.duplicate;
-    this.counts.rejected += rejects.length;
+    this.counts.rejected += p.rejects.length;
+  }
+
+  /** Validate and store one batch of raw records from `source` (file backfill). */
+  async ingest(batch: RawBatch, source: string): Promise<Reading[]> {
+    const p = await this.prepare(batch, source);
+    // rejects are written first: a crash before the store commit re-sends them, never loses them
+    this.rejects.write(p.rejects);
+    await this.commit(p);
+    return p.readings;
   }
 
   /** accepted counts register base values too, so read = accepted + rejected + duplicate. */

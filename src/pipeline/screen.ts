@@ -6,7 +6,7 @@
 import type { Db } from '../store/db.js';
 import type { Pipeline } from '../config/pipeline.js';
 import { runDetectors } from '../store/detectors.js';
-import { loadCases, saveCases } from '../store/caseStore.js';
+import { loadCases, saveCases, appendOutbox } from '../store/caseStore.js';
 import { buildCases } from '../core/cases.js';
 import type { Case, Detector, MeterInfo, SiteInfo } from '../core/types.js';
 import type { CaseSink } from '../sinks/caseSink.js';
@@ -45,17 +45,36 @@ export function lastCompleteDay(watermarkMs: number): number {
   return Math.floor(watermarkMs / DAY_MS) * DAY_MS - DAY_MS;
 }
 
-export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSink[], opts: { only?: Detector[] } = {}): Promise<ScreenResult> {
+export interface ScreenOptions {
+  only?: Detector[];
+  /** Write changed cases to the outbox in the same transaction as the registry table (worker). */
+  outbox?: boolean;
+  /** Judge days up to this one (default: the day before the data watermark's). */
+  lastCompleteDayMs?: number;
+}
+
+export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSink[], opts: ScreenOptions = {}): Promise<ScreenResult> {
   const w = (await db.con.runAndReadAll(`select epoch_ms(max(ts)) w from readings`)).getRowObjectsJS()[0]!.w;
   const watermarkMs = w === null ? undefined : Number(w);
   if (watermarkMs === undefined) return { leads: 0, leadsByDetector: {}, detectorMs: {}, newCases: [], updatedCases: [], watermarkMs };
-  const { leads, byDetector, ms } = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastCompleteDay(watermarkMs) }, opts.only);
+  const lastDay = opts.lastCompleteDayMs ?? lastCompleteDay(watermarkMs);
+  const { leads, byDetector, ms } = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay }, opts.only);
   const existing = await loadCases(db);
   const existingIds = new Set(existing.map((c) => c.case_id));
   const { meters, sites } = await loadReferenceMaps(db);
   const { cases, changed } = buildCases(existing, leads, meters, sites, pipeline.cases);
   const changedCases = [...changed].map((id) => cases.get(id)!);
-  await saveCases(db, changedCases, watermarkMs);
+  if (opts.outbox) {
+    await db.con.run('begin transaction');
+    try {
+      await saveCases(db, changedCases, watermarkMs);
+      await appendOutbox(db, changedCases);
+      await db.con.run('commit');
+    } catch (e) {
+      await db.con.run('rollback').catch(() => undefined);
+      throw e;
+    }
+  } else await saveCases(db, changedCases, watermarkMs);
   for (const s of sinks) await s.publish(changedCases);
   return {
     leads: leads.length,

@@ -62,3 +62,20 @@ export async function saveCases(db: Db, cases: readonly Case[], updatedAtMs: num
   app.closeSync();
   await con.run(`insert or replace into cases select * from temp.case_stage`);
 }
+
+/** Queue cases for publication (call inside the transaction that saves them). */
+export async function appendOutbox(db: Db, cases: readonly Case[]): Promise<void> {
+  for (const c of cases) {
+    await db.con.run(`insert into case_outbox (case_id, revision, payload) values ($id, $rev, $p)`, { id: c.case_id, rev: c.revision, p: JSON.stringify(c) });
+  }
+}
+
+export async function pendingOutbox(db: Db, limit = 1000): Promise<{ seq: bigint; case_id: string; revision: number; payload: string }[]> {
+  const rows = (await db.con.runAndReadAll(`select seq, case_id, revision, payload from case_outbox where published_at is null order by seq limit ${Math.floor(limit)}`)).getRowObjectsJS();
+  return rows.map((r) => ({ seq: r.seq as bigint, case_id: String(r.case_id), revision: Number(r.revision), payload: String(r.payload) }));
+}
+
+export async function markPublished(db: Db, seqs: readonly bigint[]): Promise<void> {
+  if (!seqs.length) return;
+  await db.con.run(`update case_outbox set published_at = current_timestamp where seq in (${seqs.map((s) => String(s)).join(',')})`);
+}

@@ -15,6 +15,14 @@ export interface AppendResult {
   duplicate: number;
 }
 
+/** Kafka position to store in the same transaction as the readings (exactly-once ingest). */
+export interface OffsetMark {
+  topic: string;
+  partition: number;
+  next_offset: bigint;
+  watermark_ms?: number;
+}
+
 const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 1000n);
 
 export class ReadingStore {
@@ -27,8 +35,11 @@ export class ReadingStore {
     this.staged = true;
   }
 
-  async append(readings: readonly Reading[]): Promise<AppendResult> {
-    if (readings.length === 0) return { accepted: 0, duplicate: 0 };
+  async append(readings: readonly Reading[], offsets: readonly OffsetMark[] = []): Promise<AppendResult> {
+    if (readings.length === 0) {
+      if (offsets.length) await this.saveOffsets(offsets, true);
+      return { accepted: 0, duplicate: 0 };
+    }
     await this.ensureStage();
     const con = this.db.con;
     let minTs = Infinity, maxTs = -Infinity;
@@ -82,6 +93,7 @@ export class ReadingStore {
           kwh = meter_hourly.kwh + excluded.kwh,
           covered_min = meter_hourly.covered_min + excluded.covered_min`);
       const accepted = Number((await con.runAndReadAll(`select count(*) n from temp.reading_fresh`)).getRowObjectsJS()[0]!.n);
+      if (offsets.length) await this.saveOffsets(offsets, false);
       await con.run('commit');
       await con.run('delete from temp.reading_stage');
       return { accepted, duplicate: readings.length - accepted };
@@ -90,6 +102,31 @@ export class ReadingStore {
       await con.run('delete from temp.reading_stage').catch(() => undefined);
       throw new PowerscreenError('STORE_FAILED', `appending ${readings.length} readings failed: ${(e as Error).message}`);
     }
+  }
+
+  private async saveOffsets(offsets: readonly OffsetMark[], ownTransaction: boolean): Promise<void> {
+    const con = this.db.con;
+    if (ownTransaction) await con.run('begin transaction');
+    try {
+      for (const o of offsets) {
+        await con.run(
+          `insert into kafka_offsets values ($t, $p, $o, $w)
+           on conflict (topic, "partition") do update set next_offset = excluded.next_offset,
+             watermark = greatest(kafka_offsets.watermark, excluded.watermark)`,
+          { t: o.topic, p: o.partition, o: o.next_offset, w: o.watermark_ms === undefined ? null : ts(o.watermark_ms) },
+        );
+      }
+      if (ownTransaction) await con.run('commit');
+    } catch (e) {
+      if (ownTransaction) await con.run('rollback').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Stored next offsets (and watermarks) of a topic's partitions. */
+  async loadOffsets(topic: string): Promise<Map<number, { next_offset: bigint; watermark_ms: number | undefined }>> {
+    const rows = (await this.db.con.runAndReadAll(`select "partition" p, next_offset, epoch_ms(watermark) w from kafka_offsets where topic = $t`, { t: topic })).getRowObjectsJS();
+    return new Map(rows.map((r) => [Number(r.p), { next_offset: BigInt(r.next_offset as bigint), watermark_ms: r.w === null ? undefined : Number(r.w) }]));
   }
 
   async loadRegisterState(): Promise<Map<string, RegisterState>> {
