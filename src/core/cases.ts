@@ -101,17 +101,31 @@ export function buildCases(
     byMeterFamily.set(key, open);
     created.add(c.case_id);
   }
-  // A case changed when its final state differs from before this run: several leads may pass
-  // through one case in a run, and only the end state is published (once, one revision up).
+  // A case changed when its final state differs materially from before this run: several leads
+  // may pass through one case in a run, and only the end state is published (once, one revision
+  // up). Parallel float sums in SQL differ in the last bits run to run, which can flip a rounded
+  // figure by one unit; that is no change, and the stored case is kept as it was.
   const changed = new Set(created);
   for (const [id, old] of before) {
-    const c = cases.get(id)!;
-    if (JSON.stringify(c) !== old) {
-      c.revision += 1;
+    const prev = JSON.parse(old) as Case;
+    if (materiallyEqual(prev, cases.get(id)!)) cases.set(id, prev);
+    else {
+      cases.get(id)!.revision += 1;
       changed.add(id);
     }
   }
   return { cases, changed };
+}
+
+/** Deep equality where numbers may differ by rounding noise; the summary follows its numbers. */
+export function materiallyEqual(a: unknown, b: unknown, key = ''): boolean {
+  if (key === 'summary_zh') return true;
+  if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= 0.011 + 1e-6 * Math.max(Math.abs(a), Math.abs(b));
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a as object), kb = Object.keys(b as object);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => k in (b as object) && materiallyEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], k));
 }
 
 function identity(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: ReadonlyMap<string, SiteInfo>) {

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { Kafka, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Pipeline } from '../config/pipeline.js';
 import { openDb, type Db } from '../store/db.js';
@@ -22,7 +22,7 @@ import { screen, lastCompleteDay } from '../pipeline/screen.js';
 import { MemoryRejectSink } from '../sinks/rejects.js';
 import { meterSchema, siteSchema } from '../contracts/registry.js';
 import { decodeMessage } from './decode.js';
-import { createKafka, brokersOf } from './client.js';
+import { createKafka, brokersOf, kafkaConfig } from './client.js';
 import { startOpsServer } from './ops.js';
 import { PowerscreenError } from '../errors.js';
 import { DAY_MS, MINUTE_MS, formatDate, nowLocalMs, parseDate } from '../time.js';
@@ -59,6 +59,8 @@ export class Worker {
   private lags = new Map<number, number>();
   private monitored = new Set<string>();
   private lastClosedDay = -Infinity;
+  /** Readings arrived for a day already closed: the next close re-runs the day-level detectors. */
+  private lateSinceClose = false;
   private lastReadingAt = Date.now();
   private lastReportDate = '';
   private stopping = false;
@@ -124,15 +126,20 @@ export class Worker {
   }
 
   private async connectWithBackoff(): Promise<void> {
-    const admin = this.kafka.admin();
+    // fail fast per attempt: the loop below does the (logged) backing off
+    const admin = new Kafka({ ...kafkaConfig(this.pipeline, this.opts.log, this.opts.env), retry: { retries: 0 } }).admin();
     const deadline = Date.now() + this.pipeline.kafka.connect_timeout_s * 1000;
     for (let wait = 1000; ; wait = Math.min(wait * 2, 30_000)) {
       try {
         await admin.connect();
         break;
       } catch (e) {
-        if (this.stopping || Date.now() + wait > deadline) throw new PowerscreenError('BROKER_UNAVAILABLE', `Kafka brokers ${brokersOf(this.pipeline, this.opts.env).join(',')} unreachable: ${(e as Error).message}`);
-        this.opts.log.warn({ brokers: brokersOf(this.pipeline, this.opts.env), retry_in_s: wait / 1000, error: (e as Error).message }, 'Kafka unreachable, retrying');
+        const brokers = brokersOf(this.pipeline, this.opts.env);
+        if (this.stopping || Date.now() + wait > deadline) {
+          this.opts.log.error({ brokers, error: (e as Error).message }, 'Kafka unreachable, giving up');
+          throw new PowerscreenError('BROKER_UNAVAILABLE', `Kafka brokers ${brokers.join(',')} unreachable: ${(e as Error).message}`);
+        }
+        this.opts.log.warn({ brokers, retry_in_s: wait / 1000, error: (e as Error).message }, 'Kafka unreachable, retrying');
         await new Promise((r) => setTimeout(r, wait));
       }
     }
@@ -229,6 +236,7 @@ export class Worker {
       for (const r of prepared.readings) if (r.ts_ms > wm) wm = r.ts_ms;
       await this.ingestor.commit(prepared, [{ topic: batch.topic, partition, next_offset: last + 1n, watermark_ms: Number.isFinite(wm) ? wm : undefined }]);
       if (Number.isFinite(wm)) this.watermarks.set(partition, wm);
+      if (prepared.readings.some((r) => r.ts_ms <= this.lastClosedDay + DAY_MS)) this.lateSinceClose = true;
       this.counters.readings_read += prepared.read;
       this.counters.readings_rejected += prepared.rejects.length;
       this.counters.dlq_messages += dead.length;
@@ -255,8 +263,9 @@ export class Worker {
     if (!this.watermarks.size) return;
     const wm = Math.min(...this.watermarks.values());
     const lateness = idle ? 0 : this.pipeline.worker.allowed_lateness_min * MINUTE_MS;
-    const day = lastCompleteDay(wm - lateness);
-    if (day <= this.lastClosedDay) return;
+    const day = Math.max(lastCompleteDay(wm - lateness), this.lastClosedDay);
+    if (day <= this.lastClosedDay && !this.lateSinceClose) return;
+    this.lateSinceClose = false;
     await this.runScreen(undefined, day);
     this.lastClosedDay = day;
     await this.db.con.run(`insert or replace into worker_state values ('last_closed_day', $v)`, { v: String(day) });

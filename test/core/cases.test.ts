@@ -1,0 +1,50 @@
+import { describe, it, expect } from 'vitest';
+import { buildCases, caseId, combineScores, materiallyEqual } from '../../src/core/cases.js';
+import type { Lead, MeterInfo, SiteInfo } from '../../src/core/types.js';
+import { parseLocalMs, DAY_MS } from '../../src/time.js';
+
+const at = (s: string) => parseLocalMs(s)!;
+const meters = new Map<string, MeterInfo>([['m1', { meter_id: 'm1', account_name: '陈某', address: '某路1号', street: '鼓东街道', community: '', category: 'resident', contract_kva: 8 }]]);
+const sites = new Map<string, SiteInfo>();
+const opts = { min_score: 0.5, merge_gap_days: 7 };
+const lead = (detector: Lead['detector'], start: string, end: string, score = 0.8, evidence: Record<string, unknown> = { ratio: 4 }): Lead => ({
+  detector, meter_id: 'm1', site_case_no: null, episode_start_ms: at(start), detected_at_ms: at(start) + 4 * DAY_MS, window_start_ms: at(start), window_end_ms: at(end),
+  score, baseline_kwh_day: 8, level_kwh_day: 60, reference_kwh_day: null, evidence,
+});
+
+describe('leads → cases', () => {
+  it('one case per meter, family and episode; overlapping detectors join it; the id is stable', () => {
+    const r = buildCases([], [lead('step_up', '2026-10-12T00:00:00', '2026-10-30T00:00:00', 0.7), lead('baseline_anomaly', '2026-10-13T00:00:00', '2026-10-29T00:00:00', 0.9)], meters, sites, opts);
+    expect(r.cases.size).toBe(1);
+    const c = [...r.cases.values()][0]!;
+    expect(c.case_id).toBe(caseId('m1', 'workshop', at('2026-10-12T00:00:00')));
+    expect(c.detector).toBe('baseline_anomaly');
+    expect(c.score).toBe(combineScores([0.7, 0.9]));
+    expect(Object.keys(c.evidence).sort()).toEqual(['baseline_anomaly', 'step_up']);
+    expect(c).toMatchObject({ account_name: '陈某', street: '鼓东街道', clue_source: '电力数据筛查', revision: 1 });
+  });
+
+  it('an ongoing episode updates its case (revision + 1); a later episode opens another', () => {
+    const first = buildCases([], [lead('step_up', '2026-10-12T00:00:00', '2026-10-20T00:00:00')], meters, sites, opts);
+    const c0 = [...first.cases.values()];
+    const again = buildCases(c0, [lead('step_up', '2026-10-12T00:00:00', '2026-10-20T00:00:00')], meters, sites, opts);
+    expect(again.changed.size).toBe(0);
+    const longer = buildCases(c0, [lead('step_up', '2026-10-12T00:00:00', '2026-10-28T00:00:00')], meters, sites, opts);
+    expect([...longer.changed]).toEqual([c0[0]!.case_id]);
+    expect(longer.cases.get(c0[0]!.case_id)!.revision).toBe(2);
+    const later = buildCases(c0, [lead('step_up', '2026-12-20T00:00:00', '2026-12-28T00:00:00')], meters, sites, opts);
+    expect(later.cases.size).toBe(2);
+  });
+
+  it('rounding noise is not a change; a real change is', () => {
+    const c0 = [...buildCases([], [lead('baseline_anomaly', '2026-10-12T00:00:00', '2026-10-20T00:00:00', 0.8, { median_excess_kwh: 60.0525 })], meters, sites, opts).cases.values()];
+    expect(buildCases(c0, [lead('baseline_anomaly', '2026-10-12T00:00:00', '2026-10-20T00:00:00', 0.8, { median_excess_kwh: 60.052499999999 })], meters, sites, opts).changed.size).toBe(0);
+    expect(buildCases(c0, [lead('baseline_anomaly', '2026-10-12T00:00:00', '2026-10-20T00:00:00', 0.8, { median_excess_kwh: 75 })], meters, sites, opts).changed.size).toBe(1);
+    expect(materiallyEqual({ a: 1, b: 'x' }, { a: 1.005, b: 'x' })).toBe(true);
+    expect(materiallyEqual({ a: 1, b: 'x' }, { a: 1, b: 'y' })).toBe(false);
+  });
+
+  it('leads below min_score do not become cases', () => {
+    expect(buildCases([], [lead('step_up', '2026-10-12T00:00:00', '2026-10-20T00:00:00', 0.3)], meters, sites, opts).cases.size).toBe(0);
+  });
+});

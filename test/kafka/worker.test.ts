@@ -1,0 +1,200 @@
+/** The worker's behaviour at its edges, each against the real broker with its own topics. */
+import { describe, it, expect, afterAll } from 'vitest';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { inject } from 'vitest';
+import { tableToIPC, tableFromArrays } from 'apache-arrow';
+import { openDb } from '../../src/store/db.js';
+import { loadReference } from '../../src/pipeline/backfill.js';
+import { Worker } from '../../src/kafka/worker.js';
+import { freePort, SASL_USERS } from '../../src/kafka/localBroker.js';
+import { ARROW_CONTENT_TYPE } from '../../src/kafka/decode.js';
+import { seriesReadings } from '../../src/testing/sqlCase.js';
+import { formatLocal, DAY_MS, parseDate } from '../../src/time.js';
+import type { Pipeline } from '../../src/config/pipeline.js';
+import { tempDir } from '../helpers.js';
+import { createTopic, kafka, readTopic, testPipeline, waitCaughtUp } from './helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({ write(chunk, _e, cb) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); cb(); } });
+  return { log: pino({ level: 'info' }, stream), lines };
+}
+
+async function started(pipeline: Pipeline, name: string, opts: { meters?: string; idle?: number } = {}) {
+  const dbPath = join(tmp.dir, `${name}.duckdb`);
+  await createTopic(pipeline.kafka.topics.readings);
+  const { log, lines } = capturingLogger();
+  const w = new Worker(pipeline, { dbPath, log, idleCloseS: opts.idle ?? 1 });
+  await w.start();
+  return { w, dbPath, lines };
+}
+
+async function produce(topic: string, messages: { key?: string; value: Buffer | string; headers?: Record<string, string> }[]) {
+  const p = kafka().producer();
+  await p.connect();
+  await p.send({ topic, messages });
+  await p.disconnect();
+}
+
+const reading = (meter_id: string, ts: string, kwh: number) => JSON.stringify({ meter_id, ts, kwh });
+
+async function storedCount(dbPath: string): Promise<number> {
+  const db = await openDb(dbPath);
+  try { return Number((await db.con.runAndReadAll(`select count(*) n from readings`)).getRowObjectsJS()[0]!.n); } finally { db.close(); }
+}
+
+describe('worker edges', () => {
+  it('poison messages land on the DLQ with their bytes and a reason, and the worker goes on', async () => {
+    const pipeline = testPipeline();
+    const { w, dbPath } = await started(pipeline, 'poison');
+    const arrow = Buffer.from(tableToIPC(tableFromArrays({ meter_id: ['m1', 'm2'], kwh: new Float64Array([1, 2]) }), 'stream'));
+    const big = Buffer.alloc(5 * 1024 * 1024, 0x20);
+    const poison = [
+      { key: 'a', value: 'this is not json {' },
+      { key: 'b', value: JSON.stringify({ meter_id: 3501, ts: '2026-11-21T08:15:00+08:00', kwh: 'lots' }) },
+      { key: 'c', value: arrow.subarray(0, arrow.length - 24), headers: { 'content-type': ARROW_CONTENT_TYPE } },
+      { key: 'd', value: big },
+    ];
+    for (const m of poison) await produce(pipeline.kafka.topics.readings, [m]);
+    await produce(pipeline.kafka.topics.readings, [{ key: 'm9', value: reading('m9', '2026-11-21T08:15:00+08:00', 0.5) }]);
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    await w.stop();
+    const dlq = await readTopic(pipeline.kafka.topics.dlq);
+    const byKey = new Map(dlq.map((m) => [m.key, m]));
+    expect(byKey.get('a')!.headers['x-error-reason']).toMatch(/^message: not JSON/);
+    expect(byKey.get('a')!.value!.toString()).toBe('this is not json {');
+    expect(byKey.get('b')!.headers['x-error-reason']).toMatch(/^meter_id: expected a string/);
+    expect(byKey.get('c')!.headers['x-error-reason']).toMatch(/^arrow: /);
+    expect(byKey.get('c')!.headers['content-type']).toBe(ARROW_CONTENT_TYPE);
+    expect(byKey.get('d')!.headers['x-error-reason']).toMatch(/^message: 5242880 bytes exceeds max_message_bytes/);
+    expect(byKey.get('d')!.value!.length).toBe(big.length);
+    for (const m of dlq) expect(m.headers['x-source-topic']).toBe(pipeline.kafka.topics.readings);
+    expect(dlq.length).toBe(4);
+    expect(await storedCount(dbPath)).toBe(1);
+  }, 120_000);
+
+  it('a site added on registry.sites while the worker runs is monitored from then on', async () => {
+    const pipeline = testPipeline();
+    const { w } = await started(pipeline, 'registry');
+    // a site's meter: production, dark after 1 Oct, drawing again from 20 Oct — but nobody has told the worker it was cut
+    const series = seriesReadings({ meter_id: 'S1', start: '2026-09-01', interval_min: 15, segments: [
+      { days: 30.5, kw: 1, bands: [[8, 18, 20]], weekdays: [1, 2, 3, 4, 5, 6], wobble: 0 },
+      { days: 18.8333333, kw: 0, bands: [], weekdays: [1, 2, 3, 4, 5, 6, 7], wobble: 0 },
+      { days: 3, kw: 0, bands: [[8, 18, 12]], weekdays: [1, 2, 3, 4, 5, 6, 7], wobble: 0 },
+    ] });
+    const p = kafka().producer();
+    await p.connect();
+    for (let i = 0; i < series.length; i += 2000) {
+      await p.send({ topic: pipeline.kafka.topics.readings, messages: [{ key: 'S1', value: JSON.stringify(series.slice(i, i + 2000).map((r) => ({ meter_id: r.meter_id, ts: formatLocal(r.ts_ms), kwh: r.kwh }))) }] });
+    }
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await readTopic(pipeline.kafka.topics.cases, 1500)).filter((m) => m.key)).toEqual([]);
+    await p.send({ topic: pipeline.kafka.topics.sites, messages: [{ key: 'GL-LIVE-1', value: JSON.stringify({ case_no: 'GL-LIVE-1', meter_id: 'S1', site_name: '某五金作坊', measure: '关停取缔', status: '已整改', power_cut_at: '2026-10-01T12:00:00+08:00' }) }] });
+    await p.disconnect();
+    let cases: { key: string; value: Buffer | null }[] = [];
+    for (let i = 0; i < 30 && !cases.length; i++) cases = await readTopic(pipeline.kafka.topics.cases, 1000);
+    await w.stop();
+    expect(cases.length).toBeGreaterThan(0);
+    const c = JSON.parse(cases[0]!.value!.toString());
+    expect(c).toMatchObject({ detector: 'restored_power', site_case_no: 'GL-LIVE-1', meter_id: 'S1', detected_at: '2026-10-20T09:00:00+08:00', account_name: '某五金作坊' });
+  }, 120_000);
+
+  it('a late reading for a closed day still lands and re-runs the day-level detectors', async () => {
+    const pipeline = testPipeline();
+    const { w } = await started(pipeline, 'late', { idle: 1 });
+    const day = (d: number) => formatLocal(parseDate('2026-09-01')! + (d + 1) * DAY_MS);
+    const msgs: string[] = [];
+    for (const m of ['L1', 'P1', 'P2', 'P3']) for (let d = 0; d < 55; d++) {
+      if (m === 'L1' && d >= 40 && d < 50) continue; // these days come late
+      msgs.push(JSON.stringify({ meter_id: m, ts: day(d), kwh: 8 + (d % 3), interval_min: 1440 }));
+    }
+    await produce(pipeline.kafka.topics.readings, msgs.map((value) => ({ value })));
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await readTopic(pipeline.kafka.topics.cases, 1000)).toEqual([]);
+    // ten days of a workshop's consumption arrive late, after their days were closed
+    await produce(pipeline.kafka.topics.readings, Array.from({ length: 10 }, (_, i) => ({ value: JSON.stringify({ meter_id: 'L1', ts: day(40 + i), kwh: 90, interval_min: 1440 }) })));
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    let cases: { value: Buffer | null }[] = [];
+    for (let i = 0; i < 20 && !cases.length; i++) cases = await readTopic(pipeline.kafka.topics.cases, 1000);
+    await w.stop();
+    expect(cases.map((m) => JSON.parse(m.value!.toString())).map((c) => [c.meter_id, c.detector, c.episode_start])).toEqual([['L1', 'step_up', '2026-10-11T00:00:00+08:00']]);
+  }, 120_000);
+
+  it.each([
+    ['plain', SASL_USERS.plain],
+    ['scram-sha-256', SASL_USERS.scram],
+  ] as const)('connects through a SASL listener (%s)', async (mechanism, user) => {
+    const sasl = inject('kafkaSaslBrokers');
+    expect(sasl, 'the test broker has a SASL listener').not.toBe('');
+    const base = testPipeline();
+    const pipeline = { ...base, kafka: { ...base.kafka, brokers: [sasl], sasl: { mechanism, username: user.username, password: user.password } } } as Pipeline;
+    const { w, dbPath } = await started(pipeline, `sasl-${mechanism}`);
+    await produce(pipeline.kafka.topics.readings, [{ key: 'm1', value: reading('m1', '2026-11-21T08:15:00+08:00', 0.4) }]);
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    await w.stop();
+    expect(await storedCount(dbPath)).toBe(1);
+  }, 120_000);
+
+  it('a wrong SASL password fails to start with a clear error', async () => {
+    const base = testPipeline();
+    const pipeline = { ...base, kafka: { ...base.kafka, brokers: [inject('kafkaSaslBrokers')], connect_timeout_s: 2, sasl: { mechanism: 'plain', username: 'powerscreen', password: 'wrong' } } } as Pipeline;
+    const { log } = capturingLogger();
+    const w = new Worker(pipeline, { dbPath: join(tmp.dir, 'badauth.duckdb'), log });
+    await expect(w.start()).rejects.toThrow(/unreachable: .*(SASL|[Aa]uthentication)/);
+  }, 60_000);
+
+  it('a broker that is down at start: a clear log line, retries with backoff, then a clear error', async () => {
+    const port = await freePort();
+    const base = testPipeline();
+    const pipeline = { ...base, kafka: { ...base.kafka, brokers: [`127.0.0.1:${port}`], connect_timeout_s: 4 } } as Pipeline;
+    const { log, lines } = capturingLogger();
+    const w = new Worker(pipeline, { dbPath: join(tmp.dir, 'down.duckdb'), log });
+    await expect(w.start()).rejects.toThrow(new RegExp(`Kafka brokers 127\\.0\\.0\\.1:${port} unreachable`));
+    const retries = lines.filter((l) => l.msg === 'Kafka unreachable, retrying');
+    expect(retries.length).toBeGreaterThanOrEqual(1);
+    expect(retries[0]).toMatchObject({ brokers: [`127.0.0.1:${port}`], retry_in_s: 1 });
+  }, 60_000);
+
+  it('serves /healthz and /metrics while running', async () => {
+    const port = await freePort();
+    const base = testPipeline();
+    const pipeline = { ...base, worker: { ...base.worker, http_port: port } } as Pipeline;
+    const { w } = await started(pipeline, 'ops');
+    await produce(pipeline.kafka.topics.readings, [{ key: 'm1', value: reading('m1', '2026-11-21T08:15:00+08:00', 0.4) }]);
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', running: true });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^powerscreen_readings_read 1$/m);
+    expect(metrics).toMatch(/^powerscreen_consumer_lag\{partition="0"\} 0$/m);
+    await w.stop();
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  }, 60_000);
+
+  it('writes the daily list itself at the configured time', async () => {
+    const pipeline = testPipeline();
+    const dir = join(tmp.dir, 'reports');
+    const p2 = { ...pipeline, worker: { ...pipeline.worker, report_dir: dir, report_time: '07:00' } } as Pipeline;
+    const dbPath = join(tmp.dir, 'report.duckdb');
+    const db = await openDb(dbPath);
+    await loadReference(db, join(import.meta.dirname, '..', '..', 'fixtures', 'small', 'meters.csv'));
+    db.close();
+    await createTopic(p2.kafka.topics.readings);
+    const { log, lines } = capturingLogger();
+    const w = new Worker(p2, { dbPath, log, nowLocal: () => parseDate('2026-11-22')! + 7 * 3600_000 + 60_000 });
+    await w.start();
+    await produce(p2.kafka.topics.readings, [{ key: 'm1', value: reading('3501020000902', '2026-11-21T08:15:00+08:00', 0.4) }]);
+    for (let i = 0; i < 20 && !lines.some((l) => l.msg === 'daily list written'); i++) await new Promise((r) => setTimeout(r, 250));
+    await w.stop();
+    const written = lines.find((l) => l.msg === 'daily list written')!;
+    expect(written).toMatchObject({ date: '2026-11-21', files: [join(dir, 'suspects-2026-11-21.csv'), join(dir, 'suspects-2026-11-21.html')] });
+  }, 60_000);
+});
