@@ -24,6 +24,8 @@ export interface FamilyScore {
   f1: number;
   median_delay_h: number | null;
   worst_delay_h: number | null;
+  /** Onset → first detected_at of every found label, hours. */
+  delays_h: number[];
   false_cases: Case[];
 }
 
@@ -59,6 +61,7 @@ export function scoreFamily(cases: readonly Case[], labels: readonly Label[], fa
     labels: fl.length, found, cases: fc.length, true_cases: trueCases,
     precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
     median_delay_h: round(median(delays)), worst_delay_h: round(delays.length ? Math.max(...delays) : null),
+    delays_h: delays.map((d) => Math.round(d * 10) / 10),
     false_cases: falseCases,
   };
 }
@@ -71,4 +74,62 @@ export function parseLabels(rows: readonly Record<string, unknown>[], origin: st
     if (onset === undefined) throw new Error(`${origin}: row ${i + 2}: onset: not an ISO-8601 date/time`);
     return { meter_id: String(r.meter_id ?? '').trim(), kind, onset_ms: onset };
   });
+}
+
+export interface DailyRanking {
+  k: number;
+  days: number;
+  /** Mean over days with cases of (true cases among the day's top k) ÷ (cases shown, at most k). */
+  precision_at_k: number;
+  /** Mean over days with cases of the average precision of the day's top-k list. */
+  map_at_k: number;
+}
+
+/** How good the daily list is for inspectors who can visit k sites a day: cases ranked by score per day of detection. */
+export function rankDaily(cases: readonly Case[], labels: readonly Label[], k: number): DailyRanking {
+  const byDay = new Map<string, Case[]>();
+  for (const c of cases) {
+    const d = c.detected_at.slice(0, 10);
+    (byDay.get(d) ?? byDay.set(d, []).get(d)!).push(c);
+  }
+  let pSum = 0, apSum = 0;
+  for (const list of byDay.values()) {
+    const top = [...list].sort((a, b) => b.score - a.score || a.case_id.localeCompare(b.case_id)).slice(0, k);
+    let hits = 0, ap = 0;
+    top.forEach((c, i) => {
+      if (labels.some((l) => matches(c, l))) {
+        hits++;
+        ap += hits / (i + 1);
+      }
+    });
+    pSum += hits / top.length;
+    apSum += hits ? ap / hits : 0;
+  }
+  const days = byDay.size;
+  return { k, days, precision_at_k: days ? pSum / days : 1, map_at_k: days ? apSum / days : 1 };
+}
+
+export interface Evaluation {
+  site: FamilyScore;
+  workshop: FamilyScore;
+  overall: Omit<FamilyScore, 'false_cases'> & { false_cases: Case[] };
+  daily: DailyRanking;
+}
+
+export function evaluate(cases: readonly Case[], labels: readonly Label[], k = 20): Evaluation {
+  const site = scoreFamily(cases, labels, 'site');
+  const workshop = scoreFamily(cases, labels, 'workshop');
+  const found = site.found + workshop.found, nLabels = site.labels + workshop.labels;
+  const nCases = site.cases + workshop.cases, trueCases = site.true_cases + workshop.true_cases;
+  const precision = nCases ? trueCases / nCases : 1, recall = nLabels ? found / nLabels : 1;
+  const delays = [...site.delays_h, ...workshop.delays_h];
+  return {
+    site, workshop, daily: rankDaily(cases, labels, k),
+    overall: {
+      labels: nLabels, found, cases: nCases, true_cases: trueCases, precision, recall,
+      f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
+      median_delay_h: median(delays), worst_delay_h: delays.length ? Math.max(...delays) : null, delays_h: delays,
+      false_cases: [...site.false_cases, ...workshop.false_cases],
+    },
+  };
 }

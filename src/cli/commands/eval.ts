@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { loadPipeline, type Pipeline } from '../../config/pipeline.js';
+import { openDb, type Db } from '../../store/db.js';
+import { backfill } from '../../pipeline/backfill.js';
+import { screen } from '../../pipeline/screen.js';
+import { MemoryRejectSink } from '../../sinks/rejects.js';
+import { loadCases } from '../../store/caseStore.js';
+import { readTable } from '../../io/readers.js';
+import { evaluate, parseLabels, type Evaluation, type Label } from '../../core/eval.js';
+import { PowerscreenError } from '../../errors.js';
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(7);
+const hours = (x: number | null) => (x === null ? '—' : `${x} h`).padStart(9);
+
+export function formatEvaluation(e: Evaluation, name: string): string {
+  const row = (label: string, f: Evaluation['site']) =>
+    `  ${label.padEnd(18)}${String(f.labels).padStart(7)}${String(f.found).padStart(7)}${String(f.cases).padStart(7)}${pct(f.recall)}${pct(f.precision)}${pct(f.f1)}${hours(f.median_delay_h)}${hours(f.worst_delay_h)}`;
+  const lines = [
+    `pipeline ${name}`,
+    `  ${'family'.padEnd(18)} labels  found  cases  recall   prec.     F1   median    worst`,
+    row('restored/resumed', e.site),
+    row('workshop', e.workshop),
+    row('overall', e.overall),
+    `  daily list, k = ${e.daily.k} a day over ${e.daily.days} day(s): precision@k ${pct(e.daily.precision_at_k).trim()}, MAP@k ${pct(e.daily.map_at_k).trim()}`,
+  ];
+  if (e.overall.false_cases.length) {
+    lines.push(`  false cases (${e.overall.false_cases.length}):`);
+    for (const c of e.overall.false_cases) lines.push(`    ${c.case_id}  ${c.meter_id}  ${c.detector.padEnd(18)} score ${c.score.toFixed(2)}  ${c.summary_zh}`);
+  }
+  return lines.join('\n');
+}
+
+export async function evaluatePipelines(o: { readings: string[]; meters?: string; sites?: string; labels: Label[]; pipelines: { name: string; pipeline: Pipeline }[]; k: number }): Promise<{ name: string; evaluation: Evaluation }[]> {
+  const db: Db = await openDb(':memory:');
+  try {
+    // the data is read once; each pipeline's detectors then run on it from an empty case registry
+    await backfill({ readings: o.readings, meters: o.meters, sites: o.sites, db, pipeline: o.pipelines[0]!.pipeline, rejects: new MemoryRejectSink(), sinks: [] });
+    const out = [];
+    for (const p of o.pipelines) {
+      await db.con.run('delete from cases');
+      await screen(db, p.pipeline, []);
+      out.push({ name: p.name, evaluation: evaluate(await loadCases(db), o.labels, o.k) });
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description('run the detectors over labelled history: precision, recall, F1, precision@k, MAP@k, delays, false cases')
+    .requiredOption('--readings <files...>', 'reading files')
+    .option('--meters <file>', 'meter registry')
+    .option('--sites <file>', 'enforcement sites')
+    .requiredOption('--labels <file>', 'labels CSV/JSON: meter_id, kind (restored|workshop), onset')
+    .option('--pipeline <file>', 'pipeline file (JSON)')
+    .option('--compare <file>', 'a second pipeline to evaluate side by side on the same data')
+    .option('--k <n>', 'inspection capacity: cases a day on the daily list', '20')
+    .option('--json', 'print JSON')
+    .action(async (o: { readings: string[]; meters?: string; sites?: string; labels: string; pipeline?: string; compare?: string; k: string; json?: boolean }) => {
+      const k = Number(o.k);
+      if (!Number.isInteger(k) || k < 1) throw new PowerscreenError('CONFIG_INVALID', `--k: expected a whole number ≥ 1, got ${JSON.stringify(o.k)}`);
+      const { rows } = await readTable(o.labels, 'labels');
+      let labels: Label[];
+      try { labels = parseLabels(rows, o.labels); } catch (e) { throw new PowerscreenError('INPUT_MALFORMED', (e as Error).message); }
+      const pipelines = [{ name: o.pipeline ?? '(defaults)', pipeline: loadPipeline(o.pipeline) }];
+      if (o.compare) pipelines.push({ name: o.compare, pipeline: loadPipeline(o.compare) });
+      const results = await evaluatePipelines({ readings: o.readings, meters: o.meters, sites: o.sites, labels, pipelines, k });
+      if (o.json) {
+        process.stdout.write(JSON.stringify(results.map((r) => ({ pipeline: r.name, ...r.evaluation, overall: { ...r.evaluation.overall, false_cases: r.evaluation.overall.false_cases.map((c) => ({ case_id: c.case_id, meter_id: c.meter_id, detector: c.detector, score: c.score, evidence: c.evidence, summary_zh: c.summary_zh })) }, site: { ...r.evaluation.site, false_cases: undefined }, workshop: { ...r.evaluation.workshop, false_cases: undefined } })), null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(results.map((r) => formatEvaluation(r.evaluation, r.name)).join('\n\n') + '\n');
+      if (results.length === 2) {
+        const [a, b] = results.map((r) => r.evaluation);
+        const d = (x: number, y: number) => `${y - x >= 0 ? '+' : ''}${((y - x) * 100).toFixed(1)} pt`;
+        process.stdout.write(`\n${results[1]!.name} vs ${results[0]!.name}: overall recall ${d(a!.overall.recall, b!.overall.recall)}, precision ${d(a!.overall.precision, b!.overall.precision)}, F1 ${d(a!.overall.f1, b!.overall.f1)}, precision@k ${d(a!.daily.precision_at_k, b!.daily.precision_at_k)}; cases ${a!.overall.cases} → ${b!.overall.cases}\n`);
+      }
+    });
+}
