@@ -97,6 +97,10 @@ export const pipelineSchema = z.object({
     min_score: z.number().min(0).max(1).default(0.5),
     /** Leads of one family on one meter closer than this join the same case (episode). */
     merge_gap_days: z.number().nonnegative().default(7),
+    /** After a dismissal, leads of the same meter and family within this many days stay quiet… */
+    cooldown_days: z.number().nonnegative().default(14),
+    /** …unless their level reaches this multiple of the dismissed level (escalation). */
+    escalation_ratio: z.number().min(1).default(1.5),
   }).prefault({}),
   sinks: z.object({
     cases_jsonl: z.string().optional(),
@@ -113,6 +117,7 @@ export const pipelineSchema = z.object({
       cases: z.string().default('powerscreen.cases'),
       meters: z.string().default('registry.meters'),
       sites: z.string().default('registry.sites'),
+      feedback: z.string().default('registry.feedback'),
     }).prefault({}),
     /** TLS: true, or the CA file and whether to verify the broker (KAFKA_SSL=1 also turns it on). */
     ssl: z.union([z.boolean(), z.object({ ca_file: z.string().optional(), reject_unauthorized: z.boolean().default(true) })]).default(false),

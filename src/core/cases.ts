@@ -12,6 +12,13 @@ import { DAY_MS, formatLocal, parseLocalMs } from '../time.js';
 export interface CaseOptions {
   min_score: number;
   merge_gap_days: number;
+  cooldown_days?: number;
+  escalation_ratio?: number;
+}
+
+/** The highest daily level a case's evidence shows (what a dismissal was about). */
+function caseLevel(c: Case): number {
+  return Math.max(0, ...Object.values(c.evidence).map((e) => e.level_kwh_day ?? 0));
 }
 
 export function caseId(meterId: string, family: string, episodeStartMs: number): string {
@@ -84,17 +91,23 @@ export function buildCases(
     const family = DETECTOR_FAMILY[lead.detector];
     const key = `${lead.meter_id}|${family}`;
     const open = byMeterFamily.get(key) ?? [];
-    const match = open.find(
-      (c) =>
-        (family !== 'site' || c.site_case_no === lead.site_case_no) &&
-        lead.episode_start_ms <= ms(c.window_end) + gap &&
-        lead.window_end_ms >= ms(c.window_start) - gap,
-    );
+    const overlaps = (c: Case, g: number) =>
+      (family !== 'site' || c.site_case_no === lead.site_case_no) &&
+      lead.episode_start_ms <= ms(c.window_end) + g &&
+      lead.window_end_ms >= ms(c.window_start) - g;
+    const match = open.find((c) => c.status !== 'dismissed' && overlaps(c, gap));
     if (match) {
       mergeLead(match, lead, meters, sites);
       continue;
     }
-    const c = newCase(lead, meters, sites);
+    // A dismissed case keeps its episode (and a cool-down after it) quiet unless the evidence escalates.
+    const dismissed = open.find((c) => c.status === 'dismissed' && overlaps(c, Math.max(gap, (opts.cooldown_days ?? 0) * DAY_MS)));
+    let escalates: string | undefined;
+    if (dismissed) {
+      if (!((lead.level_kwh_day ?? 0) >= (opts.escalation_ratio ?? 1.5) * caseLevel(dismissed) && caseLevel(dismissed) > 0)) continue;
+      escalates = dismissed.case_id;
+    }
+    const c = newCase(lead, meters, sites, escalates);
     if (cases.has(c.case_id)) continue; // same episode already known (e.g. closed): never a second case
     cases.set(c.case_id, c);
     open.push(c);
@@ -138,10 +151,11 @@ function identity(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: Rea
   };
 }
 
-function newCase(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: ReadonlyMap<string, SiteInfo>): Case {
+function newCase(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: ReadonlyMap<string, SiteInfo>, escalates?: string): Case {
   const family = DETECTOR_FAMILY[lead.detector];
   return {
-    case_id: caseId(lead.meter_id, family, lead.episode_start_ms),
+    // an escalation of a dismissed case is a case of its own, stable like any other
+    case_id: caseId(lead.meter_id, escalates ? `${family}#escalation-of-${escalates}` : family, lead.episode_start_ms),
     clue_source: '电力数据筛查',
     detector: lead.detector,
     family,
@@ -154,15 +168,16 @@ function newCase(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: Read
     window_start: formatLocal(lead.window_start_ms),
     window_end: formatLocal(lead.window_end_ms),
     detected_at: formatLocal(lead.detected_at_ms),
-    evidence: { [lead.detector]: evidenceOf(lead) },
-    summary_zh: summarize(lead),
+    evidence: { [lead.detector]: escalates ? { ...evidenceOf(lead), escalates_dismissed_case: escalates } : evidenceOf(lead) },
+    summary_zh: summarize(lead) + (escalates ? `（已核查排除的案件 ${escalates} 用电再次升高）` : ''),
     status: 'open',
     revision: 1,
   };
 }
 
 function mergeLead(c: Case, lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: ReadonlyMap<string, SiteInfo>): void {
-  c.evidence[lead.detector] = evidenceOf(lead);
+  const escalates = Object.values(c.evidence).map((e) => e.escalates_dismissed_case).find(Boolean) as string | undefined;
+  c.evidence[lead.detector] = escalates ? { ...evidenceOf(lead), escalates_dismissed_case: escalates } : evidenceOf(lead);
   c.window_start = formatLocal(Math.min(ms(c.window_start), lead.window_start_ms));
   c.window_end = formatLocal(Math.max(ms(c.window_end), lead.window_end_ms));
   c.score = combineScores(Object.values(c.evidence).map((e) => e.score));
@@ -171,7 +186,7 @@ function mergeLead(c: Case, lead: Lead, meters: ReadonlyMap<string, MeterInfo>, 
   if (top[0] === lead.detector) {
     c.detector = lead.detector;
     c.problem_type = PROBLEM_TYPE[lead.detector];
-    c.summary_zh = summarize(lead);
+    c.summary_zh = summarize(lead) + (escalates ? `（已核查排除的案件 ${escalates} 用电再次升高）` : '');
   }
   Object.assign(c, identity(lead, meters, sites));
 }

@@ -17,6 +17,7 @@ import { openDb, type Db } from '../store/db.js';
 import { ReadingStore } from '../store/readingStore.js';
 import { upsertMeters, upsertSites } from '../store/reference.js';
 import { markPublished, pendingOutbox } from '../store/caseStore.js';
+import { applyFeedback } from '../store/feedback.js';
 import { Ingestor } from '../pipeline/ingest.js';
 import { screen, lastCompleteDay } from '../pipeline/screen.js';
 import { MemoryRejectSink } from '../sinks/rejects.js';
@@ -148,7 +149,7 @@ export class Worker {
       const compact = [{ name: 'cleanup.policy', value: 'compact' }];
       const wanted = [
         { topic: this.topics.readings }, { topic: this.topics.dlq }, { topic: this.topics.cases },
-        { topic: this.topics.meters, configEntries: compact }, { topic: this.topics.sites, configEntries: compact },
+        { topic: this.topics.meters, configEntries: compact }, { topic: this.topics.sites, configEntries: compact }, { topic: this.topics.feedback, configEntries: compact },
       ].filter((t) => !existing.has(t.topic));
       if (wanted.length) await admin.createTopics({ topics: wanted, waitForLeaders: true }).catch((e) => this.opts.log.warn({ error: String(e) }, 'could not create topics'));
     } finally {
@@ -160,9 +161,10 @@ export class Worker {
   private async startRegistry(): Promise<void> {
     this.registry = this.kafka.consumer({ groupId: `${this.pipeline.kafka.group_id}-registry-${randomUUID()}` });
     await this.registry.connect();
-    await this.registry.subscribe({ topics: [this.topics.meters, this.topics.sites], fromBeginning: true });
+    await this.registry.subscribe({ topics: [this.topics.meters, this.topics.sites, this.topics.feedback], fromBeginning: true });
     await this.registry.run({
       eachBatch: ({ batch }) => this.serial(async () => {
+        if (batch.topic === this.topics.feedback) return this.applyFeedbackBatch(batch.messages);
         const isSite = batch.topic === this.topics.sites;
         const good: unknown[] = [];
         const dead: { value: Buffer | null; key: Buffer | null; reason: string }[] = [];
@@ -186,6 +188,20 @@ export class Worker {
         this.opts.log.info({ topic: batch.topic, applied: good.length, rejected: dead.length }, 'registry updated');
       }),
     });
+  }
+
+  /** Verdicts from registry.feedback (key case_id, value {case_id, verdict, note}); a case another worker owns is skipped. */
+  private async applyFeedbackBatch(messages: { value: Buffer | null; key: Buffer | null }[]): Promise<void> {
+    for (const m of messages) {
+      if (!m.value) continue;
+      try {
+        const f = JSON.parse(m.value.toString('utf8')) as { case_id?: string; verdict?: string; note?: string };
+        await applyFeedback(this.db, String(f.case_id), String(f.verdict), f.note);
+        this.opts.log.info({ case_id: f.case_id, verdict: f.verdict }, 'feedback applied');
+      } catch (e) {
+        this.opts.log.warn({ key: m.key?.toString(), error: (e as Error).message }, 'feedback not applied');
+      }
+    }
   }
 
   private async onAssigned(assignment: Record<string, number[]>): Promise<void> {

@@ -48,3 +48,37 @@ describe('leads → cases', () => {
     expect(buildCases([], [lead('step_up', '2026-10-12T00:00:00', '2026-10-20T00:00:00', 0.3)], meters, sites, opts).cases.size).toBe(0);
   });
 });
+
+describe('feedback: dismissed cases', () => {
+  const dismissedCase = () => {
+    const c = [...buildCases([], [lead('step_up', '2026-10-12T00:00:00', '2026-10-20T00:00:00')], meters, sites, opts).cases.values()][0]!;
+    return { ...c, status: 'dismissed' as const };
+  };
+  const withLevel = (l: Lead, level: number) => ({ ...l, level_kwh_day: level });
+  const o = { ...opts, cooldown_days: 14, escalation_ratio: 1.5 };
+
+  it('the same episode with the same evidence stays quiet', () => {
+    const r = buildCases([dismissedCase()], [lead('step_up', '2026-10-12T00:00:00', '2026-10-26T00:00:00')], meters, sites, o);
+    expect(r.changed.size).toBe(0);
+    expect(r.cases.size).toBe(1);
+  });
+
+  it('a new episode inside the cool-down stays quiet; after it, it is raised', () => {
+    expect(buildCases([dismissedCase()], [lead('step_up', '2026-11-01T00:00:00', '2026-11-08T00:00:00')], meters, sites, o).changed.size).toBe(0);
+    expect(buildCases([dismissedCase()], [lead('step_up', '2026-11-20T00:00:00', '2026-11-28T00:00:00')], meters, sites, o).changed.size).toBe(1);
+  });
+
+  it('an escalation (level ≥ 1.5 × the dismissed one) is raised as a case of its own, and stays stable on re-run', () => {
+    const d = dismissedCase();
+    const r = buildCases([d], [withLevel(lead('step_up', '2026-10-12T00:00:00', '2026-10-30T00:00:00'), 95)], meters, sites, o);
+    expect(r.changed.size).toBe(1);
+    const esc = r.cases.get([...r.changed][0]!)!;
+    expect(esc.case_id).not.toBe(d.case_id);
+    expect(esc.status).toBe('open');
+    expect(esc.evidence.step_up!.escalates_dismissed_case).toBe(d.case_id);
+    expect(esc.summary_zh).toContain(d.case_id);
+    const again = buildCases([...r.cases.values()], [withLevel(lead('step_up', '2026-10-12T00:00:00', '2026-10-30T00:00:00'), 95)], meters, sites, o);
+    expect(again.changed.size).toBe(0);
+    expect(buildCases([d], [withLevel(lead('step_up', '2026-10-12T00:00:00', '2026-10-30T00:00:00'), 80)], meters, sites, o).changed.size).toBe(0);
+  });
+});
