@@ -1,0 +1,93 @@
+/**
+ * npm run bench [-- --quick]: each scenario prints its figure and its ratio to a reference
+ * measured in the same run on the same data (never a timed assertion in tests).
+ * Scenarios so far: backfill from CSV and Parquet vs DuckDB's own read_csv / read_parquet;
+ * detection time over N meters × 60 days as N grows.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { openDb } from '../src/store/db.js';
+import { backfill } from '../src/pipeline/backfill.js';
+import { parsePipeline } from '../src/config/pipeline.js';
+import { MemoryRejectSink } from '../src/sinks/rejects.js';
+import { runDetectors } from '../src/store/detectors.js';
+import { ReadingStore } from '../src/store/readingStore.js';
+import { upsertMeters } from '../src/store/reference.js';
+import { meterSchema } from '../src/contracts/registry.js';
+import { lastCompleteDay } from '../src/pipeline/screen.js';
+import { rng } from '../src/fixtures/district.js';
+import type { Reading } from '../src/contracts/reading.js';
+import { DAY_MS, parseDate } from '../src/time.js';
+
+const quick = process.argv.includes('--quick');
+const dir = mkdtempSync(join(tmpdir(), 'powerscreen-bench-'));
+const results: string[] = [];
+const say = (s: string) => { console.log(s); results.push(s); };
+const secs = async (f: () => Promise<unknown>) => { const t = performance.now(); await f(); return (performance.now() - t) / 1000; };
+
+/** Synthetic 15-min readings: n meters × d days, household-like with noise. */
+function readings(n: number, days: number, seed = 1): Reading[] {
+  const rand = rng(seed);
+  const start = parseDate('2026-09-01')!;
+  const out: Reading[] = [];
+  for (let m = 0; m < n; m++) {
+    const id = `M${String(m).padStart(7, '0')}`;
+    const scale = 0.5 + rand();
+    for (let k = 1; k <= days * 96; k++) {
+      const h = Math.floor(((k - 1) % 96) / 4);
+      out.push({ meter_id: id, ts_ms: start + k * 900_000, interval_min: 15, kwh: Math.round((h >= 18 && h < 23 ? 0.3 : 0.05) * scale * (0.6 + 0.8 * rand()) * 1000) / 1000 });
+    }
+  }
+  return out;
+}
+
+async function fileBackfill(): Promise<void> {
+  const n = quick ? 500 : 2000, days = 30;
+  const rs = readings(n, days);
+  const csv = join(dir, 'r.csv');
+  writeFileSync(csv, 'meter_id,ts,kwh\n' + rs.map((r) => `${r.meter_id},${new Date(r.ts_ms).toISOString().slice(0, 19)}+08:00,${r.kwh}`).join('\n') + '\n');
+  const inst = await DuckDBInstance.create(':memory:');
+  const con = await inst.connect();
+  const parquet = join(dir, 'r.parquet');
+  await con.run(`copy (select * from read_csv('${csv}', timestampformat='%Y-%m-%dT%H:%M:%S+08:00')) to '${parquet}' (format parquet)`);
+  for (const [name, file, ref] of [['CSV', csv, `read_csv('${csv}')`], ['Parquet', parquet, `read_parquet('${parquet}')`]] as const) {
+    const tRef = await secs(() => con.run(`create or replace table t as select * from ${ref}`));
+    const db = await openDb(join(dir, `${name}.duckdb`));
+    const t = await secs(() => backfill({ readings: [file], db, pipeline: parsePipeline({ detectors: Object.fromEntries(['restored_power', 'resumed_production', 'step_up', 'industrial_profile', 'baseline_anomaly'].map((d) => [d, { enabled: false }])) }), rejects: new MemoryRejectSink(), sinks: [] }));
+    db.close();
+    say(`backfill ${name}: ${rs.length.toLocaleString('en-US')} readings in ${t.toFixed(2)} s = ${Math.round(rs.length / t).toLocaleString('en-US')}/s; DuckDB ${ref.split('(')[0]} alone ${tRef.toFixed(2)} s; ratio ${(tRef / t).toFixed(3)} (target ≥ 0.7)`);
+  }
+  con.closeSync();
+  inst.closeSync();
+}
+
+async function detectionScaling(): Promise<void> {
+  const sizes = quick ? [500, 1000, 2000] : [10_000, 50_000, 100_000];
+  const days = 60;
+  const rows: [number, number][] = [];
+  for (const n of sizes) {
+    const db = await openDb(join(dir, `detect-${n}.duckdb`));
+    await upsertMeters(db, Array.from({ length: n }, (_, m) => meterSchema.parse({ meter_id: `M${String(m).padStart(7, '0')}`, street: `s${m % 20}`, category: 'resident' })));
+    const store = new ReadingStore(db);
+    for (let m0 = 0; m0 < n; m0 += 250) {
+      const chunk = readings(Math.min(250, n - m0), days, m0 + 7).map((r) => ({ ...r, meter_id: `M${String(Number(r.meter_id.slice(1)) + m0).padStart(7, '0')}` }));
+      await store.append(chunk);
+    }
+    const t = await secs(() => runDetectors(db, parsePipeline({}).detectors, { lastCompleteDayMs: lastCompleteDay(parseDate('2026-09-01')! + days * DAY_MS) }));
+    db.close();
+    rows.push([n, t]);
+    say(`detection, all detectors over ${n.toLocaleString('en-US')} meters × ${days} days (15-min): ${t.toFixed(2)} s (${(t / n * 1e6).toFixed(0)} µs a meter)`);
+  }
+  const [n0, t0] = rows[0]!, [n1, t1] = rows.at(-1)!;
+  say(`detection growth: ${n1 / n0}× meters → ${(t1 / t0).toFixed(2)}× time (linear = ${n1 / n0}×)`);
+}
+
+console.log(`powerscreen bench${quick ? ' --quick' : ''}: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+try {
+  await fileBackfill();
+  await detectionScaling();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
