@@ -59,3 +59,28 @@ export function binarySegmentation(xs: readonly number[], opts: Partial<ChangePo
     return { index: at, before, after, magnitude: after - before, direction: after >= before ? 'up' : 'down' };
   });
 }
+
+/**
+ * One-sided CUSUM for an upward mean shift (Page's test): reference level from the first `warmup`
+ * days (median), slack k and threshold h in units of the robust σ; the change is placed where the
+ * cumulative sum last left zero before crossing h.
+ */
+export function cusumUp(xs: readonly number[], opts: { warmup?: number; k?: number; h?: number } = {}): number[] {
+  const warmup = opts.warmup ?? 28, k = opts.k ?? 1, h = opts.h ?? 10;
+  if (xs.length <= warmup) return [];
+  const base = xs.slice(0, warmup);
+  const mu = median(base);
+  const sigma = Math.max(medianAbsoluteDeviation(base) * 1.4826, 0.1 * Math.abs(mu), 0.1);
+  const out: number[] = [];
+  let s = 0, start = warmup;
+  for (let i = warmup; i < xs.length; i++) {
+    const next = Math.max(0, s + (xs[i]! - mu) / sigma - k);
+    if (s === 0 && next > 0) start = i;
+    s = next;
+    if (s > h) {
+      out.push(start);
+      break; // the first upward shift is what a step detector reports
+    }
+  }
+  return out;
+}
