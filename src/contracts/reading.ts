@@ -59,8 +59,42 @@ export interface ValidateOptions {
   defaultIntervalMin: number;
 }
 
+const METER_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * The common case — a well-formed interval reading — checked without zod (zod costs ~2.7 µs a
+ * record, most of a backfill). Accepts only what the zod path accepts and returns undefined for
+ * anything else, so zod remains the contract and the source of every error message;
+ * test/contracts/reading.test.ts checks both agree on random records.
+ */
+function fastInterval(r: Record<string, unknown>, opts: ValidateOptions): ValidatedRecord | undefined {
+  const { meter_id, ts } = r;
+  if (typeof meter_id !== 'string' || !METER_ID_RE.test(meter_id) || typeof ts !== 'string') return undefined;
+  if (r.reading_kwh !== undefined && r.reading_kwh !== null) return undefined;
+  let kwh = r.kwh;
+  if (typeof kwh === 'string') kwh = kwh.trim() === '' ? undefined : Number(kwh);
+  if (typeof kwh !== 'number' || !Number.isFinite(kwh) || kwh < 0) return undefined;
+  let interval = r.interval_min;
+  if (interval === undefined || interval === null || interval === '') interval = opts.defaultIntervalMin;
+  else if (typeof interval === 'string') interval = interval.trim() === '' ? opts.defaultIntervalMin : Number(interval);
+  if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1 || interval > 1440) return undefined;
+  if (kwh > MAX_INTERVAL_KWH * (interval / 60)) return undefined;
+  const ts_ms = parseLocalMs(ts);
+  if (ts_ms === undefined) return undefined;
+  return { ok: true, kind: 'interval', reading: { meter_id, ts_ms, interval_min: interval, kwh } };
+}
+
 /** Validate one raw record (JSON object or CSV row) into a reading, or say why not, naming the field. */
 export function validateReading(raw: unknown, opts: ValidateOptions): ValidatedRecord {
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const fast = fastInterval(raw as Record<string, unknown>, opts);
+    if (fast) return fast;
+  }
+  return validateWithZod(raw, opts);
+}
+
+/** The contract, in full: every record the fast path declines comes here. */
+export function validateWithZod(raw: unknown, opts: ValidateOptions): ValidatedRecord {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, reason: 'record: expected a JSON object with meter_id, ts and kwh' };
   }

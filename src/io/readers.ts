@@ -187,25 +187,22 @@ async function* readParquet(file: string, batchRows: number): AsyncGenerator<Raw
   const db = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
   const con = await db.connect();
   try {
-    let reader;
+    let result;
     try {
-      reader = await con.streamAndReadUntil(`select * from read_parquet($file)`, 0, { file });
+      result = await con.stream(`select * from read_parquet($file)`, { file });
     } catch (e) {
       throw new PowerscreenError('INPUT_MALFORMED', `${file}: not a readable Parquet file (${(e as Error).message.split('\n')[0]})`);
     }
-    const columns = reader.columnNames();
+    const columns = result.columnNames();
     const ends = widePointEnds(columns, file);
     if (!ends) checkLongColumns(columns, file);
     const pointCols = columns.filter((c) => c !== 'meter_id' && c !== 'date');
-    const types = reader.columnTypes().map((t) => t.toString());
+    const types = result.columnTypes().map((t) => t.toString());
     let row = 0;
-    let consumed = 0;
-    while (!reader.done) {
-      await reader.readUntil(consumed + batchRows);
-      const rows = reader.getRows().slice(consumed);
-      consumed += rows.length;
-      const batch = emptyBatch();
-      for (const values of rows) {
+    let batch = emptyBatch();
+    // chunk by chunk (2,048 rows each): memory stays flat whatever the file size
+    for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      for (const values of chunk.getRows()) {
         row++;
         const rec: Record<string, unknown> = {};
         for (let i = 0; i < columns.length; i++) {
@@ -222,9 +219,12 @@ async function* readParquet(file: string, batchRows: number): AsyncGenerator<Raw
           batch.rows.push(row);
         }
       }
-      if (batch.records.length || batch.broken.length) yield batch;
-      if (rows.length === 0) break;
+      if (batch.records.length >= batchRows) {
+        yield batch;
+        batch = emptyBatch();
+      }
     }
+    if (batch.records.length || batch.broken.length) yield batch;
   } finally {
     con.closeSync();
     db.closeSync();
