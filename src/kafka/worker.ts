@@ -364,8 +364,13 @@ export class Worker {
     } as Record<string, Record<string, number>>;
   }
 
+  /** The last local day the day-level detectors have judged ('' before the first close). */
+  get closedThrough(): string {
+    return Number.isFinite(this.lastClosedDay) ? formatDate(this.lastClosedDay) : '';
+  }
+
   private health() {
-    return { ok: this.running && !this.stopping, detail: { running: this.running, stopping: this.stopping, partitions: [...this.offsets.keys()], batches: this.counters.batches } };
+    return { ok: this.running && !this.stopping, detail: { running: this.running, stopping: this.stopping, partitions: [...this.offsets.keys()], batches: this.counters.batches, closed_through: this.closedThrough, pending_cases: this.counters.cases_published } };
   }
 
   private logStats(): void {

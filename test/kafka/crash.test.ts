@@ -16,7 +16,8 @@ import { writeDistrict } from '../../src/cli/commands/demo.js';
 import { DISTRICT_READING_FILES } from '../../src/fixtures/district.js';
 import { rng } from '../../src/fixtures/district.js';
 import { tempDir } from '../helpers.js';
-import { createTopic, districtFeed, kafka, produceJson, readTopic, smallDistrict, testPipeline, waitCaughtUp } from './helpers.js';
+import { createTopic, districtFeed, kafka, lastDataDay, produceJson, readTopic, smallDistrict, testPipeline, waitCaughtUp, waitFor } from './helpers.js';
+import { freePort } from '../../src/kafka/localBroker.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const tmp = tempDir();
@@ -43,7 +44,8 @@ describe('crash safety', () => {
     const refCases = (await loadCases(ref)).map((c) => c.case_id).sort();
     ref.close();
 
-    const pipeline = testPipeline({ source: { batch_rows: 100000 } });
+    const port = await freePort();
+    const pipeline = testPipeline({ source: { batch_rows: 100000 }, worker: { http_port: port, stats_interval_s: 3600 } });
     // small fetches: many batches, so the kills land mid-stream
     const file = join(tmp.dir, 'pipeline.json');
     writeFileSync(file, JSON.stringify({ ...pipeline, kafka: { ...pipeline.kafka, max_bytes_per_partition: 256 * 1024 } }));
@@ -73,7 +75,10 @@ describe('crash safety', () => {
     expect(stored).toBeLessThan(Number(refTotals.n));
     const w = startWorker(file, dbPath);
     await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings, 240_000);
-    await new Promise((r) => setTimeout(r, 6000)); // idle close of the last days, outbox
+    await waitFor(`the worker to close ${lastDataDay(district)}`, async () => {
+      const h = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.json()).catch(() => ({}));
+      return (h.closed_through ?? '') >= lastDataDay(district);
+    });
     w.kill('SIGTERM');
     expect(await exited(w)).toBe(0);
 

@@ -15,7 +15,7 @@ import { writeDistrict } from '../../src/cli/commands/demo.js';
 import { DISTRICT_READING_FILES, type District } from '../../src/fixtures/district.js';
 import type { Case } from '../../src/core/types.js';
 import { tempDir } from '../helpers.js';
-import { createTopic, districtFeed, kafka, produceArrow, produceJson, readTopic, smallDistrict, testPipeline, waitCaughtUp } from './helpers.js';
+import { createTopic, districtFeed, kafka, lastDataDay, produceArrow, produceJson, readTopic, smallDistrict, testPipeline, waitCaughtUp, waitFor } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let district: District;
@@ -51,7 +51,7 @@ async function runWorkerOver(form: 'json' | 'arrow') {
   }
   await p.disconnect();
   await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
-  await new Promise((r) => setTimeout(r, 5000)); // idle close of the last days
+  await waitFor(`the worker to close ${lastDataDay(district)}`, () => worker.closedThrough >= lastDataDay(district));
   const counters = { ...worker.counters };
   await worker.stop();
   const published = await readTopic(pipeline.kafka.topics.cases);

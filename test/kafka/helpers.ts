@@ -139,3 +139,18 @@ export async function createTopic(topic: string, partitions = 1, compact = false
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries: compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [] }], waitForLeaders: true });
   await admin.disconnect();
 }
+
+/** The last local day the small district's data completes (what a caught-up worker must have closed). */
+export function lastDataDay(_d: District): string {
+  const spec = districtSpecSchema.parse(JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'district-small.json'), 'utf8')));
+  return new Date(parseLocalMs(`${spec.start}T00:00:00`)! + (spec.days - 1) * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Poll until `check` holds (no fixed sleeps: CI machines are shared and slow at times). */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
