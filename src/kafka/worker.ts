@@ -215,8 +215,7 @@ export class Worker {
     this.opts.log.info({ partitions: parts }, 'partitions assigned');
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
-    void commitOffsetsIfNecessary;
+  private async onBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
     if (batch.isEmpty()) return;
     const partition = batch.partition;
     const next = this.offsets.get(partition) ?? 0n;

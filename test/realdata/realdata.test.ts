@@ -11,7 +11,7 @@ import { loadDetectorSql, runDetector, runDetectors } from '../../src/store/dete
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { lastCompleteDay } from '../../src/pipeline/screen.js';
 import { meterSchema, siteSchema } from '../../src/contracts/registry.js';
-import { CAMBRIDGE_DIR, LONDON_FILE, loadCambridge, loadLondon, londonAvailable, planInjections, toReadings, type HouseholdDay } from '../../src/testing/london.js';
+import { CAMBRIDGE_DIR, LONDON_FILE, loadCambridge, loadLondon, londonAvailable, planInjections, toReadings, type HouseholdDay } from '../../src/testing/realData.js';
 import type { Reading } from '../../src/contracts/reading.js';
 import type { Lead } from '../../src/core/types.js';
 import { DAY_MS, HOUR_MS, formatLocal, parseLocalMs } from '../../src/time.js';
