@@ -56,6 +56,8 @@ export class Worker {
   private timers: NodeJS.Timeout[] = [];
   private lock: Promise<unknown> = Promise.resolve();
   private offsets = new Map<number, bigint>();
+  /** Partitions whose seek has not yet taken effect: a batch fetched before it is dropped (kafkajs refetches). */
+  private pendingSeek = new Map<number, bigint>();
   private watermarks = new Map<number, number>();
   private lags = new Map<number, number>();
   private monitored = new Set<string>();
@@ -204,12 +206,33 @@ export class Worker {
     }
   }
 
+  /**
+   * On (re)assignment: seek to the offsets DuckDB holds. A partition DuckDB knows nothing of (a new
+   * worker, a lost database file) is replayed from the earliest retained offset, so its history is
+   * rebuilt before its days are judged, instead of starting where the group last committed.
+   */
   private async onAssigned(assignment: Record<string, number[]>): Promise<void> {
     const parts = assignment[this.topics.readings] ?? [];
     await this.serial(async () => {
-      for (const [p, o] of await this.store.loadOffsets(this.topics.readings)) {
-        this.offsets.set(p, o.next_offset);
-        if (parts.includes(p)) this.consumer.seek({ topic: this.topics.readings, partition: p, offset: String(o.next_offset) });
+      if (!parts.length) return;
+      const stored = await this.store.loadOffsets(this.topics.readings);
+      const admin = this.kafka.admin();
+      await admin.connect();
+      let earliest: Map<number, bigint>;
+      try {
+        earliest = new Map((await admin.fetchTopicOffsets(this.topics.readings)).map((x) => [x.partition, BigInt(x.low)]));
+      } finally {
+        await admin.disconnect();
+      }
+      for (const p of parts) {
+        const low = earliest.get(p) ?? 0n;
+        const have = stored.get(p)?.next_offset;
+        // never below what the topic still retains
+        const from = have === undefined || have < low ? low : have;
+        if (have === undefined) this.opts.log.info({ partition: p, from_offset: String(from) }, 'no stored state for this partition: replaying it from the earliest retained offset');
+        this.offsets.set(p, from);
+        this.pendingSeek.set(p, from);
+        this.consumer.seek({ topic: this.topics.readings, partition: p, offset: String(from) });
       }
     });
     this.opts.log.info({ partitions: parts }, 'partitions assigned');
@@ -218,6 +241,11 @@ export class Worker {
   private async onBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
     if (batch.isEmpty()) return;
     const partition = batch.partition;
+    const want = this.pendingSeek.get(partition);
+    if (want !== undefined) {
+      if (BigInt(batch.firstOffset()!) !== want) return; // fetched from the group's offset before our seek
+      this.pendingSeek.delete(partition);
+    }
     const next = this.offsets.get(partition) ?? 0n;
     const messages = batch.messages.filter((m) => BigInt(m.offset) >= next); // below: already in DuckDB
     const last = BigInt(batch.lastOffset());

@@ -198,3 +198,25 @@ describe('worker edges', () => {
     expect(written).toMatchObject({ date: '2026-11-21', files: [join(dir, 'suspects-2026-11-21.csv'), join(dir, 'suspects-2026-11-21.html')] });
   }, 60_000);
 });
+
+describe('state restore', () => {
+  it('a worker whose DuckDB holds nothing for a partition replays it from the earliest retained offset', async () => {
+    const pipeline = testPipeline();
+    const first = await started(pipeline, 'restore-a');
+    const msgs = Array.from({ length: 500 }, (_, i) => ({ key: 'm1', value: reading('m1', formatLocal(parseDate('2026-11-01')! + (i + 1) * 900_000), 0.1) }));
+    await produce(pipeline.kafka.topics.readings, msgs);
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    await first.w.stop();
+    expect(await storedCount(first.dbPath)).toBe(500);
+    // the same group, a new database: the group has committed everything, yet the history comes back
+    const { log, lines } = capturingLogger();
+    const dbPath = join(tmp.dir, 'restore-b.duckdb');
+    const second = new Worker(pipeline, { dbPath, log, idleCloseS: 1 });
+    await second.start();
+    await produce(pipeline.kafka.topics.readings, [{ key: 'm1', value: reading('m1', formatLocal(parseDate('2026-11-10')! + 900_000), 0.1) }]);
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    await second.stop();
+    expect(lines.some((l) => l.msg === 'no stored state for this partition: replaying it from the earliest retained offset')).toBe(true);
+    expect(await storedCount(dbPath)).toBe(501);
+  }, 120_000);
+});
