@@ -7,6 +7,7 @@ import type { Db } from '../store/db.js';
 import type { Pipeline } from '../config/pipeline.js';
 import { runDetectors } from '../store/detectors.js';
 import { loadCases, saveCases, appendOutbox } from '../store/caseStore.js';
+import { dataWatermarkMs } from '../store/readingStore.js';
 import { buildCases } from '../core/cases.js';
 import type { Case, Detector, MeterInfo, SiteInfo } from '../core/types.js';
 import type { CaseSink } from '../sinks/caseSink.js';
@@ -54,8 +55,7 @@ export interface ScreenOptions {
 }
 
 export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSink[], opts: ScreenOptions = {}): Promise<ScreenResult> {
-  const w = (await db.con.runAndReadAll(`select epoch_ms(max(ts)) w from readings`)).getRowObjectsJS()[0]!.w;
-  const watermarkMs = w === null ? undefined : Number(w);
+  const watermarkMs = await dataWatermarkMs(db);
   if (watermarkMs === undefined) return { leads: 0, leadsByDetector: {}, detectorMs: {}, newCases: [], updatedCases: [], watermarkMs };
   const lastDay = opts.lastCompleteDayMs ?? lastCompleteDay(watermarkMs);
   const { leads, byDetector, ms } = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay }, opts.only);

@@ -1,6 +1,7 @@
 /** Cases for the daily list, read from the store. */
 import type { Db } from '../store/db.js';
 import { loadCases } from '../store/caseStore.js';
+import { dataWatermarkMs } from '../store/readingStore.js';
 import type { Case } from '../core/types.js';
 import type { SiteContext } from './daily.js';
 import { DAY_MS, formatDate, parseDate } from '../time.js';
@@ -8,9 +9,9 @@ import { PowerscreenError } from '../errors.js';
 
 /** Default report date: the local day of the data watermark (the latest day with readings). */
 export async function defaultReportDate(db: Db): Promise<string> {
-  const r = (await db.con.runAndReadAll(`select epoch_ms(max(ts)) w from readings`)).getRowObjectsJS()[0]!;
-  if (r.w === null) throw new PowerscreenError('INPUT_MALFORMED', `${db.path}: the database holds no readings yet; run backfill first or give --date`);
-  return formatDate(Number(r.w) - 1);
+  const w = await dataWatermarkMs(db);
+  if (w === undefined) throw new PowerscreenError('INPUT_MALFORMED', `${db.path}: the database holds no readings yet; run backfill first or give --date`);
+  return formatDate(w - 1);
 }
 
 export async function casesFirstRaised(db: Db, date: string, days: number): Promise<Case[]> {
@@ -18,7 +19,7 @@ export async function casesFirstRaised(db: Db, date: string, days: number): Prom
   if (end === undefined) throw new PowerscreenError('CONFIG_INVALID', `--date: expected YYYY-MM-DD, got ${JSON.stringify(date)}`);
   const from = formatDate(end - (days - 1) * DAY_MS);
   // detected_at is the data time the evidence first met the threshold; a case belongs to that local day
-  return loadCases(db, `cast(c.detected_at - interval 1 microsecond as date) between date '${from}' and date '${date}' and c.status in ('open', 'confirmed')`);
+  return loadCases(db, { raisedFrom: from, raisedTo: date, statuses: ['open', 'confirmed'] });
 }
 
 export async function siteContexts(db: Db): Promise<Map<string, SiteContext>> {

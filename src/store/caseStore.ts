@@ -1,5 +1,5 @@
 /** The local case registry table (一本账) in DuckDB: load and upsert cases. */
-import { DuckDBTimestampValue } from '@duckdb/node-api';
+import { DuckDBTimestampValue, LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { Db } from './db.js';
 import type { Case } from '../core/types.js';
 import { parseLocalMs, formatLocal } from '../time.js';
@@ -7,12 +7,32 @@ import { parseLocalMs, formatLocal } from '../time.js';
 const tsv = (iso: string) => new DuckDBTimestampValue(BigInt(parseLocalMs(iso)!) * 1000n);
 const iso = (v: unknown) => formatLocal((v as Date).getTime());
 
-export async function loadCases(db: Db, where = 'true'): Promise<Case[]> {
+export interface CaseFilter {
+  meterId?: string;
+  /** Local days (YYYY-MM-DD, inclusive) the case was first raised in. */
+  raisedFrom?: string;
+  raisedTo?: string;
+  statuses?: readonly string[];
+}
+
+/** Cases with their names joined from the registry; filters are bound as parameters. */
+export async function loadCases(db: Db, filter: CaseFilter = {}): Promise<Case[]> {
   const rows = (await db.con.runAndReadAll(
     `select c.*, coalesce(s.site_name, m.account_name, '') as account_name, coalesce(s.address, m.address, '') as address,
             coalesce(s.street, m.street, '') as street
      from cases c left join meters m using (meter_id) left join sites s on s.case_no = c.site_case_no
-     where ${where} order by c.detected_at, c.case_id`,
+     where ($meter is null or c.meter_id = $meter)
+       and ($from is null or cast(c.detected_at - interval 1 microsecond as date) >= cast($from as date))
+       and ($to is null or cast(c.detected_at - interval 1 microsecond as date) <= cast($to as date))
+       and ($statuses is null or list_contains($statuses, c.status))
+     order by c.detected_at, c.case_id`,
+    {
+      meter: filter.meterId ?? null,
+      from: filter.raisedFrom ?? null,
+      to: filter.raisedTo ?? null,
+      statuses: filter.statuses ? listValue([...filter.statuses]) : null,
+    },
+    { meter: VARCHAR, from: VARCHAR, to: VARCHAR, statuses: LIST(VARCHAR) },
   )).getRowObjectsJS();
   return rows.map((r) => ({
     case_id: String(r.case_id),

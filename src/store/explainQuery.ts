@@ -40,6 +40,6 @@ export async function gatherExplainData(db: Db, meterId: string, recentDays = 14
     daily, recent,
     peer: { percentile: p.me === null || peers < 2 ? null : Number(p.below) / (peers - 1), peers, meter_kwh_day: p.me === null ? null : Number(p.me), peer_median_kwh_day: p.peer_median === null ? null : Number(p.peer_median) },
     sites,
-    cases: await loadCases(db, `c.meter_id = '${meterId.replace(/'/g, "''")}'`),
+    cases: await loadCases(db, { meterId }),
   };
 }

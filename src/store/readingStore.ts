@@ -150,8 +150,13 @@ export class ReadingStore {
   }
 
   /** Latest interval end stored: the data watermark detection treats as "now". */
-  async watermarkMs(): Promise<number | undefined> {
-    const r = (await this.db.con.runAndReadAll(`select epoch_ms(max(ts)) as w from readings`)).getRowObjectsJS()[0]!;
-    return r.w === null ? undefined : Number(r.w);
+  watermarkMs(): Promise<number | undefined> {
+    return dataWatermarkMs(this.db);
   }
+}
+
+/** Latest interval end stored (local ms), or undefined for an empty store. */
+export async function dataWatermarkMs(db: Db): Promise<number | undefined> {
+  const r = (await db.con.runAndReadAll(`select epoch_ms(max(ts)) as w from readings`)).getRowObjectsJS()[0]!;
+  return r.w === null ? undefined : Number(r.w);
 }
