@@ -3,6 +3,7 @@
  * save them in the registry table and publish the new or changed ones to the sinks.
  * Backfill, demo and the streaming worker all call this.
  */
+import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { Db } from '../store/db.js';
 import type { Pipeline } from '../config/pipeline.js';
 import { runDetectors } from '../store/detectors.js';
@@ -22,9 +23,12 @@ export interface ScreenResult {
   watermarkMs: number | undefined;
 }
 
-export async function loadReferenceMaps(db: Db): Promise<{ meters: Map<string, MeterInfo>; sites: Map<string, SiteInfo> }> {
+/** Registry rows of the given meters (all when omitted), for naming cases. */
+export async function loadReferenceMaps(db: Db, meterIds?: readonly string[]): Promise<{ meters: Map<string, MeterInfo>; sites: Map<string, SiteInfo> }> {
+  const only = { ids: meterIds ? listValue([...meterIds]) : null };
+  const types = { ids: LIST(VARCHAR) };
   const meters = new Map<string, MeterInfo>();
-  for (const r of (await db.con.runAndReadAll(`select * from meters`)).getRowObjectsJS()) {
+  for (const r of (await db.con.runAndReadAll(`select * from meters where $ids is null or list_contains($ids, meter_id)`, only, types)).getRowObjectsJS()) {
     meters.set(String(r.meter_id), {
       meter_id: String(r.meter_id), account_name: String(r.account_name ?? ''), address: String(r.address ?? ''),
       street: String(r.street ?? ''), community: String(r.community ?? ''), category: String(r.category),
@@ -32,7 +36,7 @@ export async function loadReferenceMaps(db: Db): Promise<{ meters: Map<string, M
     });
   }
   const sites = new Map<string, SiteInfo>();
-  for (const r of (await db.con.runAndReadAll(`select * from sites`)).getRowObjectsJS()) {
+  for (const r of (await db.con.runAndReadAll(`select * from sites where $ids is null or list_contains($ids, meter_id)`, only, types)).getRowObjectsJS()) {
     sites.set(String(r.case_no), {
       case_no: String(r.case_no), meter_id: String(r.meter_id), site_name: String(r.site_name ?? ''), address: String(r.address ?? ''),
       street: String(r.street ?? ''), measure: String(r.measure ?? ''), status: String(r.status ?? ''),
@@ -59,9 +63,11 @@ export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSin
   if (watermarkMs === undefined) return { leads: 0, leadsByDetector: {}, detectorMs: {}, newCases: [], updatedCases: [], watermarkMs };
   const lastDay = opts.lastCompleteDayMs ?? lastCompleteDay(watermarkMs);
   const { leads, byDetector, ms } = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay }, opts.only);
-  const existing = await loadCases(db);
+  // only the meters with leads can gain or change a case: load their cases and registry rows, not all
+  const leadMeters = [...new Set(leads.map((l) => l.meter_id))];
+  const existing = await loadCases(db, { meterIds: leadMeters });
   const existingIds = new Set(existing.map((c) => c.case_id));
-  const { meters, sites } = await loadReferenceMaps(db);
+  const { meters, sites } = await loadReferenceMaps(db, leadMeters);
   const { cases, changed } = buildCases(existing, leads, meters, sites, pipeline.cases);
   const changedCases = [...changed].map((id) => cases.get(id)!);
   if (opts.outbox) {

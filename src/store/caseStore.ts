@@ -9,6 +9,7 @@ const iso = (v: unknown) => formatLocal((v as Date).getTime());
 
 export interface CaseFilter {
   meterId?: string;
+  meterIds?: readonly string[];
   /** Local days (YYYY-MM-DD, inclusive) the case was first raised in. */
   raisedFrom?: string;
   raisedTo?: string;
@@ -22,17 +23,19 @@ export async function loadCases(db: Db, filter: CaseFilter = {}): Promise<Case[]
             coalesce(s.street, m.street, '') as street
      from cases c left join meters m using (meter_id) left join sites s on s.case_no = c.site_case_no
      where ($meter is null or c.meter_id = $meter)
+       and ($meters is null or list_contains($meters, c.meter_id))
        and ($from is null or cast(c.detected_at - interval 1 microsecond as date) >= cast($from as date))
        and ($to is null or cast(c.detected_at - interval 1 microsecond as date) <= cast($to as date))
        and ($statuses is null or list_contains($statuses, c.status))
      order by c.detected_at, c.case_id`,
     {
       meter: filter.meterId ?? null,
+      meters: filter.meterIds ? listValue([...filter.meterIds]) : null,
       from: filter.raisedFrom ?? null,
       to: filter.raisedTo ?? null,
       statuses: filter.statuses ? listValue([...filter.statuses]) : null,
     },
-    { meter: VARCHAR, from: VARCHAR, to: VARCHAR, statuses: LIST(VARCHAR) },
+    { meter: VARCHAR, meters: LIST(VARCHAR), from: VARCHAR, to: VARCHAR, statuses: LIST(VARCHAR) },
   )).getRowObjectsJS();
   return rows.map((r) => ({
     case_id: String(r.case_id),
