@@ -72,12 +72,23 @@ window_profiles as (
   window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
 ),
 
+peer_levels as (
+  -- peers over the whole deployment: peer_daily holds every meter's trailing working-hours draw
+  -- (sql/peers/peer_daily.sql: each worker adds its own meters' rows and reads everyone else's)
+  select p.meter_id, p.day,
+         median(p.work_kw) over peer_group as peer_work_kw,
+         percent_rank() over (peer_group order by p.work_kw) as peer_percentile
+  from peer_daily p
+  left join meters m using (meter_id)
+  where p.profiled
+  window peer_group as (partition by coalesce(m.street, ''), coalesce(m.category, 'other'), p.day)
+),
+
 peer_comparison as (
-  select p.*, g.category, g.street, g.contract_kva,
-         median(p.work_kw_median) over (partition by g.street, g.category, p.day) as peer_work_kw,
-         percent_rank() over (partition by g.street, g.category, p.day order by p.work_kw_median) as peer_percentile
+  select p.*, g.category, g.street, g.contract_kva, l.peer_work_kw, l.peer_percentile
   from window_profiles p
   join meter_groups g using (meter_id)
+  join peer_levels l using (meter_id, day)
 ),
 
 profile_scores as (

@@ -40,11 +40,13 @@ with meter_groups as (
 ),
 
 peer_levels as (
-  -- what an ordinary meter of the same street and category draws on a day
-  select g.street, g.category, d.day, median(d.kwh * 1440.0 / d.covered_min) as peer_kwh_day
-  from meter_daily d
-  join meter_groups g using (meter_id)
-  where d.covered_min >= 720
+  -- what an ordinary meter of the same street and category draws on a day; peer_daily holds every
+  -- meter of the deployment (sql/peers/peer_daily.sql: each worker adds its own, reads the rest)
+  select coalesce(m.street, '') as street, coalesce(m.category, 'other') as category, p.day,
+         median(p.kwh_day) as peer_kwh_day
+  from peer_daily p
+  left join meters m using (meter_id)
+  where p.kwh_day is not null
   group by all
 ),
 

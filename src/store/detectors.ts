@@ -37,9 +37,8 @@ export const DETECTOR_DIR = join(SQL_DIR, 'detectors');
 
 const PARAM_RE = /^--\s*param:\s*(\w+)\s+(double|integer|varchar\[\])\s*=\s*(\[[^\]]*\]|[-\d.]+)\s*\[([^\]]*)\]\s*(.*)$/;
 
-export function parseDetectorSql(file: string, sql: string): DetectorSql {
-  const name = /^--\s*detector:\s*(\w+)/m.exec(sql)?.[1];
-  if (!name || !(name in DETECTOR_FAMILY)) throw new PowerscreenError('DETECTOR_FAILED', `${file}: header must start with "-- detector: <name>" naming a known detector`);
+/** The typed parameters a SQL file's header declares, checked against what the query uses. */
+export function parseSqlParams(file: string, sql: string): ParamSpec[] {
   const params: ParamSpec[] = [];
   for (const line of sql.split('\n')) {
     if (!line.startsWith('-- param:')) continue;
@@ -59,6 +58,13 @@ export function parseDetectorSql(file: string, sql: string): DetectorSql {
       throw new PowerscreenError('DETECTOR_FAILED', `${file}: parameter ${p.name} is declared but the query never uses $${p.name}`);
     }
   }
+  return params;
+}
+
+export function parseDetectorSql(file: string, sql: string): DetectorSql {
+  const name = /^--\s*detector:\s*(\w+)/m.exec(sql)?.[1];
+  if (!name || !(name in DETECTOR_FAMILY)) throw new PowerscreenError('DETECTOR_FAILED', `${file}: header must start with "-- detector: <name>" naming a known detector`);
+  const params = parseSqlParams(file, sql);
   return {
     name: name as Detector,
     file,
@@ -81,6 +87,46 @@ const TYPES: Record<ParamSpec['type'], DuckDBType> = { double: DOUBLE, integer: 
 export interface DetectContext {
   /** The last local day the data watermark has passed (local ms of its midnight). */
   lastCompleteDayMs: number;
+  /** peer_daily is already current (the worker refreshed and published it before judging). */
+  peersReady?: boolean;
+}
+
+/** Detectors that compare a meter with its street-and-category peers through peer_daily. */
+export const PEER_DETECTORS: readonly Detector[] = ['step_up', 'industrial_profile'];
+export const PEER_SQL_FILE = join(SQL_DIR, 'peers', 'peer_daily.sql');
+
+export interface PeerRow {
+  meter_id: string;
+  /** Local midnight (ms). */
+  day_ms: number;
+  kwh_day: number | null;
+  profiled: boolean;
+  work_kw: number | null;
+}
+
+/**
+ * Recompute this store's meters' rows of peer_daily (sql/peers/peer_daily.sql, bound with
+ * industrial_profile's settings) and return the rows that changed: what a worker publishes so the
+ * other workers' peer medians include these meters.
+ */
+export async function refreshPeers(db: Db, params: DetectorParams, ctx: DetectContext): Promise<PeerRow[]> {
+  const sql = readFileSync(PEER_SQL_FILE, 'utf8');
+  const spec = { name: 'peer_daily', file: PEER_SQL_FILE, sql, params: parseSqlParams(PEER_SQL_FILE, sql), grain: '', title: '' } as unknown as DetectorSql;
+  const { values, types } = bindValues(spec, (params as Record<string, Record<string, unknown>>).industrial_profile ?? {}, ctx);
+  const con = db.con;
+  try {
+    await con.run(`create or replace temp table peer_fresh as ${sql}`, values, types);
+    await con.run(`
+      create or replace temp table peer_changed as
+      select f.* from temp.peer_fresh f
+      anti join peer_daily p on p.meter_id = f.meter_id and p.day = f.day
+        and p.kwh_day is not distinct from f.kwh_day and p.profiled = f.profiled and p.work_kw is not distinct from f.work_kw`);
+    await con.run(`insert or replace into peer_daily select * from temp.peer_changed`);
+    const rows = (await con.runAndReadAll(`select meter_id, epoch_ms(day) as day_ms, kwh_day, profiled, work_kw from temp.peer_changed order by meter_id, day`)).getRowObjectsJS();
+    return rows.map((r) => ({ meter_id: String(r.meter_id), day_ms: Number(r.day_ms), kwh_day: num(r.kwh_day), profiled: Boolean(r.profiled), work_kw: num(r.work_kw) }));
+  } catch (e) {
+    throw new PowerscreenError('DETECTOR_FAILED', `${PEER_SQL_FILE}: ${(e as Error).message.split('\n')[0]}`);
+  }
 }
 
 function bindValues(d: DetectorSql, params: Record<string, unknown>, ctx: DetectContext) {
@@ -101,7 +147,14 @@ function bindValues(d: DetectorSql, params: Record<string, unknown>, ctx: Detect
 const toMs = (v: unknown): number | null => (v instanceof Date ? v.getTime() : v === null || v === undefined ? null : Number(v));
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-export async function runDetector(db: Db, d: DetectorSql, params: Record<string, unknown>, ctx: DetectContext): Promise<Lead[]> {
+/**
+ * Run one detector. A peer detector first brings peer_daily up to date for this store's meters
+ * unless ctx says it is (`all` gives the peer step industrial_profile's settings).
+ */
+export async function runDetector(db: Db, d: DetectorSql, params: Record<string, unknown>, ctx: DetectContext, all?: DetectorParams): Promise<Lead[]> {
+  if (!ctx.peersReady && PEER_DETECTORS.includes(d.name)) {
+    await refreshPeers(db, all ?? ({ [d.name]: params } as unknown as DetectorParams), ctx);
+  }
   const { values, types } = bindValues(d, params, ctx);
   let rows: Record<string, unknown>[];
   try {
@@ -130,11 +183,18 @@ export async function runDetectors(db: Db, params: DetectorParams, ctx: DetectCo
   const leads: Lead[] = [];
   const byDetector: Record<string, number> = {};
   const timing: Record<string, number> = {};
+  let peersReady = ctx.peersReady ?? false;
   for (const d of loadDetectorSql()) {
     const p = (params as Record<string, Record<string, unknown>>)[d.name];
     if (!p || p.enabled === false || (only && !only.includes(d.name))) continue;
+    if (!peersReady && PEER_DETECTORS.includes(d.name)) {
+      const t0 = performance.now();
+      await refreshPeers(db, params, ctx);
+      timing.peer_daily = Math.round(performance.now() - t0);
+      peersReady = true;
+    }
     const t0 = performance.now();
-    const found = await runDetector(db, d, p, ctx);
+    const found = await runDetector(db, d, p, { ...ctx, peersReady }, params);
     timing[d.name] = Math.round(performance.now() - t0);
     byDetector[d.name] = found.length;
     leads.push(...found);
