@@ -118,6 +118,8 @@ export const pipelineSchema = z.object({
       meters: z.string().default('registry.meters'),
       sites: z.string().default('registry.sites'),
       feedback: z.string().default('registry.feedback'),
+      /** Per-meter peer levels and each partition's closed-through day, shared by the workers of a group (one partition, compacted). */
+      peers: z.string().default('powerscreen.peers'),
     }).prefault({}),
     /** TLS: true, or the CA file and whether to verify the broker (KAFKA_SSL=1 also turns it on). */
     ssl: z.union([z.boolean(), z.object({ ca_file: z.string().optional(), reject_unauthorized: z.boolean().default(true) })]).default(false),

@@ -6,6 +6,19 @@
  * consumer seeks to the offsets DuckDB holds, and messages below them are skipped, so a crash at
  * any point neither loses a batch nor stores it twice. Cases go through an outbox table written in
  * the same transaction as the case registry, so a crash between commit and produce republishes.
+ *
+ * Scale-out: several workers in one consumer group, each with its own DuckDB file, share the
+ * readings topic's partitions. A worker holds only its partitions' meters; what it must know beyond
+ * them arrives on topics every worker reads whole:
+ *  - registry.meters / registry.sites / registry.feedback (reference data);
+ *  - the cases topic: every case any worker raised, so a worker that gains a partition knows the
+ *    cases already raised for its meters (re-detecting one is then "unchanged", not a new case);
+ *  - the peers topic (one partition): each worker's meters' peer_daily rows, then a marker per
+ *    readings partition saying it is prepared through a day. Day-level detectors judge a day only
+ *    when every partition is, so peer medians cover all meters, as one worker holding all would.
+ * A partition gained is replayed from the earliest retained offset (state rebuilt) and nothing is
+ * judged until that replay and the cases topic are caught up; a partition lost has its meters'
+ * readings and rollups dropped.
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -16,7 +29,9 @@ import type { Pipeline } from '../config/pipeline.js';
 import { openDb, type Db } from '../store/db.js';
 import { ReadingStore } from '../store/readingStore.js';
 import { upsertMeters, upsertSites } from '../store/reference.js';
-import { markPublished, pendingOutbox } from '../store/caseStore.js';
+import { markPublished, mergeCases, pendingOutbox } from '../store/caseStore.js';
+import { refreshPeers, type PeerRow } from '../store/detectors.js';
+import { applyPeerRows } from '../store/peers.js';
 import { applyFeedback } from '../store/feedback.js';
 import { Ingestor } from '../pipeline/ingest.js';
 import { screen, lastCompleteDay } from '../pipeline/screen.js';
@@ -30,7 +45,7 @@ import { DAY_MS, MINUTE_MS, formatDate, nowLocalMs, parseDate } from '../time.js
 import { dailyList } from '../cli/commands/report.js';
 import { writePrivateFile } from '../sinks/private.js';
 import type { RawBatch } from '../io/readers.js';
-import type { Detector } from '../core/types.js';
+import type { Case, Detector } from '../core/types.js';
 
 const SITE_DETECTORS: Detector[] = ['restored_power', 'resumed_production'];
 
@@ -62,8 +77,24 @@ export class Worker {
   private lags = new Map<number, number>();
   private monitored = new Set<string>();
   private lastClosedDay = -Infinity;
-  /** Readings arrived for a day already closed: the next close re-runs the day-level detectors. */
+  /** The last day this worker's partitions are prepared through (peer rows published, markers sent). */
+  private lastPreparedDay = -Infinity;
+  /** Readings arrived for a day already prepared: the next close re-prepares and re-judges. */
   private lateSinceClose = false;
+  /** Another worker's peer rows changed for a day already judged: the next close re-judges. */
+  private peersChangedSinceClose = false;
+  /** Readings partitions' prepared-through days, as read back from the peers topic (all workers'). */
+  private peerMarks = new Map<number, number>();
+  /** Readings partitions that hold no data at all: they never hold a day back. */
+  private emptyPartitions = new Set<number>();
+  private partitionCount = 0;
+  /** Catch-up targets after an assignment: nothing is judged until they are reached. */
+  private replayTargets = new Map<number, bigint>();
+  private casesTargets = new Map<number, bigint>();
+  private casesPositions = new Map<number, bigint>();
+  private wasRestoring = false;
+  /** Partitions were gained: publish markers for them at the next close even if the day has not moved. */
+  private mustPrepare = false;
   private lastReadingAt = Date.now();
   private lastReportDate = '';
   private stopping = false;
@@ -118,8 +149,10 @@ export class Worker {
       this.offsets.set(p, o.next_offset);
       if (o.watermark_ms !== undefined) this.watermarks.set(p, o.watermark_ms);
     }
-    const r = (await this.db.con.runAndReadAll(`select value from worker_state where key = 'last_closed_day'`)).getRowObjectsJS()[0];
-    if (r) this.lastClosedDay = Number(r.value);
+    for (const r of (await this.db.con.runAndReadAll(`select key, value from worker_state`)).getRowObjectsJS()) {
+      if (r.key === 'last_closed_day') this.lastClosedDay = Number(r.value);
+      if (r.key === 'last_prepared_day') this.lastPreparedDay = Number(r.value);
+    }
     await this.refreshMonitored();
   }
 
@@ -152,6 +185,8 @@ export class Worker {
       const wanted = [
         { topic: this.topics.readings }, { topic: this.topics.dlq }, { topic: this.topics.cases },
         { topic: this.topics.meters, configEntries: compact }, { topic: this.topics.sites, configEntries: compact }, { topic: this.topics.feedback, configEntries: compact },
+        // one partition: a partition's marker must follow the peer rows it vouches for
+        { topic: this.topics.peers, numPartitions: 1, configEntries: compact },
       ].filter((t) => !existing.has(t.topic));
       if (wanted.length) await admin.createTopics({ topics: wanted, waitForLeaders: true }).catch((e) => this.opts.log.warn({ error: String(e) }, 'could not create topics'));
     } finally {
@@ -159,14 +194,16 @@ export class Worker {
     }
   }
 
-  /** Reference data from compacted topics: every worker reads all of it (its own throwaway group). */
+  /** Reference data, cases and peers: every worker reads all of it (its own throwaway group). */
   private async startRegistry(): Promise<void> {
     this.registry = this.kafka.consumer({ groupId: `${this.pipeline.kafka.group_id}-registry-${randomUUID()}` });
     await this.registry.connect();
-    await this.registry.subscribe({ topics: [this.topics.meters, this.topics.sites, this.topics.feedback], fromBeginning: true });
+    await this.registry.subscribe({ topics: [this.topics.meters, this.topics.sites, this.topics.feedback, this.topics.cases, this.topics.peers], fromBeginning: true });
     await this.registry.run({
       eachBatch: ({ batch }) => this.serial(async () => {
         if (batch.topic === this.topics.feedback) return this.applyFeedbackBatch(batch.messages);
+        if (batch.topic === this.topics.cases) return this.applyCasesBatch(batch.partition, batch.messages, batch.lastOffset());
+        if (batch.topic === this.topics.peers) return this.applyPeersBatch(batch.messages);
         const isSite = batch.topic === this.topics.sites;
         const good: unknown[] = [];
         const dead: { value: Buffer | null; key: Buffer | null; reason: string }[] = [];
@@ -192,6 +229,46 @@ export class Worker {
     });
   }
 
+  /** Cases from the cases topic (this worker's own come back too: stored only when newer). */
+  private async applyCasesBatch(partition: number, messages: { value: Buffer | null }[], lastOffset: string): Promise<void> {
+    const cases: Case[] = [];
+    for (const m of messages) {
+      if (!m.value) continue;
+      try {
+        cases.push(JSON.parse(m.value.toString('utf8')) as Case);
+      } catch (e) {
+        this.opts.log.warn({ topic: this.topics.cases, error: (e as Error).message }, 'case message not JSON; skipped');
+      }
+    }
+    const stored = await mergeCases(this.db, cases, Date.now());
+    this.casesPositions.set(partition, BigInt(lastOffset) + 1n);
+    if (stored) this.opts.log.debug({ stored }, 'cases from other workers stored');
+    await this.afterRestore();
+  }
+
+  /** Peer rows and partition markers from the peers topic. */
+  private async applyPeersBatch(messages: { key: Buffer | null; value: Buffer | null }[]): Promise<void> {
+    const rows: PeerRow[] = [];
+    const marks: { partition: number; day: number }[] = [];
+    for (const m of messages) {
+      if (!m.value) continue;
+      let v: Record<string, unknown>;
+      try {
+        v = JSON.parse(m.value.toString('utf8')) as Record<string, unknown>;
+      } catch {
+        this.opts.log.warn({ topic: this.topics.peers, key: m.key?.toString() }, 'peer message not JSON; skipped');
+        continue;
+      }
+      if (typeof v.closed_through === 'string') marks.push({ partition: Number(v.partition), day: parseDate(v.closed_through)! });
+      else rows.push({ meter_id: String(v.meter_id), day_ms: parseDate(String(v.day))!, kwh_day: v.kwh_day as number | null, profiled: Boolean(v.profiled), work_kw: v.work_kw as number | null });
+    }
+    // rows first: a marker vouches for the rows before it
+    const changedDays = await applyPeerRows(this.db, rows);
+    if (changedDays.some((d) => d <= this.lastClosedDay)) this.peersChangedSinceClose = true;
+    for (const k of marks) if (k.day > (this.peerMarks.get(k.partition) ?? -Infinity)) this.peerMarks.set(k.partition, k.day);
+    if (marks.length || this.peersChangedSinceClose) await this.closeDays(false);
+  }
+
   /** Verdicts from registry.feedback (key case_id, value {case_id, verdict, note}); a case another worker owns is skipped. */
   private async applyFeedbackBatch(messages: { value: Buffer | null; key: Buffer | null }[]): Promise<void> {
     for (const m of messages) {
@@ -214,33 +291,74 @@ export class Worker {
   private async onAssigned(assignment: Record<string, number[]>): Promise<void> {
     const parts = assignment[this.topics.readings] ?? [];
     await this.serial(async () => {
-      if (!parts.length) return;
       const stored = await this.store.loadOffsets(this.topics.readings);
+      if (parts.some((p) => !this.offsets.has(p))) this.mustPrepare = true;
+      // a partition this worker held and no longer has: another worker owns it now
+      const lost = [...new Set([...stored.keys(), ...this.offsets.keys()])].filter((p) => !parts.includes(p));
+      if (lost.length) {
+        const meters = await this.store.dropPartitions(this.topics.readings, lost);
+        for (const p of lost) {
+          this.offsets.delete(p);
+          this.pendingSeek.delete(p);
+          this.watermarks.delete(p);
+          this.lags.delete(p);
+          this.replayTargets.delete(p);
+        }
+        this.ingestor.resetRegisterState();
+        this.opts.log.info({ partitions: lost, meters }, 'partitions lost in a rebalance: their meters\' state dropped');
+      }
       const admin = this.kafka.admin();
       await admin.connect();
-      let earliest: Map<number, bigint>;
+      let readings: { partition: number; low: string; high: string }[];
+      let cases: { partition: number; high: string }[];
       try {
-        earliest = new Map((await admin.fetchTopicOffsets(this.topics.readings)).map((x) => [x.partition, BigInt(x.low)]));
+        readings = await admin.fetchTopicOffsets(this.topics.readings);
+        cases = await admin.fetchTopicOffsets(this.topics.cases);
       } finally {
         await admin.disconnect();
       }
+      this.partitionCount = readings.length;
+      this.emptyPartitions = new Set(readings.filter((x) => x.high === '0').map((x) => x.partition));
+      // the cases raised so far must be known before anything is judged again
+      this.casesTargets = new Map(cases.map((x) => [x.partition, BigInt(x.high)]));
       for (const p of parts) {
-        const low = earliest.get(p) ?? 0n;
+        const r = readings.find((x) => x.partition === p);
+        const low = BigInt(r?.low ?? '0');
         const have = stored.get(p)?.next_offset;
         // never below what the topic still retains
         const from = have === undefined || have < low ? low : have;
         if (have === undefined) this.opts.log.info({ partition: p, from_offset: String(from) }, 'no stored state for this partition: replaying it from the earliest retained offset');
         this.offsets.set(p, from);
+        this.replayTargets.set(p, BigInt(r?.high ?? '0'));
         this.pendingSeek.set(p, from);
         this.consumer.seek({ topic: this.topics.readings, partition: p, offset: String(from) });
       }
+      this.wasRestoring = this.restoring();
     });
     this.opts.log.info({ partitions: parts }, 'partitions assigned');
+  }
+
+  /** Still catching up after an assignment (a replay, or cases other workers raised): judge nothing yet. */
+  private restoring(): boolean {
+    for (const [p, target] of this.replayTargets) if ((this.offsets.get(p) ?? 0n) < target) return true;
+    for (const [p, target] of this.casesTargets) if ((this.casesPositions.get(p) ?? 0n) < target) return true;
+    return false;
+  }
+
+  /** Once caught up, judge what the catch-up held back. */
+  private async afterRestore(): Promise<void> {
+    if (!this.wasRestoring || this.restoring()) return;
+    this.wasRestoring = false;
+    this.opts.log.info({ partitions: [...this.offsets.keys()] }, 'caught up: judging again');
+    await this.runScreen(SITE_DETECTORS);
+    await this.closeDays(false);
   }
 
   private async onBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
     if (batch.isEmpty()) return;
     const partition = batch.partition;
+    // fetched before a rebalance took the partition away: its new owner stores it
+    if (!this.offsets.has(partition)) return;
     const want = this.pendingSeek.get(partition);
     if (want !== undefined) {
       if (BigInt(batch.firstOffset()!) !== want) return; // fetched from the group's offset before our seek
@@ -291,8 +409,9 @@ export class Worker {
       resolveOffset(batch.lastOffset());
       await this.consumer.commitOffsets([{ topic: batch.topic, partition, offset: String(last + 1n) }]);
       await heartbeat();
+      if (this.wasRestoring) await this.afterRestore();
       // stream-time detection: a monitored site is checked as soon as its readings arrive
-      if (prepared.readings.some((r) => this.monitored.has(r.meter_id))) await this.runScreen(SITE_DETECTORS);
+      else if (prepared.readings.some((r) => this.monitored.has(r.meter_id))) await this.runScreen(SITE_DETECTORS);
       await this.closeDays(false);
     } else {
       resolveOffset(batch.lastOffset());
@@ -301,23 +420,60 @@ export class Worker {
     this.counters.batches++;
   }
 
-  /** Day-level detectors run once the slowest partition's watermark passes a day's end plus the allowed lateness (or the feed has gone idle). */
+  /**
+   * Day-level detection in two steps. Prepare: once this worker's slowest partition's watermark
+   * passes a day's end plus the allowed lateness (or the feed has gone idle), its meters' peer rows
+   * are computed and published, then a marker per owned partition. Judge: once every partition's
+   * marker (any worker's) has passed a day, the day-level detectors run through it.
+   */
   private async closeDays(idle: boolean): Promise<void> {
-    if (!this.watermarks.size) return;
+    if (!this.watermarks.size || this.restoring()) return;
     const wm = Math.min(...this.watermarks.values());
     const lateness = idle ? 0 : this.pipeline.worker.allowed_lateness_min * MINUTE_MS;
-    const day = Math.max(lastCompleteDay(wm - lateness), this.lastClosedDay);
-    if (day <= this.lastClosedDay && !this.lateSinceClose) return;
-    this.lateSinceClose = false;
-    await this.runScreen(undefined, day);
-    this.lastClosedDay = day;
-    await this.db.con.run(`insert or replace into worker_state values ('last_closed_day', $v)`, { v: String(day) });
-    this.opts.log.info({ closed_day: formatDate(day) }, 'day-level detectors ran');
+    const day = Math.max(lastCompleteDay(wm - lateness), this.lastPreparedDay);
+    if (day > this.lastPreparedDay || this.lateSinceClose || this.mustPrepare) {
+      const rows = await refreshPeers(this.db, this.pipeline.detectors, { lastCompleteDayMs: day });
+      await this.publishPeers(rows, day);
+      if (this.lateSinceClose) this.peersChangedSinceClose = true;
+      this.lateSinceClose = false;
+      this.mustPrepare = false;
+      this.lastPreparedDay = day;
+      await this.db.con.run(`insert or replace into worker_state values ('last_prepared_day', $v)`, { v: String(day) });
+    }
+    let judge = Infinity;
+    for (let p = 0; p < this.partitionCount; p++) if (!this.emptyPartitions.has(p)) judge = Math.min(judge, this.peerMarks.get(p) ?? -Infinity);
+    if (!Number.isFinite(judge)) return;
+    // peer rows are ready only through what this worker prepared itself
+    judge = Math.min(judge, this.lastPreparedDay);
+    if (judge <= this.lastClosedDay && !this.peersChangedSinceClose) return;
+    judge = Math.max(judge, this.lastClosedDay);
+    this.peersChangedSinceClose = false;
+    await this.runScreen(undefined, judge, true);
+    this.lastClosedDay = judge;
+    await this.db.con.run(`insert or replace into worker_state values ('last_closed_day', $v)`, { v: String(judge) });
+    this.opts.log.info({ closed_day: formatDate(judge) }, 'day-level detectors ran');
   }
 
-  private async runScreen(only?: Detector[], lastCompleteDayMs?: number): Promise<void> {
+  /** This worker's changed peer rows, then a marker per owned partition (one-partition topic: in order). */
+  private async publishPeers(rows: readonly PeerRow[], day: number): Promise<void> {
+    const topic = this.topics.peers;
+    for (let i = 0; i < rows.length; i += 5000) {
+      await this.producer.send({
+        topic,
+        messages: rows.slice(i, i + 5000).map((r) => ({
+          key: `${r.meter_id}|${formatDate(r.day_ms)}`,
+          value: JSON.stringify({ meter_id: r.meter_id, day: formatDate(r.day_ms), kwh_day: r.kwh_day, profiled: r.profiled, work_kw: r.work_kw }),
+        })),
+      });
+    }
+    const closed = formatDate(day);
+    await this.producer.send({ topic, messages: [...this.offsets.keys()].map((p) => ({ key: `closed|${p}`, value: JSON.stringify({ partition: p, closed_through: closed }) })) });
+  }
+
+  private async runScreen(only?: Detector[], lastCompleteDayMs?: number, peersReady = false): Promise<void> {
+    if (this.restoring()) return;
     // site detectors judge raw readings up to now; day-level ones only closed days
-    const r = await screen(this.db, this.pipeline, [], { only, outbox: true, lastCompleteDayMs: lastCompleteDayMs ?? (only ? undefined : this.lastClosedDay) });
+    const r = await screen(this.db, this.pipeline, [], { only, outbox: true, peersReady, lastCompleteDayMs: lastCompleteDayMs ?? (only ? undefined : this.lastClosedDay) });
     this.counters.screens++;
     if (r.newCases.length || r.updatedCases.length) this.opts.log.info({ new_cases: r.newCases.length, updated_cases: r.updatedCases.length, detectors: only ?? 'all' }, 'cases changed');
     await this.publishOutbox();
@@ -363,7 +519,8 @@ export class Worker {
     const [hh, mm] = this.pipeline.worker.report_time.split(':').map(Number);
     const today = formatDate(now);
     const due = now >= parseDate(today)! + (hh! * 60 + mm!) * MINUTE_MS;
-    if (due && this.lastReportDate !== today) {
+    // one worker of a group writes the list (every worker holds every case): partition 0's owner
+    if (due && this.lastReportDate !== today && this.offsets.has(0)) {
       this.lastReportDate = today;
       await this.serial(() => this.writeDailyReport(formatDate(parseDate(today)! - DAY_MS)));
     }

@@ -40,6 +40,11 @@ export class Ingestor {
     private readonly defaultIntervalMin: number,
   ) {}
 
+  /** Forget the register state held in memory (the worker dropped some meters' state). */
+  resetRegisterState(): void {
+    this.deriver = undefined;
+  }
+
   private async ensureDeriver(): Promise<RegisterDeriver> {
     this.deriver ??= new RegisterDeriver(await this.store.loadRegisterState());
     return this.deriver;

@@ -56,13 +56,15 @@ export interface ScreenOptions {
   outbox?: boolean;
   /** Judge days up to this one (default: the day before the data watermark's). */
   lastCompleteDayMs?: number;
+  /** peer_daily is already current through that day (the worker prepared and shared it). */
+  peersReady?: boolean;
 }
 
 export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSink[], opts: ScreenOptions = {}): Promise<ScreenResult> {
   const watermarkMs = await dataWatermarkMs(db);
   if (watermarkMs === undefined) return { leads: 0, leadsByDetector: {}, detectorMs: {}, newCases: [], updatedCases: [], watermarkMs };
   const lastDay = opts.lastCompleteDayMs ?? lastCompleteDay(watermarkMs);
-  const { leads, byDetector, ms } = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay }, opts.only);
+  const { leads, byDetector, ms } = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay, peersReady: opts.peersReady }, opts.only);
   // only the meters with leads can gain or change a case: load their cases and registry rows, not all
   const leadMeters = [...new Set(leads.map((l) => l.meter_id))];
   const existing = await loadCases(db, { meterIds: leadMeters });

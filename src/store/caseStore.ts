@@ -102,3 +102,19 @@ export async function markPublished(db: Db, seqs: readonly bigint[]): Promise<vo
   if (!seqs.length) return;
   await db.con.run(`update case_outbox set published_at = current_timestamp where seq in (${seqs.map((s) => String(s)).join(',')})`);
 }
+
+/**
+ * Cases published by any worker of the group (read back from the cases topic): stored when newer
+ * than the local row. Every worker so holds every case: a worker that gains a partition knows the
+ * cases already raised for its meters, and any worker can write the complete daily list.
+ */
+export async function mergeCases(db: Db, cases: readonly Case[], nowMs: number): Promise<number> {
+  if (!cases.length) return 0;
+  const rows = (await db.con.runAndReadAll(`select case_id, revision from cases where list_contains($ids, case_id)`, { ids: listValue(cases.map((c) => c.case_id)) }, { ids: LIST(VARCHAR) })).getRowObjectsJS();
+  const have = new Map(rows.map((r) => [String(r.case_id), Number(r.revision)]));
+  const latest = new Map<string, Case>();
+  for (const c of cases) if ((latest.get(c.case_id)?.revision ?? 0) < c.revision) latest.set(c.case_id, c);
+  const newer = [...latest.values()].filter((c) => c.revision > (have.get(c.case_id) ?? 0));
+  await saveCases(db, newer, nowMs);
+  return newer.length;
+}

@@ -93,6 +93,11 @@ export class ReadingStore {
           kwh = meter_hourly.kwh + excluded.kwh,
           covered_min = meter_hourly.covered_min + excluded.covered_min`);
       const accepted = Number((await con.runAndReadAll(`select count(*) n from temp.reading_fresh`)).getRowObjectsJS()[0]!.n);
+      if (offsets.length === 1) {
+        // a worker's batch comes from one partition: remember where each meter lives, so the
+        // worker can drop exactly these meters' state if a rebalance moves the partition away
+        await con.run(`insert or replace into meter_partition select distinct meter_id, $p from temp.reading_stage`, { p: offsets[0]!.partition });
+      }
       if (offsets.length) await this.saveOffsets(offsets, false);
       await con.run('commit');
       await con.run('delete from temp.reading_stage');
@@ -120,6 +125,31 @@ export class ReadingStore {
     } catch (e) {
       if (ownTransaction) await con.run('rollback').catch(() => undefined);
       throw e;
+    }
+  }
+
+  /**
+   * Delete everything stored for the meters of these partitions (readings, rollups, register state,
+   * offsets): a rebalance gave them to another worker. Cases and peer rows stay: every worker holds
+   * all cases and all peers.
+   */
+  async dropPartitions(topic: string, partitions: readonly number[]): Promise<number> {
+    if (!partitions.length) return 0;
+    const con = this.db.con;
+    const parts = `(${partitions.map((p) => Math.floor(p)).join(',')})`;
+    await con.run('begin transaction');
+    try {
+      const meters = Number((await con.runAndReadAll(`select count(*) n from meter_partition where "partition" in ${parts}`)).getRowObjectsJS()[0]!.n);
+      for (const t of ['readings', 'meter_daily', 'meter_hourly', 'register_state']) {
+        await con.run(`delete from ${t} where meter_id in (select meter_id from meter_partition where "partition" in ${parts})`);
+      }
+      await con.run(`delete from meter_partition where "partition" in ${parts}`);
+      await con.run(`delete from kafka_offsets where topic = $t and "partition" in ${parts}`, { t: topic });
+      await con.run('commit');
+      return meters;
+    } catch (e) {
+      await con.run('rollback').catch(() => undefined);
+      throw new PowerscreenError('STORE_FAILED', `dropping partitions ${partitions.join(',')} failed: ${(e as Error).message}`);
     }
   }
 

@@ -22,7 +22,7 @@ export function testPipeline(extra: Record<string, unknown> = {}): Pipeline {
     kafka: {
       brokers: [brokers()],
       group_id: `ps-${id}`,
-      topics: { readings: `readings-${id}`, dlq: `dlq-${id}`, cases: `cases-${id}`, meters: `meters-${id}`, sites: `sites-${id}`, feedback: `feedback-${id}` },
+      topics: { readings: `readings-${id}`, dlq: `dlq-${id}`, cases: `cases-${id}`, meters: `meters-${id}`, sites: `sites-${id}`, feedback: `feedback-${id}`, peers: `peers-${id}` },
       connect_timeout_s: 30,
     },
     worker: { http_port: 0, stats_interval_s: 3600 },

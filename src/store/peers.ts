@@ -1,0 +1,37 @@
+/**
+ * peer_daily rows other workers computed for their meters (read from the peers topic). The rows of
+ * this worker's own meters are computed locally (refreshPeers) and never overwritten from outside.
+ */
+import { DuckDBDateValue } from '@duckdb/node-api';
+import type { Db } from './db.js';
+import type { PeerRow } from './detectors.js';
+import { DAY_MS } from '../time.js';
+
+/** Store remote peer rows; returns the days (local midnight ms) whose stored values changed. */
+export async function applyPeerRows(db: Db, rows: readonly PeerRow[]): Promise<number[]> {
+  if (!rows.length) return [];
+  // a compacted topic may still hold several versions of a key: the last one wins
+  const latest = new Map<string, PeerRow>();
+  for (const r of rows) latest.set(`${r.meter_id}|${r.day_ms}`, r);
+  const con = db.con;
+  await con.run(`create or replace temp table peer_stage as select * from peer_daily limit 0`);
+  const app = await con.createAppender('peer_stage', 'main', 'temp');
+  for (const r of latest.values()) {
+    app.appendVarchar(r.meter_id);
+    app.appendDate(new DuckDBDateValue(Math.floor(r.day_ms / DAY_MS)));
+    if (r.kwh_day === null) app.appendNull(); else app.appendDouble(r.kwh_day);
+    app.appendBoolean(r.profiled);
+    if (r.work_kw === null) app.appendNull(); else app.appendDouble(r.work_kw);
+    app.endRow();
+  }
+  app.closeSync();
+  await con.run(`
+    create or replace temp table peer_incoming as
+    select s.* from temp.peer_stage s
+    anti join meter_partition m on m.meter_id = s.meter_id
+    anti join peer_daily p on p.meter_id = s.meter_id and p.day = s.day
+      and p.kwh_day is not distinct from s.kwh_day and p.profiled = s.profiled and p.work_kw is not distinct from s.work_kw`);
+  await con.run(`insert or replace into peer_daily select * from temp.peer_incoming`);
+  const days = (await con.runAndReadAll(`select distinct epoch_ms(day) d from temp.peer_incoming`)).getRowObjectsJS();
+  return days.map((r) => Number(r.d));
+}
