@@ -132,6 +132,8 @@ export const pipelineSchema = z.object({
     /** Messages larger than this go to the DLQ undecoded (the broker default is 1 MB). */
     max_message_bytes: z.number().int().positive().default(4 * 1024 * 1024),
     max_bytes_per_partition: z.number().int().positive().default(16 * 1024 * 1024),
+    /** A worker that stops heartbeating loses its partitions to the others after this long. */
+    session_timeout_s: z.number().min(6).max(300).default(30),
     /** A broker that is down at start is retried this long before the worker gives up. */
     connect_timeout_s: z.number().positive().default(300),
   }).prefault({}),

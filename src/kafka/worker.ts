@@ -129,7 +129,7 @@ export class Worker {
       groupId: this.pipeline.kafka.group_id,
       maxBytesPerPartition: this.pipeline.kafka.max_bytes_per_partition,
       maxBytes: this.pipeline.kafka.max_bytes_per_partition * 4,
-      sessionTimeout: 30_000,
+      sessionTimeout: this.pipeline.kafka.session_timeout_s * 1000,
       heartbeatInterval: 3000,
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => { void this.onAssigned(e.payload.memberAssignment); });
