@@ -1,8 +1,10 @@
 /**
  * npm run bench [-- --quick]: each scenario prints its figure and its ratio to a reference
  * measured in the same run on the same data (never a timed assertion in tests).
- * Scenarios so far: backfill from CSV and Parquet vs DuckDB's own read_csv / read_parquet;
- * detection time over N meters × 60 days as N grows.
+ * Scenarios: backfill from CSV and Parquet vs DuckDB's own read_csv / read_parquet; detection time
+ * over N meters × 60 days as N grows; and against a real Kafka broker (bench/kafka.ts) ingest vs a
+ * bare kafkajs consumer and vs DuckDB's appender, peak worker memory, end-to-end latency.
+ * `--only name,name` runs some of them (names: backfill, detection, json, arrow, memory, latency).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
@@ -20,6 +22,8 @@ import { lastCompleteDay } from '../src/pipeline/screen.js';
 import { rng } from '../src/fixtures/district.js';
 import type { Reading } from '../src/contracts/reading.js';
 import { DAY_MS, parseDate } from '../src/time.js';
+import { startTestBroker } from '../src/kafka/localBroker.js';
+import { kafkaArrowIngest, kafkaJsonIngest, workerMemory, endToEndLatency } from './kafka.js';
 
 const quick = process.argv.includes('--quick');
 const dir = mkdtempSync(join(tmpdir(), 'powerscreen-bench-'));
@@ -86,8 +90,20 @@ async function detectionScaling(): Promise<void> {
 
 console.log(`powerscreen bench${quick ? ' --quick' : ''}: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
 try {
-  await fileBackfill();
-  await detectionScaling();
+  const onlyArg = process.argv.indexOf('--only');
+  const only = onlyArg > 0 ? new Set(process.argv[onlyArg + 1]!.split(',')) : undefined;
+  const want = (name: string) => !only || only.has(name);
+  if (want('backfill')) await fileBackfill();
+  if (want('detection')) await detectionScaling();
+  const kafkaScenarios = [['json', kafkaJsonIngest], ['arrow', kafkaArrowIngest], ['memory', workerMemory], ['latency', endToEndLatency]] as const;
+  if (kafkaScenarios.some(([n]) => want(n))) {
+    const broker = await startTestBroker((m) => console.log(`[kafka] ${m}`));
+    try {
+      for (const [name, run] of kafkaScenarios) if (want(name)) await run({ brokers: broker.brokers, dir, quick, say });
+    } finally {
+      await broker.stop();
+    }
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -68,20 +68,29 @@ const METER_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
  * test/contracts/reading.test.ts checks both agree on random records.
  */
 function fastInterval(r: Record<string, unknown>, opts: ValidateOptions): ValidatedRecord | undefined {
-  const { meter_id, ts } = r;
-  if (typeof meter_id !== 'string' || !METER_ID_RE.test(meter_id) || typeof ts !== 'string') return undefined;
+  if (typeof r.ts !== 'string') return undefined;
   if (r.reading_kwh !== undefined && r.reading_kwh !== null) return undefined;
-  let kwh = r.kwh;
+  const ts_ms = parseLocalMs(r.ts);
+  if (ts_ms === undefined) return undefined;
+  const reading = intervalReading(r.meter_id, ts_ms, r.kwh, r.interval_min, opts);
+  return reading && { ok: true, kind: 'interval', reading };
+}
+
+/**
+ * The interval-reading rules on already-typed values (a parsed timestamp, as from an Arrow column):
+ * the reading when every rule holds, undefined when any fails (the caller then asks zod why).
+ */
+export function intervalReading(meter_id: unknown, ts_ms: number, kwhIn: unknown, intervalIn: unknown, opts: ValidateOptions): Reading | undefined {
+  if (typeof meter_id !== 'string' || !METER_ID_RE.test(meter_id) || !Number.isFinite(ts_ms)) return undefined;
+  let kwh = kwhIn;
   if (typeof kwh === 'string') kwh = kwh.trim() === '' ? undefined : Number(kwh);
   if (typeof kwh !== 'number' || !Number.isFinite(kwh) || kwh < 0) return undefined;
-  let interval = r.interval_min;
+  let interval = intervalIn;
   if (interval === undefined || interval === null || interval === '') interval = opts.defaultIntervalMin;
   else if (typeof interval === 'string') interval = interval.trim() === '' ? opts.defaultIntervalMin : Number(interval);
   if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1 || interval > 1440) return undefined;
   if (kwh > MAX_INTERVAL_KWH * (interval / 60)) return undefined;
-  const ts_ms = parseLocalMs(ts);
-  if (ts_ms === undefined) return undefined;
-  return { ok: true, kind: 'interval', reading: { meter_id, ts_ms, interval_min: interval, kwh } };
+  return { meter_id, ts_ms, interval_min: interval, kwh };
 }
 
 /** Validate one raw record (JSON object or CSV row) into a reading, or say why not, naming the field. */

@@ -54,8 +54,9 @@ export class Ingestor {
    * Validate a batch and derive register values, without storing anything yet. The worker sends
    * the rejects to its DLQ between prepare and commit, so a crash re-sends rather than loses them.
    */
-  async prepare(batch: RawBatch, source: string): Promise<Prepared> {
-    const readings: Reading[] = [];
+  async prepare(batch: RawBatch, source: string, valid: readonly Reading[] = []): Promise<Prepared> {
+    // `valid`: readings a decoder already checked against the same rules (Arrow columns)
+    const readings: Reading[] = [...valid];
     const registers: RegisterReading[] = [];
     const registerRows = new Map<RegisterReading, number>();
     const rejects: Reject[] = batch.broken.map((b) => ({ source, row: b.row, reason: b.reason, record: b.raw }));
@@ -77,7 +78,7 @@ export class Ingestor {
         else rejects.push({ source, row: registerRows.get(d.record) ?? 0, reason: d.reason, record: d.record });
       }
     }
-    return { readings, rejects, read: batch.records.length + batch.broken.length, registerBase, hasRegisters: registers.length > 0 };
+    return { readings, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, hasRegisters: registers.length > 0 };
   }
 
   /** Store a prepared batch (with the Kafka offsets it covers, in the same transaction). */

@@ -4,7 +4,7 @@
  * ones and adds them into the daily and hourly rollups. A late reading therefore updates the
  * rollups of its own day, and the next detection run sees it.
  */
-import { DuckDBTimestampValue } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBTimestampValue, SMALLINT, TIMESTAMP, VARCHAR } from '@duckdb/node-api';
 import type { Reading } from '../contracts/reading.js';
 import type { Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
@@ -23,16 +23,16 @@ export interface OffsetMark {
   watermark_ms?: number;
 }
 
+const STAGE_TYPES = [BIGINT, VARCHAR, TIMESTAMP, SMALLINT, DOUBLE];
+const STAGE_CHUNK_ROWS = 2048;
 const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 1000n);
 
 export class ReadingStore {
-  private staged = false;
   constructor(readonly db: Db) {}
 
+  /** A fresh stage per batch: rows deleted from a DuckDB table keep their memory, a dropped table frees it. */
   private async ensureStage(): Promise<void> {
-    if (this.staged) return;
     await this.db.con.run(`create or replace temp table reading_stage (seq bigint, meter_id varchar, ts timestamp, interval_min smallint, kwh double)`);
-    this.staged = true;
   }
 
   async append(readings: readonly Reading[], offsets: readonly OffsetMark[] = []): Promise<AppendResult> {
@@ -45,16 +45,23 @@ export class ReadingStore {
     let minTs = Infinity, maxTs = -Infinity;
     const app = await con.createAppender('reading_stage', 'main', 'temp');
     try {
-      for (let i = 0; i < readings.length; i++) {
-        const r = readings[i]!;
-        if (r.ts_ms < minTs) minTs = r.ts_ms;
-        if (r.ts_ms > maxTs) maxTs = r.ts_ms;
-        app.appendBigInt(BigInt(i));
-        app.appendVarchar(r.meter_id);
-        app.appendTimestamp(ts(r.ts_ms));
-        app.appendSmallInt(r.interval_min);
-        app.appendDouble(r.kwh);
-        app.endRow();
+      // column-wise data chunks: one crossing into DuckDB per column of 2,048 rows, not per value
+      for (let o = 0; o < readings.length; o += STAGE_CHUNK_ROWS) {
+        const n = Math.min(STAGE_CHUNK_ROWS, readings.length - o);
+        const seq = new Array<bigint>(n), ids = new Array<string>(n), tss = new Array<DuckDBTimestampValue>(n), ivs = new Array<number>(n), kwh = new Array<number>(n);
+        for (let i = 0; i < n; i++) {
+          const r = readings[o + i]!;
+          if (r.ts_ms < minTs) minTs = r.ts_ms;
+          if (r.ts_ms > maxTs) maxTs = r.ts_ms;
+          seq[i] = BigInt(o + i);
+          ids[i] = r.meter_id;
+          tss[i] = ts(r.ts_ms);
+          ivs[i] = r.interval_min;
+          kwh[i] = r.kwh;
+        }
+        const chunk = DuckDBDataChunk.create(STAGE_TYPES, n);
+        chunk.setColumns([seq, ids, tss, ivs, kwh]);
+        app.appendDataChunk(chunk);
       }
       app.flushSync();
     } finally {
@@ -100,11 +107,11 @@ export class ReadingStore {
       }
       if (offsets.length) await this.saveOffsets(offsets, false);
       await con.run('commit');
-      await con.run('delete from temp.reading_stage');
+      await con.run('drop table temp.reading_stage; drop table temp.reading_fresh');
       return { accepted, duplicate: readings.length - accepted };
     } catch (e) {
       await con.run('rollback').catch(() => undefined);
-      await con.run('delete from temp.reading_stage').catch(() => undefined);
+      await con.run('drop table if exists temp.reading_stage').catch(() => undefined);
       throw new PowerscreenError('STORE_FAILED', `appending ${readings.length} readings failed: ${(e as Error).message}`);
     }
   }

@@ -16,7 +16,7 @@ import { writeDistrict } from '../../src/cli/commands/demo.js';
 import { DISTRICT_READING_FILES } from '../../src/fixtures/district.js';
 import { rng } from '../../src/fixtures/district.js';
 import { tempDir } from '../helpers.js';
-import { createTopic, districtFeed, kafka, lastDataDay, produceJson, readTopic, smallDistrict, testPipeline, waitCaughtUp, waitFor } from './helpers.js';
+import { committedTotal, createTopic, districtFeed, kafka, lastDataDay, produceJson, readTopic, smallDistrict, testPipeline, topicEnd, waitCaughtUp, waitFor } from './helpers.js';
 import { freePort } from '../../src/kafka/localBroker.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -59,9 +59,13 @@ describe('crash safety', () => {
     const dbPath = join(tmp.dir, 'worker.duckdb');
     const rand = rng(42);
     let kills = 0;
+    const total = await topicEnd(pipeline.kafka.topics.readings);
     for (let i = 0; i < 4; i++) {
       const w = startWorker(file, dbPath);
-      await new Promise((r) => setTimeout(r, 2500 + rand() * 3500));
+      // kill i lands at a random point within the i-th fifth of the stream (by the group's progress),
+      // so every kill is mid-stream however fast the machine ingests
+      const at = total * (0.05 + 0.2 * i + 0.15 * rand());
+      await waitFor(`the worker to pass offset ${Math.round(at)}`, async () => w.exitCode !== null || (await committedTotal(pipeline.kafka.group_id, pipeline.kafka.topics.readings)) >= at, 240_000);
       if (w.exitCode !== null) throw new Error(`worker exited early with ${w.exitCode}`);
       w.kill('SIGKILL');
       await exited(w);

@@ -154,3 +154,27 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/** Offsets a group has committed on a topic, summed over its partitions (0 before the group forms). */
+export async function committedTotal(groupId: string, topic: string): Promise<number> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    // before the group has formed the broker may answer "not the coordinator": nothing committed yet
+    const r = await admin.fetchOffsets({ groupId, topics: [topic] }).catch(() => []);
+    return (r[0]?.partitions ?? []).reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Messages on a topic (sum of the partitions' end offsets). */
+export async function topicEnd(topic: string): Promise<number> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((a, p) => a + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}

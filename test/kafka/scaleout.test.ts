@@ -18,7 +18,7 @@ import { DISTRICT_READING_FILES, type District } from '../../src/fixtures/distri
 import type { Case } from '../../src/core/types.js';
 import { freePort } from '../../src/kafka/localBroker.js';
 import { tempDir } from '../helpers.js';
-import { createTopic, districtFeed, kafka, lastDataDay, produceJson, readTopic, smallDistrict, testPipeline, waitFor } from './helpers.js';
+import { committedTotal, createTopic, districtFeed, kafka, lastDataDay, produceJson, readTopic, smallDistrict, testPipeline, topicEnd, waitFor } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const PARTITIONS = 6;
@@ -63,28 +63,8 @@ async function health(w: RunningWorker): Promise<{ partitions?: number[]; closed
   return fetch(`http://127.0.0.1:${w.port}/healthz`).then((r) => r.json()).catch(() => ({}));
 }
 
-/** Offsets the group has committed, summed over the partitions. */
-async function committed(group: string): Promise<number> {
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    // before the group has formed the broker may answer "not the coordinator": nothing committed yet
-    const r = await admin.fetchOffsets({ groupId: group, topics: [readingsTopic] }).catch(() => []);
-    return (r[0]?.partitions ?? []).reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function totalMessages(): Promise<number> {
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(readingsTopic)).reduce((a, p) => a + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
+const committed = (group: string) => committedTotal(group, readingsTopic);
+const totalMessages = () => topicEnd(readingsTopic);
 
 /** Wait until the live workers own all partitions between them and each has judged the last data day. */
 async function waitDone(workers: RunningWorker[], group: string): Promise<void> {
