@@ -188,8 +188,9 @@ export class Worker {
       const wanted = [
         { topic: this.topics.readings }, { topic: this.topics.dlq }, { topic: this.topics.cases },
         { topic: this.topics.meters, configEntries: compact }, { topic: this.topics.sites, configEntries: compact }, { topic: this.topics.feedback, configEntries: compact },
-        // one partition: a partition's marker must follow the peer rows it vouches for
-        { topic: this.topics.peers, numPartitions: 1, configEntries: compact },
+        // one partition: a partition's marker must follow the peer rows it vouches for. Compacted,
+        // and deleted after 400 days (longer than any detector window): markers are re-sent daily
+        { topic: this.topics.peers, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }, { name: 'retention.ms', value: String(400 * 86_400_000) }] },
       ].filter((t) => !existing.has(t.topic));
       if (wanted.length) await admin.createTopics({ topics: wanted, waitForLeaders: true }).catch((e) => this.opts.log.warn({ error: String(e) }, 'could not create topics'));
     } finally {

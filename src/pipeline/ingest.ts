@@ -3,7 +3,7 @@
  * the worker hands in decoded message payloads, backfill hands in file rows.
  */
 import { validateReading, type Reading, type RegisterReading } from '../contracts/reading.js';
-import { RegisterDeriver } from '../core/register.js';
+import { RegisterDeriver, type RegisterState } from '../core/register.js';
 import type { OffsetMark, ReadingStore } from '../store/readingStore.js';
 import type { Reject, RejectSink } from '../sinks/rejects.js';
 import type { RawBatch } from '../io/readers.js';
@@ -23,7 +23,8 @@ export interface Prepared {
   rejects: Reject[];
   read: number;
   registerBase: number;
-  hasRegisters: boolean;
+  /** Register state after this batch, of the meters it touched: stored with the readings. */
+  registerState: Map<string, RegisterState>;
 }
 
 export function emptyCounts(): IngestCounts {
@@ -78,13 +79,16 @@ export class Ingestor {
         else rejects.push({ source, row: registerRows.get(d.record) ?? 0, reason: d.reason, record: d.record });
       }
     }
-    return { readings, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, hasRegisters: registers.length > 0 };
+    const registerState = new Map<string, RegisterState>();
+    if (this.deriver) for (const r of registers) registerState.set(r.meter_id, this.deriver.state.get(r.meter_id)!);
+    return { readings, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState };
   }
 
   /** Store a prepared batch (with the Kafka offsets it covers, in the same transaction). */
   async commit(p: Prepared, offsets: readonly OffsetMark[] = []): Promise<void> {
-    const r = await this.store.append(p.readings, offsets);
-    if (p.hasRegisters && this.deriver) await this.store.saveRegisterState(this.deriver.state);
+    // register state in the same transaction as the readings derived from it: a crash between the
+    // two would otherwise re-derive the next readings from a stale base
+    const r = await this.store.append(p.readings, offsets, p.registerState);
     for (const x of p.readings) this.counts.meters.add(x.meter_id);
     this.counts.read += p.read;
     this.counts.accepted += r.accepted;

@@ -35,9 +35,21 @@ export class ReadingStore {
     await this.db.con.run(`create or replace temp table reading_stage (seq bigint, meter_id varchar, ts timestamp, interval_min smallint, kwh double)`);
   }
 
-  async append(readings: readonly Reading[], offsets: readonly OffsetMark[] = []): Promise<AppendResult> {
+  async append(readings: readonly Reading[], offsets: readonly OffsetMark[] = [], registerState?: ReadonlyMap<string, RegisterState>): Promise<AppendResult> {
+    const registers = registerState?.size ? registerState : undefined;
+    if (registers) await this.stageRegisterState(registers);
     if (readings.length === 0) {
-      if (offsets.length) await this.saveOffsets(offsets, true);
+      if (offsets.length || registers) {
+        await this.db.con.run('begin transaction');
+        try {
+          if (registers) await this.db.con.run(`insert or replace into register_state select * from temp.register_stage`);
+          if (offsets.length) await this.saveOffsets(offsets, false);
+          await this.db.con.run('commit');
+        } catch (e) {
+          await this.db.con.run('rollback').catch(() => undefined);
+          throw e;
+        }
+      }
       return { accepted: 0, duplicate: 0 };
     }
     await this.ensureStage();
@@ -105,6 +117,7 @@ export class ReadingStore {
         // worker can drop exactly these meters' state if a rebalance moves the partition away
         await con.run(`insert or replace into meter_partition select distinct meter_id, $p from temp.reading_stage`, { p: offsets[0]!.partition });
       }
+      if (registers) await con.run(`insert or replace into register_state select * from temp.register_stage`);
       if (offsets.length) await this.saveOffsets(offsets, false);
       await con.run('commit');
       await con.run('drop table temp.reading_stage; drop table temp.reading_fresh');
@@ -171,8 +184,7 @@ export class ReadingStore {
     return new Map(rows.map((r) => [String(r.meter_id), { ts_ms: Number(r.ts_ms), reading_kwh: Number(r.reading_kwh) }]));
   }
 
-  async saveRegisterState(state: Map<string, RegisterState>): Promise<void> {
-    if (state.size === 0) return;
+  private async stageRegisterState(state: ReadonlyMap<string, RegisterState>): Promise<void> {
     const con = this.db.con;
     await con.run(`create or replace temp table register_stage (meter_id varchar, ts timestamp, reading_kwh double)`);
     const app = await con.createAppender('register_stage', 'main', 'temp');
@@ -183,7 +195,6 @@ export class ReadingStore {
       app.endRow();
     }
     app.closeSync();
-    await con.run(`insert or replace into register_state select * from temp.register_stage`);
   }
 
   /** Latest interval end stored: the data watermark detection treats as "now". */
