@@ -57,6 +57,14 @@ plateau_days as (
   from day_profiles
 ),
 
+plateau_meters as (
+  -- a meter with fewer plateau working days than min_workdays in all its history can never have
+  -- that many in one window: its windows are not computed (its peer values come from peer_daily)
+  select meter_id from plateau_days
+  group by meter_id
+  having count(*) filter (where is_workday and is_plateau) >= $min_workdays
+),
+
 window_profiles as (
   select meter_id, day, day_no,
          count(*) filter (where is_workday) over w as workdays,
@@ -69,6 +77,7 @@ window_profiles as (
          quantile_cont(peak_kw, 0.95) over w as peak_kw,
          min(day) filter (where is_workday and is_plateau) over w as first_plateau_day
   from plateau_days
+  semi join plateau_meters using (meter_id)
   window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
 ),
 

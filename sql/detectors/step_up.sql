@@ -67,6 +67,15 @@ complete_days as (
     and d.day <= $last_complete_day
 ),
 
+step_candidates as (
+  -- a flagged day needs a confirm-window median of at least min_ref_kwh + min_delta_kwh over at
+  -- least confirm_days - 1 days, so at least ceil((confirm_days - 1) / 2) days at that level: a
+  -- meter without that many in all its history is not windowed at all (peers come from peer_daily)
+  select meter_id from complete_days
+  group by meter_id
+  having count(*) filter (where kwh_day >= $min_ref_kwh + $min_delta_kwh) >= ceil(($confirm_days - 1) / 2.0)
+),
+
 day_windows as (
   select meter_id, day, day_no, kwh_day,
          median(kwh_day) over baseline_w as base_median_kwh,
@@ -76,6 +85,7 @@ day_windows as (
          count(*) over confirm_w as confirm_days_seen,
          list({'day': day, 'kwh': kwh_day}) over confirm_w as confirm_series
   from complete_days
+  semi join step_candidates using (meter_id)
   window baseline_w as (partition by meter_id order by day_no
                         range between ($baseline_days + $confirm_days - 1) preceding and $confirm_days preceding),
          history_w  as (partition by meter_id order by day_no
