@@ -12,6 +12,7 @@
 -- param: work_start_hour integer = 9 [h] industrial_profile's working-hours band start (local)
 -- param: work_end_hour integer = 17 [h] industrial_profile's working-hours band end (local, exclusive)
 -- implicit: last_complete_day date — the last local day the data watermark has passed
+-- implicit: since_day date — first day to compute (the worker's incremental refresh; 1970-01-01 = all)
 -- output: meter_id varchar, day date, kwh_day double, profiled boolean, work_kw double
 
 with daily_levels as (
@@ -19,7 +20,7 @@ with daily_levels as (
   select meter_id, day, kwh * 1440.0 / covered_min as kwh_day
   from meter_daily
   where covered_min >= 720
-    and day <= $last_complete_day
+    and day between $since_day and $last_complete_day
 ),
 
 hourly_kw as (
@@ -27,7 +28,8 @@ hourly_kw as (
          kwh * 60.0 / covered_min as kw
   from meter_hourly
   where covered_min >= 45
-    and cast(hour as date) <= $last_complete_day
+    -- a day's window reaches window_days - 1 days back
+    and cast(hour as date) between $since_day - ($window_days - 1) and $last_complete_day
 ),
 
 day_profiles as (
@@ -54,3 +56,4 @@ peer_rows as (
 )
 
 select meter_id, day, kwh_day, profiled, work_kw from peer_rows
+where day >= $since_day

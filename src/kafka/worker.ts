@@ -404,7 +404,9 @@ export class Worker {
       for (const r of prepared.readings) if (r.ts_ms > wm) wm = r.ts_ms;
       await this.ingestor.commit(prepared, [{ topic: batch.topic, partition, next_offset: last + 1n, watermark_ms: Number.isFinite(wm) ? wm : undefined }]);
       if (Number.isFinite(wm)) this.watermarks.set(partition, wm);
-      if (prepared.readings.some((r) => r.ts_ms <= this.lastClosedDay + DAY_MS)) this.lateSinceClose = true;
+      // a reading for a day already prepared (peer rows published) or judged
+      const settled = Math.max(this.lastClosedDay, this.lastPreparedDay);
+      if (prepared.readings.some((r) => r.ts_ms <= settled + DAY_MS)) this.lateSinceClose = true;
       this.counters.readings_read += prepared.read;
       this.counters.readings_rejected += prepared.rejects.length;
       this.counters.dlq_messages += dead.length;
@@ -439,7 +441,9 @@ export class Worker {
     const lateness = idle ? 0 : this.pipeline.worker.allowed_lateness_min * MINUTE_MS;
     const day = Math.max(lastCompleteDay(wm - lateness), this.lastPreparedDay);
     if (day > this.lastPreparedDay || this.lateSinceClose || this.mustPrepare) {
-      const rows = await refreshPeers(this.db, this.pipeline.detectors, { lastCompleteDayMs: day });
+      // only the days since the last prepare, unless late readings or gained meters changed older ones
+      const full = this.lateSinceClose || this.mustPrepare || !Number.isFinite(this.lastPreparedDay);
+      const rows = await refreshPeers(this.db, this.pipeline.detectors, { lastCompleteDayMs: day, sinceDayMs: full ? undefined : this.lastPreparedDay + DAY_MS });
       await this.publishPeers(rows, day);
       if (this.lateSinceClose) this.peersChangedSinceClose = true;
       this.lateSinceClose = false;

@@ -38,6 +38,9 @@ export const DETECTOR_DIR = join(SQL_DIR, 'detectors');
 const PARAM_RE = /^--\s*param:\s*(\w+)\s+(double|integer|varchar\[\])\s*=\s*(\[[^\]]*\]|[-\d.]+)\s*\[([^\]]*)\]\s*(.*)$/;
 
 /** The typed parameters a SQL file's header declares, checked against what the query uses. */
+/** Bound by the runner, not the pipeline: the last judged day, and where an incremental refresh starts. */
+const IMPLICIT_PARAMS = ['last_complete_day', 'since_day'];
+
 export function parseSqlParams(file: string, sql: string): ParamSpec[] {
   const params: ParamSpec[] = [];
   for (const line of sql.split('\n')) {
@@ -49,7 +52,7 @@ export function parseSqlParams(file: string, sql: string): ParamSpec[] {
     params.push({ name: pname!, type: type as ParamSpec['type'], default: value, unit: unit!, doc: doc!.trim() });
   }
   for (const used of new Set([...sql.matchAll(/\$(\w+)/g)].map((m) => m[1]!))) {
-    if (used !== 'last_complete_day' && !params.some((p) => p.name === used)) {
+    if (!IMPLICIT_PARAMS.includes(used) && !params.some((p) => p.name === used)) {
       throw new PowerscreenError('DETECTOR_FAILED', `${file}: uses $${used} but the header declares no such parameter`);
     }
   }
@@ -89,6 +92,8 @@ export interface DetectContext {
   lastCompleteDayMs: number;
   /** peer_daily is already current (the worker refreshed and published it before judging). */
   peersReady?: boolean;
+  /** refreshPeers: recompute only days from this one (local midnight ms); earlier rows are kept. */
+  sinceDayMs?: number;
 }
 
 /** Detectors that compare a meter with its street-and-category peers through peer_daily. */
@@ -136,6 +141,11 @@ function bindValues(d: DetectorSql, params: Record<string, unknown>, ctx: Detect
     const v = params[p.name] ?? p.default;
     values[p.name] = p.type === 'varchar[]' ? listValue(v as string[]) : (v as number);
     types[p.name] = TYPES[p.type];
+  }
+  if (d.sql.includes('$since_day')) {
+    // days before it are not recomputed (a full refresh starts at the epoch)
+    values.since_day = new DuckDBDateValue(Math.floor((ctx.sinceDayMs ?? 0) / DAY_MS));
+    types.since_day = DATE;
   }
   if (d.sql.includes('$last_complete_day')) {
     values.last_complete_day = new DuckDBDateValue(Math.floor(ctx.lastCompleteDayMs / DAY_MS));

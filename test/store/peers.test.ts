@@ -1,0 +1,90 @@
+/**
+ * peer_daily: the worker's incremental refresh (only days since the last prepare) leaves exactly the
+ * rows a full refresh computes; its header parameters are industrial_profile's, with its defaults;
+ * and rows other workers publish never overwrite this store's own meters.
+ */
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { openDb, type Db } from '../../src/store/db.js';
+import { ReadingStore } from '../../src/store/readingStore.js';
+import { PEER_SQL_FILE, loadDetectorSql, parseSqlParams, refreshPeers } from '../../src/store/detectors.js';
+import { applyPeerRows } from '../../src/store/peers.js';
+import { parsePipeline } from '../../src/config/pipeline.js';
+import { rng } from '../../src/fixtures/district.js';
+import type { Reading } from '../../src/contracts/reading.js';
+import { DAY_MS, parseDate } from '../../src/time.js';
+
+const START = parseDate('2026-09-01')!;
+const params = parsePipeline({}).detectors;
+
+function hourly(meters: number, days: number): Reading[] {
+  const rand = rng(11);
+  const out: Reading[] = [];
+  for (let m = 0; m < meters; m++) {
+    const plateau = m % 3 === 0 ? 4 + rand() * 6 : 0;
+    for (let t = START; t < START + days * DAY_MS; t += 3600_000) {
+      const h = new Date(t).getUTCHours(), dow = new Date(t).getUTCDay();
+      if (rand() < 0.03) continue; // gaps: some days fall under the coverage limits
+      const kw = 0.2 + rand() * 0.8 + (dow >= 1 && dow <= 5 && h >= 9 && h < 17 ? plateau : 0);
+      out.push({ meter_id: `m${m}`, ts_ms: t + 3600_000, interval_min: 60, kwh: Math.round(kw * 1000) / 1000 });
+    }
+  }
+  return out;
+}
+
+// rounded: two stores summing the same readings in parallel differ in the last bits of a double
+const rows = async (db: Db) => (await db.con.runAndReadAll(`select meter_id, day::varchar d, round(kwh_day, 9) kwh_day, profiled, round(work_kw, 9) work_kw from peer_daily order by all`)).getRowObjectsJS();
+
+describe('peer_daily', () => {
+  it('an incremental refresh day by day equals one full refresh', async () => {
+    const readings = hourly(12, 40);
+    const full = await openDb(':memory:');
+    const step = await openDb(':memory:');
+    try {
+      for (const db of [full, step]) await new ReadingStore(db).append(readings);
+      const last = START + 38 * DAY_MS;
+      await refreshPeers(full, params, { lastCompleteDayMs: last });
+      let prepared = START + 20 * DAY_MS;
+      await refreshPeers(step, params, { lastCompleteDayMs: prepared });
+      const changed: number[] = [];
+      for (let d = prepared + DAY_MS; d <= last; d += DAY_MS) {
+        changed.push((await refreshPeers(step, params, { lastCompleteDayMs: d, sinceDayMs: prepared + DAY_MS })).length);
+        prepared = d;
+      }
+      const want = await rows(full);
+      expect(want.filter((r) => r.work_kw !== null).length).toBeGreaterThan(100);
+      expect(await rows(step)).toEqual(want);
+      // each step publishes only its new day's rows
+      expect(changed.every((n) => n > 0 && n <= 12)).toBe(true);
+    } finally {
+      full.close();
+      step.close();
+    }
+  });
+
+  it('declares industrial_profile\'s parameters with its defaults', () => {
+    const peer = parseSqlParams(PEER_SQL_FILE, readFileSync(PEER_SQL_FILE, 'utf8'));
+    const ip = loadDetectorSql().find((d) => d.name === 'industrial_profile')!;
+    for (const p of peer) expect(ip.params.find((x) => x.name === p.name)?.default).toEqual(p.default);
+  });
+
+  it('rows from other workers never overwrite this store\'s own meters', async () => {
+    const db = await openDb(':memory:');
+    try {
+      await new ReadingStore(db).append(hourly(2, 20), [{ topic: 't', partition: 0, next_offset: 1n }]);
+      await refreshPeers(db, params, { lastCompleteDayMs: START + 18 * DAY_MS });
+      const before = await rows(db);
+      const day = START + 10 * DAY_MS;
+      const changed = await applyPeerRows(db, [
+        { meter_id: 'm0', day_ms: day, kwh_day: 999, profiled: true, work_kw: 99 },
+        { meter_id: 'other', day_ms: day, kwh_day: 5, profiled: true, work_kw: 1 },
+      ]);
+      expect(changed).toEqual([day]);
+      const after = await rows(db);
+      expect(after.filter((r) => r.meter_id !== 'other')).toEqual(before);
+      expect(after.filter((r) => r.meter_id === 'other')).toHaveLength(1);
+    } finally {
+      db.close();
+    }
+  });
+});
