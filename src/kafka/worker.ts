@@ -86,7 +86,7 @@ export class Worker {
   private peersChangedSinceClose = false;
   /** Readings partitions' prepared-through days, as read back from the peers topic (all workers'). */
   private peerMarks = new Map<number, number>();
-  /** Readings partitions that hold no data at all: they never hold a day back. */
+  /** Readings partitions that held no data at the last assignment: they hold a day back only once they have a marker. */
   private emptyPartitions = new Set<number>();
   private partitionCount = 0;
   /** Catch-up targets after an assignment: nothing is judged until they are reached. */
@@ -364,6 +364,7 @@ export class Worker {
     const partition = batch.partition;
     // fetched before a rebalance took the partition away: its new owner stores it
     if (!this.offsets.has(partition)) return;
+    this.emptyPartitions.delete(partition);
     const want = this.pendingSeek.get(partition);
     if (want !== undefined) {
       if (BigInt(batch.firstOffset()!) !== want) return; // fetched from the group's offset before our seek
@@ -452,7 +453,11 @@ export class Worker {
       await this.db.con.run(`insert or replace into worker_state values ('last_prepared_day', $v)`, { v: String(day) });
     }
     let judge = Infinity;
-    for (let p = 0; p < this.partitionCount; p++) if (!this.emptyPartitions.has(p)) judge = Math.min(judge, this.peerMarks.get(p) ?? -Infinity);
+    for (let p = 0; p < this.partitionCount; p++) {
+      const mark = this.peerMarks.get(p);
+      // a partition that has never held data and has no marker yet does not hold the day back
+      if (mark !== undefined || !this.emptyPartitions.has(p)) judge = Math.min(judge, mark ?? -Infinity);
+    }
     if (!Number.isFinite(judge)) return;
     // peer rows are ready only through what this worker prepared itself
     judge = Math.min(judge, this.lastPreparedDay);
