@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDb, type Db } from '../../src/store/db.js';
+import { openDb } from '../../src/store/db.js';
 import { backfill } from '../../src/pipeline/backfill.js';
 import { loadPipeline } from '../../src/config/pipeline.js';
 import { JsonlRejectSink } from '../../src/sinks/rejects.js';
