@@ -37,10 +37,10 @@ export const DETECTOR_DIR = join(SQL_DIR, 'detectors');
 
 const PARAM_RE = /^--\s*param:\s*(\w+)\s+(double|integer|varchar\[\])\s*=\s*(\[[^\]]*\]|[-\d.]+)\s*\[([^\]]*)\]\s*(.*)$/;
 
-/** The typed parameters a SQL file's header declares, checked against what the query uses. */
 /** Bound by the runner, not the pipeline: the last judged day, and where an incremental refresh starts. */
 const IMPLICIT_PARAMS = ['last_complete_day', 'since_day'];
 
+/** The typed parameters a SQL file's header declares, checked against what the query uses. */
 export function parseSqlParams(file: string, sql: string): ParamSpec[] {
   const params: ParamSpec[] = [];
   for (const line of sql.split('\n')) {
@@ -116,8 +116,7 @@ export interface PeerRow {
  */
 export async function refreshPeers(db: Db, params: DetectorParams, ctx: DetectContext): Promise<PeerRow[]> {
   const sql = readFileSync(PEER_SQL_FILE, 'utf8');
-  const spec = { name: 'peer_daily', file: PEER_SQL_FILE, sql, params: parseSqlParams(PEER_SQL_FILE, sql), grain: '', title: '' } as unknown as DetectorSql;
-  const { values, types } = bindValues(spec, (params as Record<string, Record<string, unknown>>).industrial_profile ?? {}, ctx);
+  const { values, types } = bindValues({ sql, params: parseSqlParams(PEER_SQL_FILE, sql) }, (params as Record<string, Record<string, unknown>>).industrial_profile ?? {}, ctx);
   const con = db.con;
   try {
     await con.run(`create or replace temp table peer_fresh as ${sql}`, values, types);
@@ -134,7 +133,7 @@ export async function refreshPeers(db: Db, params: DetectorParams, ctx: DetectCo
   }
 }
 
-function bindValues(d: DetectorSql, params: Record<string, unknown>, ctx: DetectContext) {
+function bindValues(d: Pick<DetectorSql, 'sql' | 'params'>, params: Record<string, unknown>, ctx: DetectContext) {
   const values: Record<string, DuckDBValue> = {};
   const types: Record<string, DuckDBType> = {};
   for (const p of d.params) {
