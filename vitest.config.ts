@@ -1,15 +1,30 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects: `unit` needs no broker (an analyst's `npx vitest run --project unit` or
+// `npx vitest run test/sql` needs no Java or Maven); `integration` starts a real Kafka broker.
+const shared = {
+  // 2 cores: DuckDB uses threads of its own, so keep file-level parallelism low.
+  pool: 'forks' as const,
+  poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+  testTimeout: 120_000,
+  hookTimeout: 300_000,
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/globalSetup.ts'],
-    // the Kafka tests share one broker and each is heavy: run test files one at a time
-    fileParallelism: false,
-    // 2 cores: DuckDB uses threads of its own, so keep file-level parallelism low.
-    pool: 'forks',
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    testTimeout: 120_000,
-    hookTimeout: 300_000,
+    globalSetup: ['test/support/buildDist.ts'],
+    projects: [
+      { test: { ...shared, name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/kafka/**'] } },
+      {
+        test: {
+          ...shared,
+          name: 'integration',
+          include: ['test/kafka/**/*.test.ts'],
+          globalSetup: ['test/support/kafkaSetup.ts'],
+          // the Kafka tests share one broker and each is heavy: run test files one at a time
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

@@ -10,7 +10,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { PROJECT_ROOT } from '../store/db.js';
+import { PROJECT_ROOT } from '../paths.js';
 
 export const KAFKA_CACHE = join(PROJECT_ROOT, '.cache', 'kafka');
 export const KAFKA_LIBS = join(KAFKA_CACHE, 'libs');
@@ -131,19 +131,4 @@ function writeLog4j(dir: string): string {
   const p = join(dir, 'log4j.properties');
   writeFileSync(p, 'log4j.rootLogger=INFO, stdout\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\nlog4j.appender.stdout.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\nlog4j.logger.kafka=INFO\nlog4j.logger.org.apache.kafka=WARN\nlog4j.logger.kafka.server.KafkaRaftServer=INFO\n');
   return p;
-}
-
-/**
- * The broker for tests and development, in the order the README gives: KAFKA_BROKERS if set;
- * testcontainers when a Docker engine answers; otherwise the local Maven-jar broker.
- */
-export async function startTestBroker(log: (s: string) => void = () => {}): Promise<{ brokers: string; saslBrokers?: string; kind: string; stop(): Promise<void> }> {
-  if (process.env.KAFKA_BROKERS) return { brokers: process.env.KAFKA_BROKERS, saslBrokers: process.env.KAFKA_SASL_BROKERS, kind: 'KAFKA_BROKERS', async stop() {} };
-  if (spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 }).status === 0) {
-    const { KafkaContainer } = await import('@testcontainers/kafka');
-    const c = await new KafkaContainer('apache/kafka:3.9.1').withKraft().start();
-    return { brokers: `${c.getHost()}:${c.getMappedPort(9093)}`, kind: 'testcontainers', async stop() { await c.stop(); } };
-  }
-  const b = await startLocalBroker({ log });
-  return { brokers: b.brokers, saslBrokers: b.saslBrokers, kind: 'local (Maven jars)', stop: () => b.stop() };
 }

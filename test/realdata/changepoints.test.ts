@@ -5,7 +5,7 @@
  * on a household with nothing injected. The figures are printed and the kept method is asserted.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { loadLondon, londonAvailable, planInjections, toReadings, type HouseholdDay } from '../../src/testing/realData.js';
+import { loadLondon, londonAvailable, planInjections, toReadings, type HouseholdDay } from '../support/realData.js';
 import { binarySegmentation, cusumUp } from '../../src/core/changepoints.js';
 import { DAY_MS } from '../../src/time.js';
 

@@ -1,11 +1,9 @@
 /**
- * Before any test: build dist/ (CLI tests run the real binary, never stale code) and start a real
- * Kafka broker for the integration tests — KAFKA_BROKERS if set, testcontainers when a Docker
- * engine answers, otherwise a single-node KRaft broker from Maven Central jars.
+ * Before the integration tests: a real Kafka broker — KAFKA_BROKERS if set, testcontainers when a
+ * Docker engine answers, otherwise a single-node KRaft broker from Maven Central jars.
  */
-import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
-import { startTestBroker } from '../src/kafka/localBroker.js';
+import { startTestBroker } from './testBroker.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,7 +14,6 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const broker = await startTestBroker((s) => process.stderr.write(`[kafka] ${s}\n`));
   process.stderr.write(`[kafka] tests use ${broker.kind} broker at ${broker.brokers}\n`);
   project.provide('kafkaBrokers', broker.brokers);

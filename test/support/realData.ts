@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readLines } from '../io/lines.js';
-import type { Reading } from '../contracts/reading.js';
-import { DAY_MS, parseDate } from '../time.js';
-import { rng } from '../fixtures/district.js';
+import { readLines } from '../../src/io/lines.js';
+import type { Reading } from '../../src/contracts/reading.js';
+import { DAY_MS, parseDate } from '../../src/time.js';
+import { rng } from '../../src/fixtures/district.js';
 
 export const SHARED_DATA = process.env.POWERSCREEN_REAL_DATA ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'data');
 export const LONDON_FILE = join(SHARED_DATA, 'lcl_daily', 'london_households_daily.csv.gz');
