@@ -1,5 +1,8 @@
 -- detector: baseline_anomaly
 -- family: workshop
+-- problem_type: 疑似散乱污生产（用电持续异常）
+-- runs: day
+-- summary_zh: {episode_start:date}起多个时段用电持续显著高于自身同时段基线，日均多用 {evidence.median_excess_kwh:kwh} kWh
 -- title: 同时段用电持续显著高于自身基线
 -- grain: one row per meter and episode; decided per complete local day (causal). Needs hourly data.
 -- why: each hour of the week is compared with the SAME hour of the week over the preceding weeks,
@@ -7,39 +10,33 @@
 --   sustained excess over many hours and days is. The reference is the larger of the recent median
 --   and the meter's long-run upper level for that hour, so a reopening after a shutdown, or a
 --   return from holiday, is not an anomaly (checked on real buildings: Cambridge 2019-2021).
--- param: categories varchar[] = ['resident','commercial','other'] [-] meter categories screened
--- param: baseline_weeks integer = 6 [wk] weeks of the same hour-of-week forming the baseline
--- param: min_baseline_weeks integer = 3 [wk] baseline values needed to judge an hour
--- param: history_weeks integer = 52 [wk] long-run window of the same hour-of-week: the meter's own earlier level
--- param: history_quantile double = 0.9 [1] quantile of the long-run window taken as that earlier level
--- param: min_excess_ratio double = 1 [1] excess over the reference level, as a multiple of it (a building's term start is not a doubling)
--- param: z_min double = 6 [1] robust z-score (excess ÷ 1.4826·MAD) of an anomalous hour
--- param: min_excess_kw double = 2 [kW] draw above the baseline median of an anomalous hour, at least
--- param: min_hours integer = 6 [h] anomalous hours that make a day anomalous
--- param: confirm_days integer = 7 [d] trailing window for "sustained"
--- param: min_anomalous_days integer = 4 [d] anomalous days in the confirm window, at least
--- param: episode_gap_days integer = 7 [d] quiet days that end an episode
+-- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
+-- param: baseline_weeks integer = 6 [wk] (1..) weeks of the same hour-of-week forming the baseline
+-- param: min_baseline_weeks integer = 3 [wk] (1..) baseline values needed to judge an hour
+-- param: history_weeks integer = 52 [wk] (1..) long-run window of the same hour-of-week: the meter's own earlier level
+-- param: history_quantile double = 0.9 [1] (0..1) quantile of the long-run window taken as that earlier level
+-- param: min_excess_ratio double = 1 [1] (0..) excess over the reference level, as a multiple of it (a building's term start is not a doubling)
+-- param: z_min double = 6 [1] (0..) robust z-score (excess ÷ 1.4826·MAD) of an anomalous hour
+-- param: min_excess_kw double = 2 [kW] (0..) draw above the baseline median of an anomalous hour, at least
+-- param: min_hours integer = 6 [h] (1..24) anomalous hours that make a day anomalous
+-- param: confirm_days integer = 7 [d] (1..) trailing window for "sustained"
+-- param: min_anomalous_days integer = 4 [d] (1..) anomalous days in the confirm window, at least
+-- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
+-- param: min_hour_covered_min double = 45 [min] (0..60) readings must cover this much of an hour for the hour to count
+-- param: mad_floor_kw double = 0.05 [kW] (0..) added to the scaled MAD so a perfectly regular hour is not an infinite z
+-- param: evidence_baseline_days integer = 28 [d] (1..) days before the episode whose median is shown as the meter's ordinary day
+-- param: evidence_min_day_coverage double = 0.75 [1] (0..1) share of a day the readings must cover to count in that ordinary day
+-- param: full_score_excess double = 4 [1] (1..) daily excess, as a multiple of min_excess_kw · min_hours, that scores 1.0 (0.5 at 1×)
 -- implicit: last_complete_day date — the last local day the data watermark has passed
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
 
-with screened_meters as (
-  select meter_id from (select distinct meter_id from meter_hourly) d
-  left join meters m using (meter_id)
-  where list_contains($categories, coalesce(m.category, 'other'))
-    -- known enforcement sites are watched by restored_power / resumed_production instead
-    and meter_id not in (select meter_id from sites)
-),
-
-hourly_kw as (
-  select h.meter_id, h.hour, cast(h.hour as date) as day,
-         isodow(h.hour) * 24 + hour(h.hour) as hour_of_week,
-         h.kwh * 60.0 / h.covered_min as kw
-  from meter_hourly h
-  join screened_meters using (meter_id)
-  where h.covered_min >= 45
-    and cast(h.hour as date) <= $last_complete_day
+with hourly_kw as (
+  select h.meter_id, h.hour, h.day, h.hour_of_week, h.kw
+  from hourly_levels($min_hour_covered_min) h
+  semi join screened_meters($categories) using (meter_id)
+  where h.day <= $last_complete_day
 ),
 
 candidate_hours as (
@@ -68,12 +65,12 @@ hour_of_week_baselines as (
 
 anomalous_hours as (
   select meter_id, day, kw, base_kw,
-         (kw - base_kw) / (1.4826 * mad_kw + 0.05) as robust_z
+         (kw - base_kw) / (1.4826 * mad_kw + $mad_floor_kw) as robust_z
   from hour_of_week_baselines
   where base_weeks >= $min_baseline_weeks
     and kw - base_kw >= $min_excess_kw
     and kw - greatest(base_kw, history_kw) >= $min_excess_ratio * greatest(base_kw, history_kw)
-    and (kw - base_kw) / (1.4826 * mad_kw + 0.05) >= $z_min
+    and (kw - base_kw) / (1.4826 * mad_kw + $mad_floor_kw) >= $z_min
 ),
 
 day_anomalies as (
@@ -97,19 +94,7 @@ sustained_days as (
 ),
 
 confirmed_days as (
-  select * from sustained_days where anomalous_days >= $min_anomalous_days
-),
-
-episode_breaks as (
-  select *,
-         case when day_no - lag(day_no) over (partition by meter_id order by day_no) <= $episode_gap_days
-              then 0 else 1 end as starts_episode
-  from confirmed_days
-),
-
-episode_numbered as (
-  select *, sum(starts_episode) over (partition by meter_id order by day_no rows unbounded preceding) as episode_no
-  from episode_breaks
+  select *, day_no as episode_clock from sustained_days where anomalous_days >= $min_anomalous_days
 ),
 
 episodes as (
@@ -122,19 +107,18 @@ episodes as (
          max(median_excess_kwh) as peak_excess_kwh,
          arg_min(median_z, day) as median_z,
          count(*) as flagged_days
-  from episode_numbered
+  from number_episodes(confirmed_days, $episode_gap_days)
   group by meter_id, episode_no
 ),
 
 baseline_daily as (
   -- the meter's ordinary day before the episode, to put the excess in proportion
-  select e.meter_id, e.episode_no, median(d.kwh * 1440.0 / d.covered_min) as base_kwh_day
+  select e.meter_id, e.episode_no, median(d.kwh_day) as base_kwh_day
   from episodes e
-  join meter_daily d
+  join daily_levels($evidence_min_day_coverage * 1440) d
     on d.meter_id = e.meter_id
    and d.day < e.first_anomalous_day
-   and d.day >= e.first_anomalous_day - 28
-   and d.covered_min >= 1080
+   and d.day >= e.first_anomalous_day - $evidence_baseline_days
   group by all
 )
 
@@ -144,8 +128,8 @@ select e.meter_id,
        cast(e.first_day + 1 as timestamp) as detected_at,
        cast(e.first_anomalous_day as timestamp) as window_start,
        cast(e.last_day + 1 as timestamp) as window_end,
-       -- 0.5 at the minimum sustained excess; 1.0 when the daily excess reaches 4× min_excess_kw · min_hours
-       least(1.0, 0.5 + 0.5 * (e.peak_excess_kwh / ($min_excess_kw * $min_hours) - 1) / 3) as score,
+       -- 0.5 at the minimum sustained excess; 1.0 when the daily excess reaches full_score_excess × that
+       least(1.0, 0.5 + 0.5 * (e.peak_excess_kwh / ($min_excess_kw * $min_hours) - 1) / ($full_score_excess - 1)) as score,
        coalesce(b.base_kwh_day, 0) as baseline_kwh_day,
        coalesce(b.base_kwh_day, 0) + e.median_excess_kwh as level_kwh_day,
        cast(null as double) as reference_kwh_day,

@@ -1,60 +1,42 @@
 -- detector: industrial_profile
 -- family: workshop
+-- problem_type: 疑似散乱污生产（工业用电特征）
+-- runs: day
+-- needs: peers
 -- title: 非工业户呈工业用电特征
+-- summary_zh: 工作日白天持续约 {evidence.work_kw:kwh} kW 平稳负荷、夜间 {evidence.night_kw:kwh} kW，为同街道同类用户的 {evidence.peer_ratio:0} 倍，呈工业生产用电特征
 -- grain: one row per meter and episode; decided per complete local day over the trailing
 --   window_days of hourly data (causal). Needs hourly-or-finer readings.
 -- why: machines draw a flat daytime plateau on working days and little at night, with a high
 --   load factor and far above what the same street's meters of the same category draw.
--- param: categories varchar[] = ['resident','commercial','other'] [-] meter categories screened
--- param: window_days integer = 14 [d] trailing window the profile is measured over
--- param: work_start_hour integer = 9 [h] start of the working-hours band (local)
--- param: work_end_hour integer = 17 [h] end of the working-hours band (local, exclusive)
--- param: min_plateau_kw double = 3 [kW] median working-hours draw on working days, at least
--- param: min_day_night_ratio double = 2.5 [1] working-hours draw ÷ night (00–06) draw for a plateau day
--- param: max_day_cv double = 0.35 [1] coefficient of variation of hourly draw within working hours (flatness)
--- param: min_workdays integer = 6 [d] plateau working days in the window, at least
--- param: min_peer_ratio double = 4 [1] draw ÷ median draw of the same street and category, at least
--- param: min_score double = 0.6 [1] profile score needed to raise a lead
--- param: episode_gap_days integer = 7 [d] quiet days that end an episode
+-- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
+-- param: window_days integer = 14 [d] (1..) trailing window the profile is measured over
+-- param: work_start_hour integer = 9 [h] (0..23) start of the working-hours band (local)
+-- param: work_end_hour integer = 17 [h] (1..24) end of the working-hours band (local, exclusive)
+-- param: min_plateau_kw double = 3 [kW] (0..) median working-hours draw on working days, at least
+-- param: night_end_hour integer = 6 [h] (1..23) night is 00:00 to this hour (local)
+-- param: min_day_night_ratio double = 2.5 [1] (0..) working-hours draw ÷ night draw for a plateau day
+-- param: max_day_cv double = 0.35 [1] (0..) coefficient of variation of hourly draw within working hours (flatness)
+-- param: min_workdays integer = 6 [d] (1..) plateau working days in the window, at least
+-- param: min_peer_ratio double = 4 [1] (0..) draw ÷ median draw of the same street and category, at least
+-- param: min_score double = 0.6 [1] (0..1) profile score needed to raise a lead
+-- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
+-- param: min_hour_covered_min double = 45 [min] (0..60) readings must cover this much of an hour for the hour to count
+-- param: min_day_hours integer = 20 [h] (1..24) counted hours a day needs to be profiled
+-- param: min_night_kw double = 0.05 [kW] (0..) floor of the night draw in ratios (a dark night is not a zero divisor)
+-- param: min_peer_kw double = 0.1 [kW] (0..) floor of the peer draw in ratios
 -- implicit: last_complete_day date — the last local day the data watermark has passed
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
 
-with meter_groups as (
-  select d.meter_id, coalesce(m.category, 'other') as category, coalesce(m.street, '') as street, m.contract_kva
-  from (select distinct meter_id from meter_hourly) d
-  left join meters m using (meter_id)
-),
-
-hourly_kw as (
-  select h.meter_id, cast(h.hour as date) as day, hour(h.hour) as hod, isodow(h.hour) as dow,
-         h.kwh * 60.0 / h.covered_min as kw
-  from meter_hourly h
-  where h.covered_min >= 45
-    and cast(h.hour as date) <= $last_complete_day
-),
-
-day_profiles as (
-  select meter_id, day, any_value(dow) as dow,
-         avg(kw) filter (where hod >= $work_start_hour and hod < $work_end_hour) as work_kw,
-         stddev_pop(kw) filter (where hod >= $work_start_hour and hod < $work_end_hour) as work_sd_kw,
-         avg(kw) filter (where hod < 6) as night_kw,
-         avg(kw) as mean_kw,
-         max(kw) as peak_kw,
-         count(*) as hours_seen
-  from hourly_kw
-  group by meter_id, day
-  having count(*) >= 20
-),
-
-plateau_days as (
-  select *, date_diff('day', date '2000-01-01', day) as day_no,
+with plateau_days as (
+  select *,
          dow <= 5 as is_workday,
          work_kw >= $min_plateau_kw
-           and work_kw >= $min_day_night_ratio * greatest(night_kw, 0.05)
+           and work_kw >= $min_day_night_ratio * greatest(night_kw, $min_night_kw)
            and work_sd_kw <= $max_day_cv * work_kw as is_plateau
-  from day_profiles
+  from day_profiles($min_hour_covered_min, $min_day_hours, $work_start_hour, $work_end_hour, $night_end_hour, date '1970-01-01', $last_complete_day)
 ),
 
 plateau_meters as (
@@ -96,46 +78,32 @@ peer_levels as (
 peer_comparison as (
   select p.*, g.category, g.street, g.contract_kva, l.peer_work_kw, l.peer_percentile
   from window_profiles p
-  join meter_groups g using (meter_id)
+  join meter_groups() g using (meter_id)
   join peer_levels l using (meter_id, day)
 ),
 
 profile_scores as (
   select *,
-         work_kw_median / greatest(peer_work_kw, 0.1) as peer_ratio,
+         work_kw_median / greatest(peer_work_kw, $min_peer_kw) as peer_ratio,
          -- each component in 0..1; the score is their mean
          (  plateau_workdays / greatest(workdays, 1)
-          + least(1.0, work_kw_median / greatest(night_kw_median, 0.05) / (2 * $min_day_night_ratio))
+          + least(1.0, work_kw_median / greatest(night_kw_median, $min_night_kw) / (2 * $min_day_night_ratio))
           + greatest(0.0, 1 - coalesce(rest_kw_median, 0) / nullif(work_kw_median, 0))
           + greatest(0.0, 1 - coalesce(work_cv_median, 1))
           + coalesce(least(1.0, peak_kw / nullif(contract_kva, 0)), 0.5)
-          + least(1.0, work_kw_median / greatest(peer_work_kw, 0.1) / (2 * $min_peer_ratio))
+          + least(1.0, work_kw_median / greatest(peer_work_kw, $min_peer_kw) / (2 * $min_peer_ratio))
          ) / 6.0 as score
   from peer_comparison
 ),
 
 industrial_days as (
   -- peers include every meter of the street and category; only screened categories raise leads
-  select * from profile_scores
-  where list_contains($categories, category)
-    -- known enforcement sites are watched by restored_power / resumed_production instead
-    and meter_id not in (select meter_id from sites)
-    and plateau_workdays >= $min_workdays
+  select *, day_no as episode_clock from profile_scores
+  semi join screened_meters($categories) using (meter_id)
+  where plateau_workdays >= $min_workdays
     and work_kw_median >= $min_plateau_kw
     and peer_ratio >= $min_peer_ratio
     and score >= $min_score
-),
-
-episode_breaks as (
-  select *,
-         case when day_no - lag(day_no) over (partition by meter_id order by day_no) <= $episode_gap_days
-              then 0 else 1 end as starts_episode
-  from industrial_days
-),
-
-episode_numbered as (
-  select *, sum(starts_episode) over (partition by meter_id order by day_no rows unbounded preceding) as episode_no
-  from episode_breaks
 ),
 
 episodes as (
@@ -149,13 +117,14 @@ episodes as (
          arg_min(rest_kw_median, day) as rest_kw,
          arg_min(work_cv_median, day) as work_cv,
          arg_min(peer_work_kw, day) as peer_work_kw,
+         arg_min(peer_ratio, day) as peer_ratio,
          arg_min(peer_percentile, day) as peer_percentile,
          arg_min(peak_kw, day) as peak_kw,
          arg_min(mean_kw, day) as mean_kw,
          any_value(contract_kva) as contract_kva,
          arg_min(plateau_workdays, day) as plateau_workdays,
          count(*) as flagged_days
-  from episode_numbered
+  from number_episodes(industrial_days, $episode_gap_days)
   group by meter_id, episode_no
 )
 
@@ -177,6 +146,7 @@ select meter_id,
          load_factor: mean_kw / nullif(peak_kw, 0),
          capacity_use: peak_kw / nullif(contract_kva, 0),
          peer_work_kw: peer_work_kw,
+         peer_ratio: peer_ratio,
          peer_percentile: peer_percentile,
          plateau_workdays: plateau_workdays,
          flagged_days: flagged_days

@@ -1,16 +1,24 @@
 -- detector: restored_power
 -- family: site
+-- problem_type: 关停取缔后恢复用电（疑似死灰复燃）
+-- runs: site
+-- summary_zh: 停电后日均 {baseline_kwh_day:kwh} kWh，{detected_at:datetime} 起恢复用电，日均 {level_kwh_day:kwh} kWh[（停电前日均 {reference_kwh_day:kwh} kWh）]
 -- title: 关停取缔/停电后恢复用电（死灰复燃）
 -- grain: one row per disconnected site's meter and episode. An episode is an island of reading
 --   intervals whose trailing window draws above the floor; islands closer than episode_gap_hours join.
 -- why: after 停电 (power_cut_at) the meter is expected to read ~0; sustained draw is a rebound.
 --   Works on the raw interval readings (not day rollups) so a 15-min feed fires within hours.
--- param: window_hours double = 2 [h] trailing window the draw is averaged over
--- param: floor_kw double = 0.3 [kW] average draw in the window that counts as "in use" (above standby trickle)
--- param: pre_cut_frac double = 0.1 [1] the floor is raised to this share of the site's pre-cut average draw
--- param: pre_days integer = 30 [d] days before the cut that give the pre-cut production level
--- param: active_frac double = 0.5 [1] share of intervals in the window that must draw at least half the floor
--- param: episode_gap_hours double = 72 [h] quiet time that ends an episode
+-- param: window_hours double = 2 [h] (0..) trailing window the draw is averaged over
+-- param: floor_kw double = 0.3 [kW] (0..) average draw in the window that counts as "in use" (above standby trickle)
+-- param: pre_cut_frac double = 0.1 [1] (0..) the floor is raised to this share of the site's pre-cut average draw
+-- param: pre_days integer = 30 [d] (1..) days before the cut that give the pre-cut production level
+-- param: active_frac double = 0.5 [1] (0..1) share of intervals in the window that must draw at least active_floor_share of the floor
+-- param: active_floor_share double = 0.5 [1] (0..1) share of the floor an interval must draw to count as active
+-- param: episode_gap_hours double = 72 [h] (0..) quiet time that ends an episode
+-- param: min_window_coverage double = 0.75 [1] (0..1) share of the window the readings must cover for it to count
+-- param: min_day_covered_min double = 720 [min] (0..1440) readings a day needs for its daily level (pre-cut and dark levels)
+-- param: score_at_floor double = 0.6 [1] (0..1) score of any draw above the floor after a cut (drawing at all is strong evidence)
+-- param: full_score_floor_ratio double = 4 [1] (0..) without a pre-cut level, a first window at this many times the floor scores 1.0
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
@@ -24,13 +32,12 @@ with monitored_sites as (
 ),
 
 pre_cut_level as (
-  select s.meter_id, median(d.kwh * 1440.0 / d.covered_min) as pre_cut_kwh_day
+  select s.meter_id, median(d.kwh_day) as pre_cut_kwh_day
   from monitored_sites s
-  join meter_daily d
+  join daily_levels($min_day_covered_min) d
     on d.meter_id = s.meter_id
    and d.day >= cast(s.power_cut_at as date) - cast($pre_days as integer)
    and d.day < cast(s.power_cut_at as date)
-   and d.covered_min >= 720
   group by s.meter_id
 ),
 
@@ -48,7 +55,7 @@ trailing_windows as (
          sum(kwh) over w as win_kwh,
          sum(interval_min) over w as win_min,
          count(*) over w as win_n,
-         count(*) filter (where kw >= $floor_kw * 0.5) over w as win_active
+         count(*) filter (where kw >= $floor_kw * $active_floor_share) over w as win_active
   from post_cut_readings
   window w as (partition by meter_id order by epoch(ts)
                range between ($window_hours * 3600 - 1) preceding and current row)
@@ -59,66 +66,28 @@ covered_windows as (
   select t.*, t.win_kwh * 60.0 / t.win_min as avg_kw, p.pre_cut_kwh_day
   from trailing_windows t
   left join pre_cut_level p using (meter_id)
-  where t.win_min >= 0.75 * $window_hours * 60 or t.interval_min >= $window_hours * 60
+  where t.win_min >= $min_window_coverage * $window_hours * 60 or t.interval_min >= $window_hours * 60
 ),
 
 rebound_windows as (
-  select * from covered_windows
+  select *, epoch(ts) as episode_clock from covered_windows
   where avg_kw >= greatest($floor_kw, $pre_cut_frac * coalesce(pre_cut_kwh_day, 0) / 24.0)
     and win_active >= $active_frac * win_n
-),
-
-episode_breaks as (
-  select *,
-         case when epoch(ts) - epoch(lag(ts) over (partition by meter_id order by ts)) <= $episode_gap_hours * 3600
-              then 0 else 1 end as starts_episode
-  from rebound_windows
-),
-
-episode_numbered as (
-  select *, sum(starts_episode) over (partition by meter_id order by ts rows unbounded preceding) as episode_no
-  from episode_breaks
 ),
 
 episodes as (
   select meter_id, episode_no,
          any_value(case_no) as case_no,
          any_value(power_cut_at) as power_cut_at,
+         any_value(power_cut_at) as event_at,
          any_value(pre_cut_kwh_day) as pre_cut_kwh_day,
          min(ts) as detected_at,
          max(ts) as last_flagged,
          arg_min(avg_kw, ts) as first_window_kw,
          max(avg_kw) as peak_window_kw,
          count(*) as flagged_intervals
-  from episode_numbered
+  from number_episodes(rebound_windows, $episode_gap_hours * 3600)
   group by meter_id, episode_no
-),
-
-episode_energy as (
-  -- the episode's own rate: all energy from the first window's start to the last flagged interval
-  select e.*,
-         e.detected_at - to_seconds(cast($window_hours * 3600 as bigint)) as window_start,
-         sum(r.kwh) as episode_kwh,
-         -- a daily average spans at least one day, or a first afternoon would read as twice its energy
-         greatest(epoch(e.last_flagged) - epoch(e.detected_at) + $window_hours * 3600, 86400) / 86400.0 as episode_days
-  from episodes e
-  join post_cut_readings r
-    on r.meter_id = e.meter_id
-   and r.ts > e.detected_at - to_seconds(cast($window_hours * 3600 as bigint))
-   and r.ts <= e.last_flagged
-  group by all
-),
-
-dark_level as (
-  -- what "off" looked like between the cut and the episode (停电后日均)
-  select e.meter_id, e.episode_no, median(d.kwh * 1440.0 / d.covered_min) as dark_kwh_day
-  from episodes e
-  join meter_daily d
-    on d.meter_id = e.meter_id
-   and d.day > cast(e.power_cut_at as date)
-   and d.day < cast(e.detected_at - interval 1 second as date)
-   and d.covered_min >= 720
-  group by all
 ),
 
 scored_episodes as (
@@ -129,14 +98,15 @@ scored_episodes as (
          e.window_start,
          e.last_flagged as window_end,
          e.episode_kwh / e.episode_days as level_kwh_day,
-         coalesce(k.dark_kwh_day, 0) as baseline_kwh_day,
+         -- what "off" looked like between the cut and the episode (停电后日均)
+         coalesce(k.quiet_kwh_day, 0) as baseline_kwh_day,
          e.pre_cut_kwh_day as reference_kwh_day,
          -- drawing at all after a cut is strong evidence; nearing the old production level makes it certain
-         0.6 + 0.4 * least(1.0, coalesce((e.episode_kwh / e.episode_days) / nullif(e.pre_cut_kwh_day, 0),
-                                         e.first_window_kw / (4 * $floor_kw))) as score,
+         $score_at_floor + (1 - $score_at_floor) * least(1.0, coalesce((e.episode_kwh / e.episode_days) / nullif(e.pre_cut_kwh_day, 0),
+                                         e.first_window_kw / ($full_score_floor_ratio * $floor_kw))) as score,
          e.power_cut_at, e.first_window_kw, e.peak_window_kw, e.flagged_intervals
-  from episode_energy e
-  left join dark_level k using (meter_id, episode_no)
+  from site_episode_energy(episodes, post_cut_readings, $window_hours) e
+  left join quiet_level(episodes, $min_day_covered_min) k using (meter_id, episode_no)
 )
 
 select meter_id, site_case_no, episode_start, detected_at, window_start, window_end, score,

@@ -1,16 +1,23 @@
 -- detector: resumed_production
 -- family: site
+-- problem_type: 整改期间疑似私自恢复生产
+-- runs: site
+-- summary_zh: 责令停产后日均 {baseline_kwh_day:kwh} kWh，{detected_at:datetime} 起用电回到生产水平，日均 {level_kwh_day:kwh} kWh[（停产前日均 {reference_kwh_day:kwh} kWh）]
 -- title: 整改期间私自恢复生产
 -- grain: one row per halted site's meter and episode (island of reading intervals whose trailing
 --   window draws at production level; islands closer than episode_gap_hours join).
 -- why: a site under 责令停产 may keep power for standby, but drawing near its pre-halt production
 --   level before it passes acceptance means it resumed. Raw readings, so it fires within hours.
--- param: window_hours double = 3 [h] trailing window the draw is averaged over
--- param: floor_kw double = 0.5 [kW] minimum average draw that can count as production
--- param: resume_frac double = 0.5 [1] share of the pre-halt working draw (p90 of interval kW) that counts as production
--- param: pre_days integer = 30 [d] days before the halt order that give the production level
+-- param: window_hours double = 3 [h] (0..) trailing window the draw is averaged over
+-- param: floor_kw double = 0.5 [kW] (0..) minimum average draw that can count as production
+-- param: resume_frac double = 0.5 [1] (0..0.99) share of the pre-halt working draw (production_quantile of interval kW) that counts as production
+-- param: pre_days integer = 30 [d] (1..) days before the halt order that give the production level
 -- param: done_statuses varchar[] = ['已整改','已验收','已销号'] [-] statuses that end monitoring (passed acceptance)
--- param: episode_gap_hours double = 72 [h] quiet time that ends an episode
+-- param: episode_gap_hours double = 72 [h] (0..) quiet time that ends an episode
+-- param: production_quantile double = 0.9 [1] (0..1) quantile of the pre-halt interval draw taken as the working draw
+-- param: min_window_coverage double = 0.75 [1] (0..1) share of the window the readings must cover for it to count
+-- param: min_day_covered_min double = 720 [min] (0..1440) readings a day needs for its daily level (the standby level)
+-- param: score_at_threshold double = 0.55 [1] (0..1) score at resume_frac of the working draw (1.0 at the full working draw)
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
@@ -27,7 +34,7 @@ with halted_sites as (
 
 production_level as (
   select s.meter_id,
-         quantile_cont(r.kwh * 60.0 / r.interval_min, 0.9) as production_kw,
+         quantile_cont(r.kwh * 60.0 / r.interval_min, $production_quantile) as production_kw,
          sum(r.kwh) / greatest(sum(r.interval_min) / 1440.0, 1) as production_kwh_day
   from halted_sites s
   join readings r
@@ -54,29 +61,18 @@ trailing_windows as (
 ),
 
 production_windows as (
-  select t.*, t.win_kwh * 60.0 / t.win_min as avg_kw, p.production_kw, p.production_kwh_day
+  select t.*, epoch(t.ts) as episode_clock, t.win_kwh * 60.0 / t.win_min as avg_kw, p.production_kw, p.production_kwh_day
   from trailing_windows t
   join production_level p using (meter_id)
-  where (t.win_min >= 0.75 * $window_hours * 60 or t.interval_min >= $window_hours * 60)
+  where (t.win_min >= $min_window_coverage * $window_hours * 60 or t.interval_min >= $window_hours * 60)
     and t.win_kwh * 60.0 / t.win_min >= greatest($floor_kw, $resume_frac * p.production_kw)
-),
-
-episode_breaks as (
-  select *,
-         case when epoch(ts) - epoch(lag(ts) over (partition by meter_id order by ts)) <= $episode_gap_hours * 3600
-              then 0 else 1 end as starts_episode
-  from production_windows
-),
-
-episode_numbered as (
-  select *, sum(starts_episode) over (partition by meter_id order by ts rows unbounded preceding) as episode_no
-  from episode_breaks
 ),
 
 episodes as (
   select meter_id, episode_no,
          any_value(case_no) as case_no,
          any_value(halt_ordered_at) as halt_ordered_at,
+         any_value(halt_ordered_at) as event_at,
          any_value(production_kw) as production_kw,
          any_value(production_kwh_day) as production_kwh_day,
          min(ts) as detected_at,
@@ -84,34 +80,8 @@ episodes as (
          arg_min(avg_kw, ts) as first_window_kw,
          max(avg_kw) as peak_window_kw,
          count(*) as flagged_intervals
-  from episode_numbered
+  from number_episodes(production_windows, $episode_gap_hours * 3600)
   group by meter_id, episode_no
-),
-
-episode_energy as (
-  select e.*,
-         e.detected_at - to_seconds(cast($window_hours * 3600 as bigint)) as window_start,
-         sum(r.kwh) as episode_kwh,
-         -- a daily average spans at least one day, or a first afternoon would read as twice its energy
-         greatest(epoch(e.last_flagged) - epoch(e.detected_at) + $window_hours * 3600, 86400) / 86400.0 as episode_days
-  from episodes e
-  join post_halt_readings r
-    on r.meter_id = e.meter_id
-   and r.ts > e.detected_at - to_seconds(cast($window_hours * 3600 as bigint))
-   and r.ts <= e.last_flagged
-  group by all
-),
-
-standby_level as (
-  -- what the halted site drew between the order and the episode (停产后日均)
-  select e.meter_id, e.episode_no, median(d.kwh * 1440.0 / d.covered_min) as standby_kwh_day
-  from episodes e
-  join meter_daily d
-    on d.meter_id = e.meter_id
-   and d.day > cast(e.halt_ordered_at as date)
-   and d.day < cast(e.detected_at - interval 1 second as date)
-   and d.covered_min >= 720
-  group by all
 ),
 
 scored_episodes as (
@@ -122,13 +92,14 @@ scored_episodes as (
          e.window_start,
          e.last_flagged as window_end,
          e.episode_kwh / e.episode_days as level_kwh_day,
-         coalesce(s.standby_kwh_day, 0) as baseline_kwh_day,
+         -- what the halted site drew between the order and the episode (停产后日均)
+         coalesce(s.quiet_kwh_day, 0) as baseline_kwh_day,
          e.production_kwh_day as reference_kwh_day,
          -- 0.55 at the threshold; 1.0 once the episode reaches the full pre-halt working draw
-         0.55 + 0.45 * least(1.0, greatest(0.0, (e.peak_window_kw / e.production_kw - $resume_frac) / (1 - $resume_frac))) as score,
+         $score_at_threshold + (1 - $score_at_threshold) * least(1.0, greatest(0.0, (e.peak_window_kw / e.production_kw - $resume_frac) / (1 - $resume_frac))) as score,
          e.halt_ordered_at, e.production_kw, e.first_window_kw, e.peak_window_kw, e.flagged_intervals
-  from episode_energy e
-  left join standby_level s using (meter_id, episode_no)
+  from site_episode_energy(episodes, post_halt_readings, $window_hours) e
+  left join quiet_level(episodes, $min_day_covered_min) s using (meter_id, episode_no)
 )
 
 select meter_id, site_case_no, episode_start, detected_at, window_start, window_end, score,

@@ -1,6 +1,10 @@
 -- detector: step_up
 -- family: workshop
+-- problem_type: 疑似散乱污生产（用电量突增）
+-- runs: day
+-- needs: peers
 -- title: 用电量阶跃上升（疑似住宅/商铺变作坊）
+-- summary_zh: {episode_start:date}起日均用电 {level_kwh_day:kwh} kWh，此前日均 {baseline_kwh_day:kwh} kWh，升至 {evidence.ratio:1} 倍并持续
 -- grain: one row per meter and episode; decided per complete local day from that day's past only
 --   (causal), so a backfill and a live worker decide the same day the same way.
 -- why: a flat that became a workshop shifts its daily energy up and keeps it there. The reference
@@ -14,32 +18,27 @@
 --   shift in 38 % of ordinary homes over two years (seasons, new habits), too many to raise as
 --   leads, so it is used by `explain` to show change points, not here. One-sided CUSUM against a
 --   28-day reference locates 29 % (seasonal drift trips it early) with 82 % spurious: rejected.
--- param: categories varchar[] = ['resident','commercial','other'] [-] meter categories screened (registered industry may draw like a factory)
--- param: baseline_days integer = 28 [d] trailing baseline window (before the confirm window)
--- param: confirm_days integer = 7 [d] window whose median must sit above the threshold
--- param: history_days integer = 365 [d] long-run window for the meter's own earlier level (upper quartile)
--- param: history_quantile double = 0.9 [1] quantile of the long-run window taken as the meter's own earlier level
--- param: min_baseline_days integer = 14 [d] complete baseline days needed to judge at all
--- param: ratio double = 3 [1] confirm median ÷ reference level that counts as a step
--- param: min_delta_kwh double = 25 [kWh/d] confirm median − reference level, at least
--- param: min_ref_kwh double = 2 [kWh/d] floor of the reference (an empty flat is not a zero baseline)
--- param: min_peer_ratio double = 2 [1] confirm median ÷ median daily energy of the same street and category, at least (a new occupant reaches a normal level; a workshop does not)
--- param: min_high_days integer = 4 [d] days in the confirm window at or above the threshold ("stays up")
--- param: min_day_coverage double = 0.75 [1] share of a day the readings must cover for the day to count
--- param: episode_gap_days integer = 7 [d] quiet days that end an episode
+-- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened (registered industry may draw like a factory)
+-- param: baseline_days integer = 28 [d] (1..) trailing baseline window (before the confirm window)
+-- param: confirm_days integer = 7 [d] (1..) window whose median must sit above the threshold
+-- param: history_days integer = 365 [d] (1..) long-run window for the meter's own earlier level (its history_quantile)
+-- param: history_quantile double = 0.9 [1] (0..1) quantile of the long-run window taken as the meter's own earlier level
+-- param: min_baseline_days integer = 14 [d] (1..) complete baseline days needed to judge at all
+-- param: ratio double = 3 [1] (0..) confirm median ÷ reference level that counts as a step
+-- param: min_delta_kwh double = 25 [kWh/d] (0..) confirm median − reference level, at least
+-- param: min_ref_kwh double = 2 [kWh/d] (0..) floor of the reference (an empty flat is not a zero baseline)
+-- param: min_peer_ratio double = 2 [1] (0..) confirm median ÷ median daily energy of the same street and category, at least (a new occupant reaches a normal level; a workshop does not)
+-- param: min_high_days integer = 4 [d] (1..) days in the confirm window at or above the threshold ("stays up")
+-- param: min_day_coverage double = 0.75 [1] (0..1) share of a day the readings must cover for the day to count (the meter's own days and its peers' alike: peer_daily takes this value)
+-- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
+-- param: score_at_threshold double = 0.5 [1] (0..1) score of a step exactly at the threshold ratio
+-- param: score_per_ratio double = 0.25 [1] (0..) score added per threshold ratio above it (1.0 at three times it, by default)
 -- implicit: last_complete_day date — the last local day the data watermark has passed
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
 
-with meter_groups as (
-  -- meters missing from the registry are screened as 'other'
-  select d.meter_id, coalesce(m.category, 'other') as category, coalesce(m.street, '') as street
-  from (select distinct meter_id from meter_daily) d
-  left join meters m using (meter_id)
-),
-
-peer_levels as (
+with peer_levels as (
   -- what an ordinary meter of the same street and category draws on a day; peer_daily holds every
   -- meter of the deployment (sql/peers/peer_daily.sql: each worker adds its own, reads the rest)
   select coalesce(m.street, '') as street, coalesce(m.category, 'other') as category, p.day,
@@ -50,21 +49,11 @@ peer_levels as (
   group by all
 ),
 
-screened_meters as (
-  select meter_id from (select distinct meter_id from meter_daily) d
-  left join meters m using (meter_id)
-  where list_contains($categories, coalesce(m.category, 'other'))
-    -- known enforcement sites are watched by restored_power / resumed_production instead
-    and meter_id not in (select meter_id from sites)
-),
-
 complete_days as (
-  select d.meter_id, d.day, date_diff('day', date '2000-01-01', d.day) as day_no,
-         d.kwh * 1440.0 / d.covered_min as kwh_day
-  from meter_daily d
-  join screened_meters using (meter_id)
-  where d.covered_min >= $min_day_coverage * 1440
-    and d.day <= $last_complete_day
+  select d.meter_id, d.day, d.day_no, d.kwh_day
+  from daily_levels($min_day_coverage * 1440) d
+  semi join screened_meters($categories) using (meter_id)
+  where d.day <= $last_complete_day
 ),
 
 step_candidates as (
@@ -80,7 +69,7 @@ day_windows as (
   select meter_id, day, day_no, kwh_day,
          median(kwh_day) over baseline_w as base_median_kwh,
          count(*) over baseline_w as base_days,
-         quantile_cont(kwh_day, $history_quantile) over history_w as history_q75_kwh,
+         quantile_cont(kwh_day, $history_quantile) over history_w as history_level_kwh,
          median(kwh_day) over confirm_w as confirm_median_kwh,
          count(*) over confirm_w as confirm_days_seen,
          list({'day': day, 'kwh': kwh_day}) over confirm_w as confirm_series
@@ -96,8 +85,8 @@ day_windows as (
 
 reference_levels as (
   select *,
-         greatest(base_median_kwh, history_q75_kwh, $min_ref_kwh) as ref_kwh_day,
-         $ratio * greatest(base_median_kwh, history_q75_kwh, $min_ref_kwh) as threshold_kwh_day
+         greatest(base_median_kwh, history_level_kwh, $min_ref_kwh) as ref_kwh_day,
+         $ratio * greatest(base_median_kwh, history_level_kwh, $min_ref_kwh) as threshold_kwh_day
   from day_windows
   where base_days >= $min_baseline_days
 ),
@@ -114,22 +103,14 @@ step_days as (
 confirmed_steps as (
   select s.*, len(s.high_series) as high_days, s.high_series[1].day as change_day, p.peer_kwh_day
   from step_days s
-  join meter_groups g using (meter_id)
+  join meter_groups() g using (meter_id)
   join peer_levels p on p.street = g.street and p.category = g.category and p.day = s.day
   where len(s.high_series) >= $min_high_days
     and s.confirm_median_kwh >= $min_peer_ratio * p.peer_kwh_day
 ),
 
-episode_breaks as (
-  select *,
-         case when day_no - lag(day_no) over (partition by meter_id order by day_no) <= $episode_gap_days
-              then 0 else 1 end as starts_episode
-  from confirmed_steps
-),
-
-episode_numbered as (
-  select *, sum(starts_episode) over (partition by meter_id order by day_no rows unbounded preceding) as episode_no
-  from episode_breaks
+flagged_days as (
+  select *, day_no as episode_clock from confirmed_steps
 ),
 
 episodes as (
@@ -141,12 +122,12 @@ episodes as (
          arg_min(ref_kwh_day, day) as ref_kwh_day,
          arg_min(confirm_median_kwh, day) as confirm_median_kwh,
          arg_min(base_median_kwh, day) as base_median_kwh,
-         arg_min(history_q75_kwh, day) as history_q75_kwh,
+         arg_min(history_level_kwh, day) as history_level_kwh,
          arg_min(high_days, day) as high_days,
          arg_min(peer_kwh_day, day) as peer_kwh_day,
          max(confirm_median_kwh / ref_kwh_day) as peak_ratio,
          count(*) as flagged_days
-  from episode_numbered
+  from number_episodes(flagged_days, $episode_gap_days)
   group by meter_id, episode_no
 )
 
@@ -156,15 +137,14 @@ select meter_id,
        cast(first_day + 1 as timestamp) as detected_at,
        cast(change_day as timestamp) as window_start,
        cast(last_day + 1 as timestamp) as window_end,
-       -- 0.5 at the threshold ratio, 1.0 at three times it
-       least(1.0, 0.5 + 0.25 * (peak_ratio - $ratio) / $ratio) as score,
+       least(1.0, $score_at_threshold + $score_per_ratio * (peak_ratio - $ratio) / $ratio) as score,
        ref_kwh_day as baseline_kwh_day,
        confirm_median_kwh as level_kwh_day,
        cast(null as double) as reference_kwh_day,
        to_json({
          change_day: strftime(change_day, '%Y-%m-%d'),
          base_median_kwh: base_median_kwh,
-         history_q75_kwh: history_q75_kwh,
+         history_level_kwh: history_level_kwh,
          confirm_median_kwh: confirm_median_kwh,
          ratio: confirm_median_kwh / ref_kwh_day,
          high_days: high_days,

@@ -1,98 +1,32 @@
 /**
  * Pipeline file: sources, detector parameters, thresholds, sinks. Validated once, here, with
- * zod; an error names the file and the path of the bad field.
+ * zod, strictly: an unknown key is an error naming the closest valid one. The `detectors`
+ * section is derived from the detector SQL headers (./detectorRegistry.ts), never written twice.
  */
 import { readFileSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { PowerscreenError } from '../errors.js';
+import { DETECTOR_DIR } from '../paths.js';
+import { closestName, detectorSettingsSchema, loadRegistry, type DetectorRegistry, type DetectorSettings } from './detectorRegistry.js';
 
-const categories = z.array(z.enum(['resident', 'commercial', 'industrial', 'other']));
-
-export const detectorParamsSchema = z.object({
-  restored_power: z.object({
-    enabled: z.boolean().default(true),
-    window_hours: z.number().positive().default(2),
-    floor_kw: z.number().nonnegative().default(0.3),
-    pre_cut_frac: z.number().nonnegative().default(0.1),
-    pre_days: z.number().int().positive().default(30),
-    active_frac: z.number().min(0).max(1).default(0.5),
-    episode_gap_hours: z.number().positive().default(72),
-  }).prefault({}),
-  resumed_production: z.object({
-    enabled: z.boolean().default(true),
-    window_hours: z.number().positive().default(3),
-    floor_kw: z.number().nonnegative().default(0.5),
-    resume_frac: z.number().positive().lt(1).default(0.5),
-    pre_days: z.number().int().positive().default(30),
-    done_statuses: z.array(z.string()).default(['已整改', '已验收', '已销号']),
-    episode_gap_hours: z.number().positive().default(72),
-  }).prefault({}),
-  step_up: z.object({
-    enabled: z.boolean().default(true),
-    categories: categories.default(['resident', 'commercial', 'other']),
-    baseline_days: z.number().int().positive().default(28),
-    confirm_days: z.number().int().positive().default(7),
-    history_days: z.number().int().positive().default(365),
-    history_quantile: z.number().min(0).max(1).default(0.9),
-    min_baseline_days: z.number().int().positive().default(14),
-    ratio: z.number().positive().default(3),
-    min_delta_kwh: z.number().nonnegative().default(25),
-    min_ref_kwh: z.number().positive().default(2),
-    min_peer_ratio: z.number().nonnegative().default(2),
-    min_high_days: z.number().int().positive().default(4),
-    min_day_coverage: z.number().min(0).max(1).default(0.75),
-    episode_gap_days: z.number().int().positive().default(7),
-  }).prefault({}),
-  industrial_profile: z.object({
-    enabled: z.boolean().default(true),
-    categories: categories.default(['resident', 'commercial', 'other']),
-    window_days: z.number().int().positive().default(14),
-    work_start_hour: z.number().int().min(0).max(23).default(9),
-    work_end_hour: z.number().int().min(1).max(24).default(17),
-    min_plateau_kw: z.number().nonnegative().default(3),
-    min_day_night_ratio: z.number().positive().default(2.5),
-    max_day_cv: z.number().positive().default(0.35),
-    min_workdays: z.number().int().positive().default(6),
-    min_peer_ratio: z.number().positive().default(4),
-    min_score: z.number().min(0).max(1).default(0.6),
-    episode_gap_days: z.number().int().positive().default(7),
-  }).prefault({}),
-  baseline_anomaly: z.object({
-    enabled: z.boolean().default(true),
-    categories: categories.default(['resident', 'commercial', 'other']),
-    baseline_weeks: z.number().int().positive().default(6),
-    min_baseline_weeks: z.number().int().positive().default(3),
-    history_weeks: z.number().int().positive().default(52),
-    history_quantile: z.number().min(0).max(1).default(0.9),
-    min_excess_ratio: z.number().nonnegative().default(1),
-    z_min: z.number().positive().default(6),
-    min_excess_kw: z.number().nonnegative().default(2),
-    min_hours: z.number().int().positive().default(6),
-    confirm_days: z.number().int().positive().default(7),
-    min_anomalous_days: z.number().int().positive().default(4),
-    episode_gap_days: z.number().int().positive().default(7),
-  }).prefault({}),
-});
-export type DetectorParams = z.infer<typeof detectorParamsSchema>;
-export type DetectorName = keyof DetectorParams;
-export const DETECTOR_NAMES = Object.keys(detectorParamsSchema.shape) as DetectorName[];
-
-export const pipelineSchema = z.object({
+const baseShape = {
   $schema: z.string().optional(),
   name: z.string().min(1).default('default'),
   description: z.string().optional(),
-  source: z.object({
+  source: z.strictObject({
     /** Interval length for readings that do not carry `interval_min`. */
     interval_min: z.number().int().min(1).max(1440).default(15),
     batch_rows: z.number().int().positive().default(100_000),
   }).prefault({}),
-  store: z.object({
+  store: z.strictObject({
     db: z.string().default('.powerscreen/powerscreen.duckdb'),
     memory_limit: z.string().default('4GB'),
     threads: z.number().int().positive().optional(),
   }).prefault({}),
-  detectors: detectorParamsSchema.prefault({}),
-  cases: z.object({
+  /** Folder of detector SQL files (default: the built-in sql/detectors); relative to the pipeline file. */
+  detectors_dir: z.string().optional(),
+  cases: z.strictObject({
     /** Leads scoring below this do not become cases. */
     min_score: z.number().min(0).max(1).default(0.5),
     /** Leads of one family on one meter closer than this join the same case (episode). */
@@ -102,16 +36,16 @@ export const pipelineSchema = z.object({
     /** …unless their level reaches this multiple of the dismissed level (escalation). */
     escalation_ratio: z.number().min(1).default(1.5),
   }).prefault({}),
-  sinks: z.object({
+  sinks: z.strictObject({
     cases_jsonl: z.string().optional(),
     rejects: z.string().optional(),
   }).prefault({}),
-  kafka: z.object({
+  kafka: z.strictObject({
     /** Overridden by KAFKA_BROKERS (comma-separated). */
     brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
     client_id: z.string().default('powerscreen'),
     group_id: z.string().default('powerscreen'),
-    topics: z.object({
+    topics: z.strictObject({
       readings: z.string().default('meter.readings'),
       dlq: z.string().default('meter.readings.dlq'),
       cases: z.string().default('powerscreen.cases'),
@@ -122,9 +56,9 @@ export const pipelineSchema = z.object({
       peers: z.string().default('powerscreen.peers'),
     }).prefault({}),
     /** TLS: true, or the CA file and whether to verify the broker (KAFKA_SSL=1 also turns it on). */
-    ssl: z.union([z.boolean(), z.object({ ca_file: z.string().optional(), reject_unauthorized: z.boolean().default(true) })]).default(false),
+    ssl: z.union([z.boolean(), z.strictObject({ ca_file: z.string().optional(), reject_unauthorized: z.boolean().default(true) })]).default(false),
     /** SASL; the password may instead come from KAFKA_SASL_PASSWORD (never put secrets in git). */
-    sasl: z.object({
+    sasl: z.strictObject({
       mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
       username: z.string().min(1),
       password: z.string().optional(),
@@ -137,7 +71,7 @@ export const pipelineSchema = z.object({
     /** A broker that is down at start is retried this long before the worker gives up. */
     connect_timeout_s: z.number().positive().default(300),
   }).prefault({}),
-  worker: z.object({
+  worker: z.strictObject({
     /** Day-level detectors run when the watermark passes a day's end plus this. */
     allowed_lateness_min: z.number().int().nonnegative().default(120),
     /** Local time (Asia/Shanghai) the worker writes the daily list. */
@@ -147,24 +81,69 @@ export const pipelineSchema = z.object({
     http_port: z.number().int().min(0).max(65535).default(9464),
     stats_interval_s: z.number().positive().default(30),
   }).prefault({}),
-  report: z.object({
+  report: z.strictObject({
     /** 报送单位 shown on the daily list when a street has no own office name. */
     district: z.string().default(''),
   }).prefault({}),
-});
-export type Pipeline = z.infer<typeof pipelineSchema>;
+};
+
+/** The whole pipeline file's schema for the detectors a registry holds. */
+export function pipelineSchemaFor(registry: DetectorRegistry) {
+  return z.strictObject({ ...baseShape, detectors: detectorSettingsSchema(registry).prefault({}) });
+}
+
+type StaticPipeline = z.infer<ReturnType<typeof z.strictObject<typeof baseShape>>>;
+export type Pipeline = Omit<StaticPipeline, 'detectors_dir'> & {
+  /** Absolute folder of the detector SQL files this pipeline runs. */
+  detectors_dir: string;
+  detectors: DetectorSettings;
+};
+export type { DetectorSettings };
+/** @deprecated name kept for callers: the detectors section of a pipeline. */
+export type DetectorParams = DetectorSettings;
+
+/** The detectors a pipeline runs (read from its detectors folder now). */
+export function registryOf(pipeline: Pick<Pipeline, 'detectors_dir'>): DetectorRegistry {
+  return loadRegistry(pipeline.detectors_dir);
+}
 
 export function formatZodPath(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(root)' : path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace('.[', '[');
 }
 
-export function parsePipeline(json: unknown, origin = 'pipeline'): Pipeline {
-  const r = pipelineSchema.safeParse(json);
+/** Zod objects nest inside default/prefault/optional wrappers: the object's keys at a path. */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let s: unknown = schema;
+  const unwrap = () => {
+    for (let d = (s as { _zod: { def: { innerType?: unknown } } })._zod.def; d.innerType; d = (s as { _zod: { def: { innerType?: unknown } } })._zod.def) s = d.innerType;
+  };
+  unwrap();
+  for (const k of path) {
+    s = (s as { shape?: Record<string, unknown> }).shape?.[String(k)];
+    if (!s) return [];
+    unwrap();
+  }
+  return Object.keys((s as { shape?: Record<string, unknown> }).shape ?? {});
+}
+
+/** Validate a pipeline; `baseDir` resolves a relative detectors_dir (the pipeline file's folder). */
+export function parsePipeline(json: unknown, origin = 'pipeline', baseDir = process.cwd()): Pipeline {
+  const rawDir = json && typeof json === 'object' ? (json as Record<string, unknown>).detectors_dir : undefined;
+  const dir = typeof rawDir === 'string' ? resolve(baseDir, rawDir) : DETECTOR_DIR;
+  const schema = pipelineSchemaFor(loadRegistry(dir));
+  const r = schema.safeParse(json);
   if (!r.success) {
     const i = r.error.issues[0]!;
+    if (i.code === 'unrecognized_keys') {
+      const key = i.keys[0]!;
+      const near = closestName(key, keysAt(schema, i.path));
+      const where = formatZodPath([...i.path, key]);
+      const what = i.path[0] !== 'detectors' ? 'key' : i.path.length === 1 ? 'detector' : `parameter of ${String(i.path[1])}`;
+      throw new PowerscreenError('CONFIG_INVALID', `${origin}: ${where}: unknown ${what}${near ? ` (did you mean ${near}?)` : ''}`);
+    }
     throw new PowerscreenError('CONFIG_INVALID', `${origin}: ${formatZodPath(i.path)}: ${i.message}`);
   }
-  return r.data;
+  return { ...(r.data as unknown as Pipeline), detectors_dir: dir };
 }
 
 export function loadPipeline(file: string | undefined): Pipeline {
@@ -176,10 +155,10 @@ export function loadPipeline(file: string | undefined): Pipeline {
   } catch (e) {
     throw new PowerscreenError('CONFIG_INVALID', `${file}: not valid JSON (${(e as Error).message})`);
   }
-  return parsePipeline(json, file);
+  return parsePipeline(json, file, dirname(resolve(file)));
 }
 
 /** JSON Schema of the pipeline file, for editors (pipelines/pipeline.schema.json). */
-export function pipelineJsonSchema(): unknown {
-  return z.toJSONSchema(pipelineSchema, { io: 'input' });
+export function pipelineJsonSchema(registry = loadRegistry()): unknown {
+  return z.toJSONSchema(pipelineSchemaFor(registry), { io: 'input' });
 }

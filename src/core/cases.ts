@@ -5,8 +5,7 @@
  * same data in two halves, yields the same ids. Pure: no I/O.
  */
 import { createHash } from 'node:crypto';
-import { DETECTOR_FAMILY, type Case, type DetectorEvidence, type Lead, type MeterInfo, type SiteInfo, type Detector } from './types.js';
-import { PROBLEM_TYPE, summarize } from './summary.js';
+import type { Case, DetectorEvidence, Lead, MeterInfo, SiteInfo, Detector } from './types.js';
 import { DAY_MS, formatLocal, parseLocalMs } from '../time.js';
 
 export interface CaseOptions {
@@ -88,7 +87,7 @@ export function buildCases(
 
   for (const lead of [...leads].sort(leadOrder)) {
     if (!(lead.score >= opts.min_score)) continue;
-    const family = DETECTOR_FAMILY[lead.detector];
+    const family = lead.family;
     const key = `${lead.meter_id}|${family}`;
     const open = byMeterFamily.get(key) ?? [];
     const overlaps = (c: Case, g: number) =>
@@ -152,14 +151,14 @@ function identity(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: Rea
 }
 
 function newCase(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: ReadonlyMap<string, SiteInfo>, escalates?: string): Case {
-  const family = DETECTOR_FAMILY[lead.detector];
+  const family = lead.family;
   return {
     // an escalation of a dismissed case is a case of its own, stable like any other
     case_id: caseId(lead.meter_id, escalates ? `${family}#escalation-of-${escalates}` : family, lead.episode_start_ms),
     clue_source: '电力数据筛查',
     detector: lead.detector,
     family,
-    problem_type: PROBLEM_TYPE[lead.detector],
+    problem_type: lead.problem_type,
     meter_id: lead.meter_id,
     site_case_no: lead.site_case_no,
     ...identity(lead, meters, sites),
@@ -169,7 +168,7 @@ function newCase(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: Read
     window_end: formatLocal(lead.window_end_ms),
     detected_at: formatLocal(lead.detected_at_ms),
     evidence: { [lead.detector]: escalates ? { ...evidenceOf(lead), escalates_dismissed_case: escalates } : evidenceOf(lead) },
-    summary_zh: summarize(lead) + (escalates ? `（已核查排除的案件 ${escalates} 用电再次升高）` : ''),
+    summary_zh: lead.summary_zh + (escalates ? `（已核查排除的案件 ${escalates} 用电再次升高）` : ''),
     status: 'open',
     revision: 1,
   };
@@ -185,8 +184,8 @@ function mergeLead(c: Case, lead: Lead, meters: ReadonlyMap<string, MeterInfo>, 
   const top = (Object.entries(c.evidence) as [Detector, DetectorEvidence][]).sort((a, b) => b[1].score - a[1].score || (a[0] < b[0] ? -1 : 1))[0]!;
   if (top[0] === lead.detector) {
     c.detector = lead.detector;
-    c.problem_type = PROBLEM_TYPE[lead.detector];
-    c.summary_zh = summarize(lead) + (escalates ? `（已核查排除的案件 ${escalates} 用电再次升高）` : '');
+    c.problem_type = lead.problem_type;
+    c.summary_zh = lead.summary_zh + (escalates ? `（已核查排除的案件 ${escalates} 用电再次升高）` : '');
   }
   Object.assign(c, identity(lead, meters, sites));
 }

@@ -2,18 +2,17 @@
 
 export type Family = 'site' | 'workshop';
 
-export const DETECTOR_FAMILY = {
-  restored_power: 'site',
-  resumed_production: 'site',
-  step_up: 'workshop',
-  industrial_profile: 'workshop',
-  baseline_anomaly: 'workshop',
-} as const satisfies Record<string, Family>;
-export type Detector = keyof typeof DETECTOR_FAMILY;
+/** A detector's name: the `-- detector:` of its SQL file (the registry knows them all). */
+export type Detector = string;
 
 /** One detector's finding for one meter and episode, as the SQL returns it (local ms times). */
 export interface Lead {
   detector: Detector;
+  /** From the detector's header: its family and 存在问题类型. */
+  family: Family;
+  problem_type: string;
+  /** The sentence for the street office, rendered from the header's summary_zh template. */
+  summary_zh: string;
   meter_id: string;
   site_case_no: string | null;
   episode_start_ms: number;

@@ -4,13 +4,9 @@
  */
 import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { PowerscreenError } from '../errors.js';
-
-/** Project root (holds sql/), whether running from src/ (tests) or dist/ (CLI). */
-export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SQL_DIR = join(PROJECT_ROOT, 'sql');
+import { MACRO_DIR, SQL_DIR } from '../paths.js';
 
 export interface Db {
   instance: DuckDBInstance;
@@ -43,6 +39,7 @@ export async function openDb(path = ':memory:', opts: OpenOptions = {}): Promise
   }
   const con = await instance.connect();
   await migrate(con);
+  await createMacros(con);
   return {
     instance, con, path,
     close() {
@@ -50,6 +47,17 @@ export async function openDb(path = ':memory:', opts: OpenOptions = {}): Promise
       instance.closeSync();
     },
   };
+}
+
+/** The shared SQL steps (sql/macros/*.sql) as TEMP macros: per connection, never stored in the file. */
+export async function createMacros(con: DuckDBConnection, dir = MACRO_DIR): Promise<void> {
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.sql')).sort()) {
+    try {
+      await con.run(readFileSync(join(dir, f), 'utf8'));
+    } catch (e) {
+      throw new PowerscreenError('DETECTOR_FAILED', `${join(dir, f)}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+    }
+  }
 }
 
 export function listMigrations(): { version: number; name: string; sql: string }[] {

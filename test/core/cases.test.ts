@@ -8,7 +8,7 @@ const meters = new Map<string, MeterInfo>([['m1', { meter_id: 'm1', account_name
 const sites = new Map<string, SiteInfo>();
 const opts = { min_score: 0.5, merge_gap_days: 7 };
 const lead = (detector: Lead['detector'], start: string, end: string, score = 0.8, evidence: Record<string, unknown> = { ratio: 4 }): Lead => ({
-  detector, meter_id: 'm1', site_case_no: null, episode_start_ms: at(start), detected_at_ms: at(start) + 4 * DAY_MS, window_start_ms: at(start), window_end_ms: at(end),
+  detector, family: detector === 'restored_power' ? 'site' : 'workshop', problem_type: `${detector} 问题`, summary_zh: `${detector} 摘要`, meter_id: 'm1', site_case_no: null, episode_start_ms: at(start), detected_at_ms: at(start) + 4 * DAY_MS, window_start_ms: at(start), window_end_ms: at(end),
   score, baseline_kwh_day: 8, level_kwh_day: 60, reference_kwh_day: null, evidence,
 });
 

@@ -7,11 +7,12 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { openDb, type Db } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
 import { upsertMeters, upsertSites } from '../../src/store/reference.js';
-import { loadDetectorSql, runDetector, runDetectors } from '../../src/store/detectors.js';
+import { runDetector, runDetectors } from '../../src/store/detectors.js';
+import { loadRegistry } from '../../src/config/detectorRegistry.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { lastCompleteDay } from '../../src/pipeline/screen.js';
 import { meterSchema, siteSchema } from '../../src/contracts/registry.js';
-import { CAMBRIDGE_DIR, LONDON_FILE, loadCambridge, loadLondon, londonAvailable, planInjections, toReadings, type HouseholdDay } from '../../src/testing/realData.js';
+import { CAMBRIDGE_DIR, LONDON_FILE, loadCambridge, loadLondon, londonAvailable, planInjections, toReadings, type HouseholdDay } from '../support/realData.js';
 import type { Reading } from '../../src/contracts/reading.js';
 import type { Lead } from '../../src/core/types.js';
 import { DAY_MS, HOUR_MS, formatLocal, parseLocalMs } from '../../src/time.js';
@@ -27,7 +28,7 @@ async function stepUpLeads(days: readonly HouseholdDay[], readings: Reading[]): 
     const ids = [...new Set(days.map((d) => d.household))];
     await upsertMeters(db, ids.map((id) => meterSchema.parse({ meter_id: id, street: 'london', category: 'resident' })));
     await new ReadingStore(db).append(readings);
-    return await runDetector(db, loadDetectorSql().find((d) => d.name === 'step_up')!, detectors.step_up, { lastCompleteDayMs: watermark(readings) });
+    return await runDetector(db, loadRegistry().get('step_up')!, detectors.step_up, { lastCompleteDayMs: watermark(readings) });
   } finally {
     db.close();
   }
@@ -99,7 +100,7 @@ describe.skipIf(!available)('Cambridge buildings (43 buildings, 2019-2021 hourly
   });
 
   it('disconnected buildings that come back are raised within 3 hours; those that stay dark are not', async () => {
-    const d = loadDetectorSql().find((x) => x.name === 'restored_power')!;
+    const d = loadRegistry().get('restored_power')!;
     const leads = await runDetector(db, d, detectors.restored_power, { lastCompleteDayMs: 0 });
     for (const b of cutBuildings) {
       const first = leads.filter((l) => l.meter_id === b).sort((x, y) => x.detected_at_ms - y.detected_at_ms)[0];

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { openDb } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
 import { upsertMeters, upsertSites } from '../../src/store/reference.js';
-import { loadDetectorSql, runDetector } from '../../src/store/detectors.js';
+import { runDetector } from '../../src/store/detectors.js';
+import { loadRegistry } from '../../src/config/detectorRegistry.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { lastCompleteDay } from '../../src/pipeline/screen.js';
-import { sqlCaseSchema, seriesReadings, caseReference, leadMatches, describeLead } from '../../src/testing/sqlCase.js';
+import { sqlCaseSchema, seriesReadings, caseReference, leadMatches, describeLead } from '../support/sqlCase.js';
 
 const dir = join(import.meta.dirname, 'cases');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -16,7 +17,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 describe('detector SQL given/expect cases', () => {
   it('has cases for every detector', () => {
     const detectors = new Set(files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')).detector));
-    expect([...detectors].sort()).toEqual(loadDetectorSql().map((d) => d.name).sort());
+    expect([...detectors].sort()).toEqual(loadRegistry().detectors.map((d) => d.name).sort());
   });
 
   for (const file of files) {
@@ -31,7 +32,7 @@ describe('detector SQL given/expect cases', () => {
         await new ReadingStore(db).append(readings);
         const watermark = Math.max(...readings.map((r) => r.ts_ms));
         const defaults = parsePipeline({}).detectors[c.detector] as Record<string, unknown>;
-        const sql = loadDetectorSql().find((d) => d.name === c.detector)!;
+        const sql = loadRegistry().get(c.detector)!;
         const leads = await runDetector(db, sql, { ...defaults, ...c.params }, { lastCompleteDayMs: lastCompleteDay(watermark) });
         const actual = leads as unknown as Record<string, unknown>[];
         for (const e of c.expect) {

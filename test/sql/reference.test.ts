@@ -6,14 +6,15 @@ import { describe, it, expect } from 'vitest';
 import { openDb, type Db } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
 import { upsertMeters, upsertSites } from '../../src/store/reference.js';
-import { loadDetectorSql, runDetector } from '../../src/store/detectors.js';
+import { runDetector } from '../../src/store/detectors.js';
+import { loadRegistry } from '../../src/config/detectorRegistry.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { lastCompleteDay } from '../../src/pipeline/screen.js';
 import { rng } from '../../src/fixtures/district.js';
 import { meterSchema, siteSchema } from '../../src/contracts/registry.js';
-import { restoredPowerReference, resumedProductionReference } from '../../src/core/reference/sitePower.js';
-import { stepUpReference } from '../../src/core/reference/stepUp.js';
-import type { RefEpisode } from '../../src/core/reference/common.js';
+import { restoredPowerReference, resumedProductionReference } from '../support/reference/sitePower.js';
+import { stepUpReference } from '../support/reference/stepUp.js';
+import type { RefEpisode } from '../support/reference/common.js';
 import type { Reading } from '../../src/contracts/reading.js';
 import type { Lead } from '../../src/core/types.js';
 import { DAY_MS, formatLocal, parseDate } from '../../src/time.js';
@@ -26,7 +27,7 @@ const key = (e: { meter_id: string; episode_start_ms: number; detected_at_ms: nu
 async function sqlLeads(db: Db, detector: string, readings: Reading[]): Promise<Lead[]> {
   await new ReadingStore(db).append(readings);
   const w = Math.max(...readings.map((r) => r.ts_ms));
-  const d = loadDetectorSql().find((x) => x.name === detector)!;
+  const d = loadRegistry().get(detector)!;
   return runDetector(db, d, (defaults as Record<string, Record<string, unknown>>)[detector]!, { lastCompleteDayMs: lastCompleteDay(w) });
 }
 
@@ -70,13 +71,13 @@ describe('SQL agrees with the TypeScript reference on random series', () => {
         const series = randomSiteSeries(rand, meter, 45, interval, eventMs, cut ? rand() * 0.1 : 0.5 + rand() * 2);
         readings.push(...series);
         sites.push(siteSchema.parse({ case_no: `C${i}`, meter_id: meter, status: '整改中', power_cut_at: cut ? formatLocal(eventMs) : '', halt_ordered_at: cut ? '' : formatLocal(eventMs) }));
-        if (cut) expected.push(...restoredPowerReference(meter, series, eventMs, defaults.restored_power));
-        else expectedResumed.push(...resumedProductionReference(meter, series, eventMs, defaults.resumed_production));
+        if (cut) expected.push(...restoredPowerReference(meter, series, eventMs, defaults.restored_power as never));
+        else expectedResumed.push(...resumedProductionReference(meter, series, eventMs, defaults.resumed_production as never));
       }
       await upsertSites(db, sites);
       const got = await sqlLeads(db, 'restored_power', readings);
       expect(got.map(key).sort()).toEqual(expected.map(key).sort());
-      const d = loadDetectorSql().find((x) => x.name === 'resumed_production')!;
+      const d = loadRegistry().get('resumed_production')!;
       const got2 = await runDetector(db, d, defaults.resumed_production, { lastCompleteDayMs: 0 });
       expect(got2.map(key).sort()).toEqual(expectedResumed.map(key).sort());
       expect(expected.length + expectedResumed.length).toBeGreaterThan(0); // the generator does produce episodes
@@ -112,7 +113,7 @@ describe('SQL agrees with the TypeScript reference on random series', () => {
       await upsertMeters(db, meters);
       const got = await sqlLeads(db, 'step_up', readings);
       const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
-      const expected = stepUpReference(series, last, defaults.step_up);
+      const expected = stepUpReference(series, last, defaults.step_up as never);
       expect(expected.length).toBeGreaterThan(0); // random regimes do produce steps
       expect(got.map(key).sort()).toEqual(expected.map(key).sort());
     } finally {
@@ -124,7 +125,7 @@ describe('SQL agrees with the TypeScript reference on random series', () => {
 /** Random hourly series: household rhythm, some meters gaining a plateau (workshop) or a burst of extra load. */
 function randomHourly(rand: () => number, meters: number, days: number) {
   const readings: Reading[] = [];
-  const hours: import('../../src/core/reference/hourly.js').RefHour[] = [];
+  const hours: import('../support/reference/hourly.js').RefHour[] = [];
   for (let i = 0; i < meters; i++) {
     const meter = `h${String(i).padStart(2, '0')}`;
     const scale = 0.5 + rand() * 1.5;
@@ -159,11 +160,11 @@ describe('hourly detectors: SQL agrees with the TypeScript reference', () => {
       await upsertMeters(db, meters);
       await new ReadingStore(db).append(readings);
       const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
-      const run = (name: string) => runDetector(db, loadDetectorSql().find((x) => x.name === name)!, (defaults as Record<string, Record<string, unknown>>)[name]!, { lastCompleteDayMs: last });
-      const { baselineAnomalyReference, industrialProfileReference } = await import('../../src/core/reference/hourly.js');
-      const expectedBa = baselineAnomalyReference(hours, last, defaults.baseline_anomaly);
+      const run = (name: string) => runDetector(db, loadRegistry().get(name)!, (defaults as Record<string, Record<string, unknown>>)[name]!, { lastCompleteDayMs: last });
+      const { baselineAnomalyReference, industrialProfileReference } = await import('../support/reference/hourly.js');
+      const expectedBa = baselineAnomalyReference(hours, last, defaults.baseline_anomaly as never);
       expect((await run('baseline_anomaly')).map(key).sort()).toEqual(expectedBa.map(key).sort());
-      const expectedIp = industrialProfileReference(hours, kva, last, defaults.industrial_profile);
+      const expectedIp = industrialProfileReference(hours, kva, last, defaults.industrial_profile as never);
       expect((await run('industrial_profile')).map(key).sort()).toEqual(expectedIp.map(key).sort());
       expect(expectedBa.length).toBeGreaterThan(0);
       expect(expectedIp.length).toBeGreaterThan(0);

@@ -7,7 +7,8 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { openDb, type Db } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
-import { PEER_SQL_FILE, loadDetectorSql, parseSqlParams, refreshPeers } from '../../src/store/detectors.js';
+import { refreshPeers } from '../../src/store/detectors.js';
+import { loadPeerSql, loadRegistry } from '../../src/config/detectorRegistry.js';
 import { applyPeerRows } from '../../src/store/peers.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { rng } from '../../src/fixtures/district.js';
@@ -62,10 +63,13 @@ describe('peer_daily', () => {
     }
   });
 
-  it('declares industrial_profile\'s parameters with its defaults', () => {
-    const peer = parseSqlParams(PEER_SQL_FILE, readFileSync(PEER_SQL_FILE, 'utf8'));
-    const ip = loadDetectorSql().find((d) => d.name === 'industrial_profile')!;
-    for (const p of peer) expect(ip.params.find((x) => x.name === p.name)?.default).toEqual(p.default);
+  it('declares only peer detectors\' parameters, each with that detector\'s default', () => {
+    const peerDetectors = loadRegistry().detectors.filter((d) => d.peers);
+    for (const p of loadPeerSql().params) {
+      const owners = peerDetectors.filter((d) => d.params.some((x) => x.name === p.name));
+      expect(owners, p.name).toHaveLength(1);
+      expect(owners[0]!.params.find((x) => x.name === p.name)!.default, p.name).toEqual(p.default);
+    }
   });
 
   it('rows from other workers never overwrite this store\'s own meters', async () => {

@@ -1,0 +1,95 @@
+-- macros: the steps several detector files share, defined once. Created as TEMP macros each time a
+-- database is opened (never stored in the file), so an edit here applies at the next open.
+-- Why table macros: DuckDB cannot share a CTE between statements, but a table macro can take a
+-- CTE of the calling query by name (query_table) and add columns to it, so a detector stays one
+-- readable query and the shared step is written once.
+
+-- Daily energy per meter, scaled to a full day, from days whose readings cover at least
+-- min_covered_min minutes. day_no counts days, for range windows.
+create or replace temp macro daily_levels(min_covered_min) as table
+  select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
+         kwh * 1440.0 / covered_min as kwh_day, covered_min
+  from meter_daily
+  where covered_min >= min_covered_min;
+
+-- Hourly draw (kW) per meter from hours covered at least min_covered_min minutes, with the local
+-- day, hour of day (0-23) and ISO day of week (1 = Monday).
+create or replace temp macro hourly_levels(min_covered_min) as table
+  select meter_id, hour, cast(hour as date) as day, hour(hour) as hod, isodow(hour) as dow,
+         isodow(hour) * 24 + hour(hour) as hour_of_week,
+         kwh * 60.0 / covered_min as kw
+  from meter_hourly
+  where covered_min >= min_covered_min;
+
+-- The meters the workshop detectors judge: categories screened, known enforcement sites left to
+-- the site detectors; a meter missing from the registry is 'other'.
+create or replace temp macro screened_meters(categories) as table
+  select d.meter_id from (select distinct meter_id from meter_daily) d
+  left join meters m using (meter_id)
+  where list_contains(categories, coalesce(m.category, 'other'))
+    and d.meter_id not in (select meter_id from sites);
+
+-- A meter's street and category (its peer group) and contract capacity.
+create or replace temp macro meter_groups() as table
+  select d.meter_id, coalesce(m.category, 'other') as category, coalesce(m.street, '') as street, m.contract_kva
+  from (select distinct meter_id from meter_daily) d
+  left join meters m using (meter_id);
+
+-- One row per meter and local day of hourly draw: the working-hours band's mean and spread, the
+-- night's mean, the day's mean and peak. Days with fewer than min_hours covered hours are left out.
+-- industrial_profile judges these; peer_daily publishes their working-hours level as the peer input,
+-- so a meter and its peers are measured the same way.
+create or replace temp macro day_profiles(min_hour_covered_min, min_hours, work_start_hour, work_end_hour, night_end_hour, from_day, to_day) as table
+  select * from (
+    select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no, any_value(dow) as dow,
+           avg(kw) filter (where hod >= work_start_hour and hod < work_end_hour) as work_kw,
+           stddev_pop(kw) filter (where hod >= work_start_hour and hod < work_end_hour) as work_sd_kw,
+           avg(kw) filter (where hod < night_end_hour) as night_kw,
+           avg(kw) as mean_kw,
+           max(kw) as peak_kw,
+           count(*) as hours_seen
+    from hourly_levels(min_hour_covered_min)
+    where day between from_day and to_day
+    group by meter_id, day
+  )
+  -- a macro parameter cannot be bound in HAVING, hence the outer filter
+  where hours_seen >= min_hours;
+
+-- Episodes: flagged rows of one meter closer than gap (in episode_clock units) form one episode.
+-- The relation needs meter_id and episode_clock, a number that grows with time (day_no for day
+-- grain, epoch seconds for interval grain); adds starts_episode and episode_no.
+create or replace temp macro number_episodes(flagged, gap) as table
+  with breaks as (
+    select *,
+           case when episode_clock - lag(episode_clock) over (partition by meter_id order by episode_clock) <= gap
+                then 0 else 1 end as starts_episode
+    from query_table(flagged)
+  )
+  select *, sum(starts_episode) over (partition by meter_id order by episode_clock rows unbounded preceding) as episode_no
+  from breaks;
+
+-- A site episode's own rate: all energy from the first window's start to the last flagged interval,
+-- as a daily average over at least one day (or a first afternoon would read as twice its energy).
+-- episodes needs meter_id, detected_at, last_flagged; site_readings needs meter_id, ts, kwh.
+create or replace temp macro site_episode_energy(episodes, site_readings, window_hours) as table
+  select e.*,
+         e.detected_at - to_seconds(cast(window_hours * 3600 as bigint)) as window_start,
+         sum(r.kwh) as episode_kwh,
+         greatest(epoch(e.last_flagged) - epoch(e.detected_at) + window_hours * 3600, 86400) / 86400.0 as episode_days
+  from query_table(episodes) e
+  join query_table(site_readings) r
+    on r.meter_id = e.meter_id
+   and r.ts > e.detected_at - to_seconds(cast(window_hours * 3600 as bigint))
+   and r.ts <= e.last_flagged
+  group by all;
+
+-- What a site drew while it was meant to be off or at standby: the median daily level between the
+-- enforcement (event_at) and the episode. episodes needs meter_id, episode_no, event_at, detected_at.
+create or replace temp macro quiet_level(episodes, min_covered_min) as table
+  select e.meter_id, e.episode_no, median(d.kwh_day) as quiet_kwh_day
+  from query_table(episodes) e
+  join daily_levels(min_covered_min) d
+    on d.meter_id = e.meter_id
+   and d.day > cast(e.event_at as date)
+   and d.day < cast(e.detected_at - interval 1 second as date)
+  group by all;

@@ -1,0 +1,110 @@
+/**
+ * The detector registry: every `*.sql` file in a detectors folder, read through its header
+ * (src/core/detectorSpec.ts). Everything else about detectors derives from here: the pipeline
+ * file's `detectors` section and its JSON Schema, families, problem types, summaries, which
+ * detectors run on raw readings and which need peer rows. Files are read on each load, so an
+ * analyst's edit applies at the next run without a restart.
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { parseDetectorSpec, parseSqlParams, type DetectorSpec, type ParamSpec } from '../core/detectorSpec.js';
+import { PowerscreenError } from '../errors.js';
+import { DETECTOR_DIR, PEER_SQL_FILE } from '../paths.js';
+
+export interface DetectorRegistry {
+  dir: string;
+  detectors: readonly DetectorSpec[];
+  get(name: string): DetectorSpec | undefined;
+  /** Detectors judged on raw readings as they arrive (the worker runs these per batch). */
+  siteDetectors(): string[];
+}
+
+export function loadRegistry(dir = DETECTOR_DIR): DetectorRegistry {
+  if (!existsSync(dir)) throw new PowerscreenError('INPUT_NOT_FOUND', `${dir}: detectors folder not found`);
+  const detectors = readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => parseDetectorSpec(join(dir, f), readFileSync(join(dir, f), 'utf8')));
+  const byName = new Map<string, DetectorSpec>();
+  for (const d of detectors) {
+    const other = byName.get(d.name);
+    if (other) throw new PowerscreenError('DETECTOR_FAILED', `${d.file}: detector ${d.name} is already defined in ${other.file}`);
+    byName.set(d.name, d);
+  }
+  return {
+    dir,
+    detectors,
+    get: (name) => byName.get(name),
+    siteDetectors: () => detectors.filter((d) => d.runs === 'site').map((d) => d.name),
+  };
+}
+
+/** peer_daily.sql: the per-meter peer inputs the peer detectors share across workers. */
+export function loadPeerSql(): { file: string; sql: string; params: ParamSpec[] } {
+  const sql = readFileSync(PEER_SQL_FILE, 'utf8');
+  return { file: PEER_SQL_FILE, sql, params: parseSqlParams(PEER_SQL_FILE, sql) };
+}
+
+/**
+ * peer_daily's parameters take the values of the same-named parameters of the detectors that
+ * need peers, so a meter and its peers are always measured the same way.
+ */
+export function peerParamValues(registry: DetectorRegistry, settings: DetectorSettings): Record<string, unknown> {
+  const { file, params } = loadPeerSql();
+  const out: Record<string, unknown> = {};
+  for (const p of params) {
+    const owners = registry.detectors.filter((d) => d.peers && d.params.some((q) => q.name === p.name));
+    if (owners.length !== 1) {
+      throw new PowerscreenError('DETECTOR_FAILED', `${file}: parameter ${p.name} must be declared by exactly one detector that needs peers, found ${owners.map((o) => o.name).join(', ') || 'none'}`);
+    }
+    out[p.name] = settings[owners[0]!.name]?.[p.name];
+  }
+  return out;
+}
+
+/** One detector's settings from the pipeline file: `enabled` and its header's parameters. */
+export type DetectorSettings = Record<string, Record<string, unknown> & { enabled: boolean }>;
+
+function paramSchema(p: ParamSpec): z.ZodType {
+  if (p.type === 'varchar[]') {
+    const item = p.allowed ? z.enum(p.allowed as [string, ...string[]]) : z.string();
+    return z.array(item).default(p.default as string[]);
+  }
+  let n = p.type === 'integer' ? z.number().int() : z.number();
+  if (p.min !== undefined) n = n.min(p.min);
+  if (p.max !== undefined) n = n.max(p.max);
+  return n.default(p.default as number).describe(`${p.doc} [${p.unit}]`);
+}
+
+/** The `detectors` section of a pipeline file, derived from the SQL headers; unknown keys are errors. */
+export function detectorSettingsSchema(registry: DetectorRegistry) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const d of registry.detectors) {
+    const params: Record<string, z.ZodType> = { enabled: z.boolean().default(true) };
+    for (const p of d.params) params[p.name] = paramSchema(p);
+    shape[d.name] = z.strictObject(params).prefault({}).describe(d.title);
+  }
+  return z.strictObject(shape);
+}
+
+/** The closest of `candidates` to `name` (edit distance), when close enough to be a likely typo. */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
