@@ -22,7 +22,7 @@ import { lastCompleteDay } from '../src/pipeline/screen.js';
 import { rng } from '../src/fixtures/district.js';
 import type { Reading } from '../src/contracts/reading.js';
 import { DAY_MS, parseDate } from '../src/time.js';
-import { startTestBroker } from '../src/kafka/localBroker.js';
+import { startTestBroker } from '../test/support/testBroker.js';
 import { kafkaArrowIngest, kafkaJsonIngest, workerMemory, endToEndLatency } from './kafka.js';
 
 const quick = process.argv.includes('--quick');

@@ -9,3 +9,5 @@ export const SQL_DIR = join(PROJECT_ROOT, 'sql');
 export const DETECTOR_DIR = join(SQL_DIR, 'detectors');
 export const MACRO_DIR = join(SQL_DIR, 'macros');
 export const PEER_SQL_FILE = join(SQL_DIR, 'peers', 'peer_daily.sql');
+export const DEMO_SPEC = join(PROJECT_ROOT, 'fixtures', 'district.json');
+export const DEMO_PIPELINE = join(PROJECT_ROOT, 'pipelines', 'demo.json');

@@ -71,3 +71,13 @@ export function formatZhDate(ms: number, withTime = false): string {
   if (!withTime) return base;
   return `${base} ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
 }
+
+/** The last local day the watermark (latest interval end, local ms) has passed (its midnight, local ms). */
+export function lastCompleteDay(watermarkMs: number): number {
+  return Math.floor(watermarkMs / DAY_MS) * DAY_MS - DAY_MS;
+}
+
+/** Local ms (Shanghai wall clock counted as UTC) → Unix epoch ms. */
+export function localToEpochMs(localMs: number): number {
+  return localMs - SHANGHAI_OFFSET_MS;
+}

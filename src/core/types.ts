@@ -82,3 +82,19 @@ export interface Case {
   status: CaseStatus;
   revision: number;
 }
+
+/** What the daily list shows of an enforcement site behind a rebound case (整治措施, 整改情况). */
+export interface SiteContext {
+  measure: string;
+  status: string;
+}
+
+/** One meter's data for `explain`, as the store gathers it. */
+export interface ExplainData {
+  meter: { meter_id: string; account_name: string; address: string; street: string; category: string; contract_kva: number | null } | null;
+  daily: { day: string; kwh: number; covered_min: number }[];
+  recent: { ts: string; kw: number }[]; // the last days at full resolution
+  peer: { percentile: number | null; peers: number; meter_kwh_day: number | null; peer_median_kwh_day: number | null };
+  sites: { case_no: string; site_name: string; measure: string; status: string; power_cut_at: string | null; halt_ordered_at: string | null }[];
+  cases: Case[];
+}

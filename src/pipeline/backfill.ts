@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import type { Pipeline } from '../config/pipeline.js';
 import { ReadingStore } from '../store/readingStore.js';
-import { upsertMeters, upsertSites } from '../store/reference.js';
+import { referenceCounts, upsertMeters, upsertSites } from '../store/reference.js';
+import { casesByDetector } from '../store/caseStore.js';
 import { loadMeterFile, loadSiteFile } from '../io/reference.js';
 import { readRecords } from '../io/readers.js';
 import { Ingestor } from './ingest.js';
@@ -54,10 +55,10 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
   const t0 = performance.now();
   await loadReference(o.db, o.meters, o.sites);
   const store = new ReadingStore(o.db);
-  const ingestor = new Ingestor(store, o.rejects, o.pipeline.source.interval_min);
+  const ingestor = new Ingestor(store, o.pipeline.source.interval_min);
   for (const file of o.readings) {
     for await (const batch of readRecords(file, o.pipeline.source.batch_rows)) {
-      await ingestor.ingest(batch, file);
+      await ingestor.ingest(batch, file, o.rejects);
       o.onProgress?.({ file, read: ingestor.counts.read });
     }
     o.log?.info({ file, ...ingestor.totals() }, 'file ingested');
@@ -66,17 +67,14 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
   const result = await screen(o.db, o.pipeline, o.sinks);
   const t2 = performance.now();
   for (const s of o.sinks) await s.close();
-  const byDetector: Record<string, number> = {};
-  for (const r of (await o.db.con.runAndReadAll(`select detector, count(*) n from cases group by detector order by detector`)).getRowObjectsJS()) {
-    byDetector[String(r.detector)] = Number(r.n);
-  }
-  const reg = (await o.db.con.runAndReadAll(`select (select count(*) from meters) m, (select count(*) from sites) s`)).getRowObjectsJS()[0]!;
+  const byDetector = await casesByDetector(o.db);
+  const reg = await referenceCounts(o.db);
   const totals = ingestor.totals();
   const elapsed = (t2 - t0) / 1000;
   return {
     ...totals,
-    meters_in_registry: Number(reg.m),
-    sites_in_registry: Number(reg.s),
+    meters_in_registry: reg.meters,
+    sites_in_registry: reg.sites,
     cases_by_detector: byDetector,
     open_cases: Object.values(byDetector).reduce((a, b) => a + b, 0),
     new_cases: result.newCases.length,

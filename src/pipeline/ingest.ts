@@ -37,7 +37,6 @@ export class Ingestor {
 
   constructor(
     private readonly store: ReadingStore,
-    private readonly rejects: RejectSink,
     private readonly defaultIntervalMin: number,
   ) {}
 
@@ -97,11 +96,11 @@ export class Ingestor {
     this.counts.rejected += p.rejects.length;
   }
 
-  /** Validate and store one batch of raw records from `source` (file backfill). */
-  async ingest(batch: RawBatch, source: string): Promise<Reading[]> {
+  /** Validate and store one batch of raw records from `source` (file backfill); rejects go to `sink`. */
+  async ingest(batch: RawBatch, source: string, sink: RejectSink): Promise<Reading[]> {
     const p = await this.prepare(batch, source);
     // rejects are written first: a crash before the store commit re-sends them, never loses them
-    this.rejects.write(p.rejects);
+    sink.write(p.rejects);
     await this.commit(p);
     return p.readings;
   }

@@ -3,16 +3,16 @@
  * save them in the registry table and publish the new or changed ones to the sinks.
  * Backfill, demo and the streaming worker all call this.
  */
-import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { Db } from '../store/db.js';
 import type { Pipeline } from '../config/pipeline.js';
 import { runDetectors } from '../store/detectors.js';
-import { loadCases, saveCases, appendOutbox } from '../store/caseStore.js';
+import { loadCases, saveCases, saveCasesWithOutbox } from '../store/caseStore.js';
+import { loadReferenceMaps } from '../store/reference.js';
 import { dataWatermarkMs } from '../store/readingStore.js';
 import { buildCases } from '../core/cases.js';
-import type { Case, Detector, MeterInfo, SiteInfo } from '../core/types.js';
+import type { Case, Detector } from '../core/types.js';
 import type { CaseSink } from '../sinks/caseSink.js';
-import { DAY_MS } from '../time.js';
+import { lastCompleteDay } from '../time.js';
 
 export interface ScreenResult {
   leads: number;
@@ -23,32 +23,8 @@ export interface ScreenResult {
   watermarkMs: number | undefined;
 }
 
-/** Registry rows of the given meters (all when omitted), for naming cases. */
-export async function loadReferenceMaps(db: Db, meterIds?: readonly string[]): Promise<{ meters: Map<string, MeterInfo>; sites: Map<string, SiteInfo> }> {
-  const only = { ids: meterIds ? listValue([...meterIds]) : null };
-  const types = { ids: LIST(VARCHAR) };
-  const meters = new Map<string, MeterInfo>();
-  for (const r of (await db.con.runAndReadAll(`select * from meters where $ids is null or list_contains($ids, meter_id)`, only, types)).getRowObjectsJS()) {
-    meters.set(String(r.meter_id), {
-      meter_id: String(r.meter_id), account_name: String(r.account_name ?? ''), address: String(r.address ?? ''),
-      street: String(r.street ?? ''), community: String(r.community ?? ''), category: String(r.category),
-      contract_kva: r.contract_kva === null ? null : Number(r.contract_kva),
-    });
-  }
-  const sites = new Map<string, SiteInfo>();
-  for (const r of (await db.con.runAndReadAll(`select * from sites where $ids is null or list_contains($ids, meter_id)`, only, types)).getRowObjectsJS()) {
-    sites.set(String(r.case_no), {
-      case_no: String(r.case_no), meter_id: String(r.meter_id), site_name: String(r.site_name ?? ''), address: String(r.address ?? ''),
-      street: String(r.street ?? ''), measure: String(r.measure ?? ''), status: String(r.status ?? ''),
-    });
-  }
-  return { meters, sites };
-}
-
-/** The last local day the watermark (latest interval end) has passed. */
-export function lastCompleteDay(watermarkMs: number): number {
-  return Math.floor(watermarkMs / DAY_MS) * DAY_MS - DAY_MS;
-}
+/** Re-exported: callers that judge "what a run would see" think of it as part of screening. */
+export { lastCompleteDay };
 
 export interface ScreenOptions {
   only?: Detector[];
@@ -72,17 +48,8 @@ export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSin
   const { meters, sites } = await loadReferenceMaps(db, leadMeters);
   const { cases, changed } = buildCases(existing, leads, meters, sites, pipeline.cases);
   const changedCases = [...changed].map((id) => cases.get(id)!);
-  if (opts.outbox) {
-    await db.con.run('begin transaction');
-    try {
-      await saveCases(db, changedCases, watermarkMs);
-      await appendOutbox(db, changedCases);
-      await db.con.run('commit');
-    } catch (e) {
-      await db.con.run('rollback').catch(() => undefined);
-      throw e;
-    }
-  } else await saveCases(db, changedCases, watermarkMs);
+  if (opts.outbox) await saveCasesWithOutbox(db, changedCases, watermarkMs);
+  else await saveCases(db, changedCases, watermarkMs);
   for (const s of sinks) await s.publish(changedCases);
   return {
     leads: leads.length,

@@ -3,7 +3,7 @@
  * the reporting window, grouped by street (主办单位). Pure renderers for CSV (Excel-safe, BOM),
  * Markdown and a self-contained HTML page.
  */
-import type { Case } from '../core/types.js';
+import type { Case, SiteContext } from '../core/types.js';
 import { toCsv } from '../io/csv.js';
 
 export const DAILY_COLUMNS = [
@@ -11,10 +11,6 @@ export const DAILY_COLUMNS = [
   '主办单位', '整治措施', '整改情况', '备注', '评分', '用电证据',
 ] as const;
 
-export interface SiteContext {
-  measure: string;
-  status: string;
-}
 
 export interface DailyRow {
   street: string;

@@ -5,16 +5,10 @@
  */
 import { median, medianAbsoluteDeviation } from 'simple-statistics';
 import { binarySegmentation, type ChangePoint } from '../core/changepoints.js';
-import type { Case } from '../core/types.js';
+import type { ExplainData } from '../core/types.js';
 
-export interface ExplainData {
-  meter: { meter_id: string; account_name: string; address: string; street: string; category: string; contract_kva: number | null } | null;
-  daily: { day: string; kwh: number; covered_min: number }[];
-  recent: { ts: string; kw: number }[]; // the last days at full resolution
-  peer: { percentile: number | null; peers: number; meter_kwh_day: number | null; peer_median_kwh_day: number | null };
-  sites: { case_no: string; site_name: string; measure: string; status: string; power_cut_at: string | null; halt_ordered_at: string | null }[];
-  cases: Case[];
-}
+export type { ExplainData };
+
 
 export interface Explanation extends ExplainData {
   band: { day: string; median: number; low: number; high: number }[];

@@ -118,3 +118,34 @@ export async function mergeCases(db: Db, cases: readonly Case[], nowMs: number):
   await saveCases(db, newer, nowMs);
   return newer.length;
 }
+
+/** Save cases and queue them for publishing in one transaction (the worker's outbox). */
+export async function saveCasesWithOutbox(db: Db, cases: readonly Case[], updatedAtMs: number): Promise<void> {
+  await db.con.run('begin transaction');
+  try {
+    await saveCases(db, cases, updatedAtMs);
+    await appendOutbox(db, cases);
+    await db.con.run('commit');
+  } catch (e) {
+    await db.con.run('rollback').catch(() => undefined);
+    throw e;
+  }
+}
+
+export async function casesByDetector(db: Db): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const r of (await db.con.runAndReadAll(`select detector, count(*) n from cases group by detector order by detector`)).getRowObjectsJS()) {
+    out[String(r.detector)] = Number(r.n);
+  }
+  return out;
+}
+
+/** Empty the case registry (eval runs each pipeline from no cases on the same readings). */
+export async function clearCases(db: Db): Promise<void> {
+  await db.con.run('delete from cases');
+}
+
+/** Case revisions written to the outbox and not yet published. */
+export async function pendingOutboxCount(db: Db): Promise<number> {
+  return Number((await db.con.runAndReadAll(`select count(*) n from case_outbox where published_at is null`)).getRowObjectsJS()[0]!.n);
+}

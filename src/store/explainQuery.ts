@@ -1,7 +1,7 @@
 /** Gathers one meter's data for `explain` from the store. */
 import type { Db } from './db.js';
 import { loadCases } from './caseStore.js';
-import type { ExplainData } from '../report/explain.js';
+import type { ExplainData } from '../core/types.js';
 import { PowerscreenError } from '../errors.js';
 
 const q = async (db: Db, sql: string, params: Record<string, string | number>) => (await db.con.runAndReadAll(sql, params)).getRowObjectsJS();

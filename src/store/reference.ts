@@ -1,6 +1,7 @@
-/** Reference data (meter registry, enforcement sites) into DuckDB, as upserts. */
-import { DuckDBTimestampValue } from '@duckdb/node-api';
+/** Reference data (meter registry, enforcement sites): upserts into DuckDB and the reads the rest of the tool needs. */
+import { DuckDBTimestampValue, LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { Meter, Site } from '../contracts/registry.js';
+import type { MeterInfo, SiteContext, SiteInfo } from '../core/types.js';
 import type { Db } from './db.js';
 
 const tsOrNull = (ms: number | undefined) => (ms === undefined ? null : new DuckDBTimestampValue(BigInt(ms) * 1000n));
@@ -39,4 +40,46 @@ export async function upsertSites(db: Db, sites: readonly Site[]): Promise<void>
   }
   app.closeSync();
   await con.run(`insert or replace into sites select distinct on (case_no) * from temp.site_stage`);
+}
+
+/** Registry rows of the given meters (all when omitted), for naming cases. */
+export async function loadReferenceMaps(db: Db, meterIds?: readonly string[]): Promise<{ meters: Map<string, MeterInfo>; sites: Map<string, SiteInfo> }> {
+  const only = { ids: meterIds ? listValue([...meterIds]) : null };
+  const types = { ids: LIST(VARCHAR) };
+  const meters = new Map<string, MeterInfo>();
+  for (const r of (await db.con.runAndReadAll(`select * from meters where $ids is null or list_contains($ids, meter_id)`, only, types)).getRowObjectsJS()) {
+    meters.set(String(r.meter_id), {
+      meter_id: String(r.meter_id), account_name: String(r.account_name ?? ''), address: String(r.address ?? ''),
+      street: String(r.street ?? ''), community: String(r.community ?? ''), category: String(r.category),
+      contract_kva: r.contract_kva === null ? null : Number(r.contract_kva),
+    });
+  }
+  const sites = new Map<string, SiteInfo>();
+  for (const r of (await db.con.runAndReadAll(`select * from sites where $ids is null or list_contains($ids, meter_id)`, only, types)).getRowObjectsJS()) {
+    sites.set(String(r.case_no), {
+      case_no: String(r.case_no), meter_id: String(r.meter_id), site_name: String(r.site_name ?? ''), address: String(r.address ?? ''),
+      street: String(r.street ?? ''), measure: String(r.measure ?? ''), status: String(r.status ?? ''),
+    });
+  }
+  return { meters, sites };
+}
+
+/** 整治措施 and 整改情况 of every enforcement site, by case_no (the daily list's columns). */
+export async function siteContexts(db: Db): Promise<Map<string, SiteContext>> {
+  const m = new Map<string, SiteContext>();
+  for (const r of (await db.con.runAndReadAll(`select case_no, measure, status from sites`)).getRowObjectsJS()) {
+    m.set(String(r.case_no), { measure: String(r.measure ?? ''), status: String(r.status ?? '') });
+  }
+  return m;
+}
+
+/** Meters the site detectors watch: a cut or a halt order on record. */
+export async function monitoredMeters(db: Db): Promise<Set<string>> {
+  const rows = (await db.con.runAndReadAll(`select distinct meter_id from sites where power_cut_at is not null or halt_ordered_at is not null`)).getRowObjectsJS();
+  return new Set(rows.map((r) => String(r.meter_id)));
+}
+
+export async function referenceCounts(db: Db): Promise<{ meters: number; sites: number }> {
+  const r = (await db.con.runAndReadAll(`select (select count(*) from meters) m, (select count(*) from sites) s`)).getRowObjectsJS()[0]!;
+  return { meters: Number(r.m), sites: Number(r.s) };
 }

@@ -1,33 +1,20 @@
 import type { Command } from 'commander';
-import { readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPipeline } from '../../config/pipeline.js';
 import { openDb } from '../../store/db.js';
-import { PROJECT_ROOT } from '../../paths.js';
+import { DEMO_PIPELINE } from '../../paths.js';
 import { backfill } from '../../pipeline/backfill.js';
 import { JsonlRejectSink } from '../../sinks/rejects.js';
 import { SnapshotCaseSink } from '../../sinks/caseSink.js';
-import { generateDistrict, districtSpecSchema, DISTRICT_READING_FILES, type District } from '../../fixtures/district.js';
-import { writePrivateFile } from '../../sinks/private.js';
+import { DISTRICT_READING_FILES, loadDistrict, writeDistrict } from '../../fixtures/district.js';
 import { loadCases } from '../../store/caseStore.js';
 import { scoreFamily, type Label } from '../../core/eval.js';
 import { parseLocalMs } from '../../time.js';
 import { formatBackfillSummary } from './backfill.js';
-import { dailyList } from './report.js';
+import { dailyList } from '../../report/dailyList.js';
 import { createLogger } from '../../log.js';
 import { endProgress, fmtInt, progressLine } from '../output.js';
-
-export const DEMO_SPEC = join(PROJECT_ROOT, 'fixtures', 'district.json');
-export const DEMO_PIPELINE = join(PROJECT_ROOT, 'pipelines', 'demo.json');
-
-export function loadDistrict(specFile = DEMO_SPEC): District {
-  return generateDistrict(districtSpecSchema.parse(JSON.parse(readFileSync(specFile, 'utf8'))));
-}
-
-export function writeDistrict(d: District, dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  for (const [name, content] of Object.entries(d.files)) writePrivateFile(join(dir, name), content);
-}
 
 export interface DemoResult {
   summaryText: string;

@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
-import { loadPipeline, type Pipeline } from '../../config/pipeline.js';
-import { openDb, type Db } from '../../store/db.js';
-import { backfill } from '../../pipeline/backfill.js';
-import { screen } from '../../pipeline/screen.js';
-import { MemoryRejectSink } from '../../sinks/rejects.js';
-import { loadCases } from '../../store/caseStore.js';
+import { loadPipeline } from '../../config/pipeline.js';
+import { evaluatePipelines } from '../../pipeline/evaluate.js';
 import { readTable } from '../../io/readers.js';
-import { evaluate, parseLabels, type Evaluation, type Label } from '../../core/eval.js';
+import { parseLabels, type Evaluation, type Label } from '../../core/eval.js';
 import { PowerscreenError } from '../../errors.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(7);
@@ -28,23 +24,6 @@ export function formatEvaluation(e: Evaluation, name: string): string {
     for (const c of e.overall.false_cases) lines.push(`    ${c.case_id}  ${c.meter_id}  ${c.detector.padEnd(18)} score ${c.score.toFixed(2)}  ${c.summary_zh}`);
   }
   return lines.join('\n');
-}
-
-export async function evaluatePipelines(o: { readings: string[]; meters?: string; sites?: string; labels: Label[]; pipelines: { name: string; pipeline: Pipeline }[]; k: number }): Promise<{ name: string; evaluation: Evaluation }[]> {
-  const db: Db = await openDb(':memory:');
-  try {
-    // the data is read once; each pipeline's detectors then run on it from an empty case registry
-    await backfill({ readings: o.readings, meters: o.meters, sites: o.sites, db, pipeline: o.pipelines[0]!.pipeline, rejects: new MemoryRejectSink(), sinks: [] });
-    const out = [];
-    for (const p of o.pipelines) {
-      await db.con.run('delete from cases');
-      await screen(db, p.pipeline, []);
-      out.push({ name: p.name, evaluation: evaluate(await loadCases(db), o.labels, o.k) });
-    }
-    return out;
-  } finally {
-    db.close();
-  }
 }
 
 export function register(program: Command): void {

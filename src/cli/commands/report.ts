@@ -1,23 +1,9 @@
 import type { Command } from 'commander';
 import { loadPipeline } from '../../config/pipeline.js';
-import { openDb, type Db } from '../../store/db.js';
-import { casesFirstRaised, defaultReportDate, siteContexts } from '../../report/query.js';
-import { dailyRows, renderCsv, renderHtml, renderMarkdown } from '../../report/daily.js';
+import { openDb } from '../../store/db.js';
+import { dailyList, type DailyListOptions } from '../../report/dailyList.js';
 import { writePrivateFile } from '../../sinks/private.js';
 import { PowerscreenError } from '../../errors.js';
-
-export interface DailyListOptions { date?: string; days?: number; format: 'csv' | 'md' | 'html'; street?: string }
-
-export async function dailyList(db: Db, o: DailyListOptions): Promise<{ text: string; rows: number; date: string }> {
-  const date = o.date ?? (await defaultReportDate(db));
-  const days = o.days ?? 1;
-  let cases = await casesFirstRaised(db, date, days);
-  if (o.street) cases = cases.filter((c) => c.street === o.street);
-  const rows = dailyRows(cases, date, await siteContexts(db));
-  const title = `散乱污企业（场所）排查明细表 — 电力数据筛查 ${date}${days > 1 ? `（含前 ${days - 1} 日）` : ''}${o.street ? ` — ${o.street}` : ''}`;
-  const text = o.format === 'csv' ? renderCsv(rows) : o.format === 'html' ? renderHtml(rows, title) : renderMarkdown(rows, title);
-  return { text, rows: rows.length, date };
-}
 
 export function register(program: Command): void {
   const report = program.command('report').description('reports for the district office');

@@ -1,9 +1,10 @@
-/** Cases for the daily list, read from the store. */
+/** The daily list (排查明细表) for a date, a week or a street: cases read from the store, rendered by ./daily.ts. */
 import type { Db } from '../store/db.js';
 import { loadCases } from '../store/caseStore.js';
 import { dataWatermarkMs } from '../store/readingStore.js';
 import type { Case } from '../core/types.js';
-import type { SiteContext } from './daily.js';
+import { siteContexts } from '../store/reference.js';
+import { dailyRows, renderCsv, renderHtml, renderMarkdown } from './daily.js';
 import { DAY_MS, formatDate, parseDate } from '../time.js';
 import { PowerscreenError } from '../errors.js';
 
@@ -22,10 +23,15 @@ export async function casesFirstRaised(db: Db, date: string, days: number): Prom
   return loadCases(db, { raisedFrom: from, raisedTo: date, statuses: ['open', 'confirmed'] });
 }
 
-export async function siteContexts(db: Db): Promise<Map<string, SiteContext>> {
-  const m = new Map<string, SiteContext>();
-  for (const r of (await db.con.runAndReadAll(`select case_no, measure, status from sites`)).getRowObjectsJS()) {
-    m.set(String(r.case_no), { measure: String(r.measure ?? ''), status: String(r.status ?? '') });
-  }
-  return m;
+export interface DailyListOptions { date?: string; days?: number; format: 'csv' | 'md' | 'html'; street?: string }
+
+export async function dailyList(db: Db, o: DailyListOptions): Promise<{ text: string; rows: number; date: string }> {
+  const date = o.date ?? (await defaultReportDate(db));
+  const days = o.days ?? 1;
+  let cases = await casesFirstRaised(db, date, days);
+  if (o.street) cases = cases.filter((c) => c.street === o.street);
+  const rows = dailyRows(cases, date, await siteContexts(db));
+  const title = `散乱污企业（场所）排查明细表 — 电力数据筛查 ${date}${days > 1 ? `（含前 ${days - 1} 日）` : ''}${o.street ? ` — ${o.street}` : ''}`;
+  const text = o.format === 'csv' ? renderCsv(rows) : o.format === 'html' ? renderHtml(rows, title) : renderMarkdown(rows, title);
+  return { text, rows: rows.length, date };
 }
