@@ -1,0 +1,92 @@
+/**
+ * Everything the worker produces: cases from the outbox, dead letters, peer rows and partition
+ * markers. One idempotent producer; the store tells what is pending.
+ */
+import type { Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.js';
+import { markPublished, pendingOutbox } from '../store/caseStore.js';
+import type { PeerRow } from '../store/detectors.js';
+import { formatDate } from '../time.js';
+
+export interface DeadLetter {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  reason: string;
+  headers?: Record<string, unknown>;
+}
+
+export interface PublisherTopics {
+  cases: string;
+  dlq: string;
+  peers: string;
+}
+
+export class Publisher {
+  casesPublished = 0;
+  deadLetters = 0;
+
+  constructor(private readonly producer: Producer, private readonly topics: PublisherTopics, private readonly log: Logger) {}
+
+  /** Publish every case revision the outbox holds, then mark it published (a crash in between republishes: identical). */
+  async publishOutbox(db: Db): Promise<void> {
+    for (;;) {
+      const rows = await pendingOutbox(db, 500);
+      if (!rows.length) return;
+      await this.producer.send({
+        topic: this.topics.cases,
+        messages: rows.map((r) => ({ key: r.case_id, value: r.payload, headers: { 'case-revision': String(r.revision), 'content-type': 'application/json' } })),
+      });
+      await markPublished(db, rows.map((r) => r.seq));
+      this.casesPublished += rows.length;
+    }
+  }
+
+  /** Dead letters with their original bytes and the reason, source topic, partition and offset as headers. */
+  async sendDlq(dead: readonly DeadLetter[]): Promise<void> {
+    if (!dead.length) return;
+    await this.producer.send({
+      topic: this.topics.dlq,
+      messages: dead.map((d) => ({
+        key: d.key,
+        value: d.value,
+        headers: {
+          ...Object.fromEntries(Object.entries(d.headers ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Buffer.isBuffer(v) ? v : String(v)])),
+          'x-error-reason': d.reason,
+          'x-source-topic': d.topic,
+          'x-source-partition': String(d.partition),
+          'x-source-offset': d.offset,
+        },
+      })),
+    });
+    this.deadLetters += dead.length;
+    // one line per source and reason, not per element: a bulk message of 50k bad elements is one line
+    const byReason = new Map<string, { topic: string; partition: number; first_offset: string; reason: string; count: number }>();
+    for (const d of dead) {
+      const k = `${d.topic}|${d.partition}|${d.reason}`;
+      const e = byReason.get(k);
+      if (e) e.count++;
+      else byReason.set(k, { topic: d.topic, partition: d.partition, first_offset: d.offset, reason: d.reason, count: 1 });
+    }
+    for (const e of byReason.values()) this.log.warn(e, 'dead-lettered');
+  }
+
+  /** This worker's changed peer rows, then a marker per owned partition (one-partition topic: in order). */
+  async publishPeers(rows: readonly PeerRow[], day: number, partitions: readonly number[]): Promise<void> {
+    const topic = this.topics.peers;
+    for (let i = 0; i < rows.length; i += 5000) {
+      await this.producer.send({
+        topic,
+        messages: rows.slice(i, i + 5000).map((r) => ({
+          key: `${r.meter_id}|${formatDate(r.day_ms)}`,
+          value: JSON.stringify({ meter_id: r.meter_id, day: formatDate(r.day_ms), kwh_day: r.kwh_day, profiled: r.profiled, work_kw: r.work_kw }),
+        })),
+      });
+    }
+    const closed = formatDate(day);
+    await this.producer.send({ topic, messages: partitions.map((p) => ({ key: `closed|${p}`, value: JSON.stringify({ partition: p, closed_through: closed }) })) });
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Reference data, verdicts, cases and peers: every worker reads these topics whole, with a
+ * throwaway consumer group of its own. Decoding is pure (decodeRegistryBatch); the worker gets
+ * typed rows and dead letters through a narrow set of handlers. A message that cannot be applied
+ * is dead-lettered with its reason and the feed goes on: one bad message never stops it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { meterSchema, siteSchema, type Meter, type Site } from '../contracts/registry.js';
+import type { Case } from '../core/types.js';
+import type { PeerRow } from '../store/detectors.js';
+import { parseDate } from '../time.js';
+import type { DeadLetter } from './publisher.js';
+
+export interface RegistryTopics {
+  meters: string;
+  sites: string;
+  feedback: string;
+  cases: string;
+  peers: string;
+}
+
+export interface Verdict {
+  case_id: string;
+  verdict: string;
+  note?: string;
+}
+
+export interface RegistryHandlers {
+  meters(rows: Meter[]): Promise<void>;
+  sites(rows: Site[]): Promise<void>;
+  feedback(verdicts: Verdict[]): Promise<void>;
+  /** Cases of one partition of the cases topic, and the offset after them. */
+  cases(partition: number, cases: Case[], nextOffset: bigint): Promise<void>;
+  peers(rows: PeerRow[], marks: { partition: number; day: number }[]): Promise<void>;
+  dead(letters: DeadLetter[]): Promise<void>;
+}
+
+type Message = { key: Buffer | null; value: Buffer | null; offset: string };
+type Kind = keyof RegistryTopics;
+
+const str = (v: unknown) => typeof v === 'string' && v.length > 0;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Why a case message cannot be stored, or undefined when it can (the fields the case table needs). */
+function caseProblem(v: Record<string, unknown>): string | undefined {
+  for (const k of ['case_id', 'meter_id', 'detector', 'family', 'episode_start', 'window_start', 'window_end', 'detected_at', 'status']) {
+    if (!str(v[k])) return `${k}: expected a non-empty string`;
+  }
+  if (!Number.isInteger(v.revision) || (v.revision as number) < 1) return 'revision: expected a whole number ≥ 1';
+  if (typeof v.score !== 'number' || !Number.isFinite(v.score)) return 'score: expected a number';
+  if (!isObject(v.evidence)) return 'evidence: expected an object';
+  return undefined;
+}
+
+function peerProblem(v: Record<string, unknown>): string | undefined {
+  if (typeof v.closed_through === 'string') {
+    if (parseDate(v.closed_through) === undefined) return 'closed_through: expected YYYY-MM-DD';
+    if (!Number.isInteger(v.partition) || (v.partition as number) < 0) return 'partition: expected a whole number ≥ 0';
+    return undefined;
+  }
+  if (!str(v.meter_id)) return 'meter_id: expected a non-empty string';
+  if (typeof v.day !== 'string' || parseDate(v.day) === undefined) return 'day: expected YYYY-MM-DD';
+  for (const k of ['kwh_day', 'work_kw']) if (v[k] !== null && (typeof v[k] !== 'number' || !Number.isFinite(v[k]))) return `${k}: expected a number or null`;
+  return undefined;
+}
+
+export interface DecodedRegistryBatch {
+  meters: Meter[];
+  sites: Site[];
+  verdicts: Verdict[];
+  cases: Case[];
+  peerRows: PeerRow[];
+  marks: { partition: number; day: number }[];
+  dead: DeadLetter[];
+}
+
+/** One fetched batch of a registry topic → typed rows and dead letters. Tombstones are skipped: a deleted entry keeps its history for old cases. */
+export function decodeRegistryBatch(kind: Kind, topic: string, partition: number, messages: readonly Message[]): DecodedRegistryBatch {
+  const out: DecodedRegistryBatch = { meters: [], sites: [], verdicts: [], cases: [], peerRows: [], marks: [], dead: [] };
+  for (const m of messages) {
+    if (!m.value) continue;
+    const dead = (reason: string) => out.dead.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason });
+    let v: unknown;
+    try {
+      v = JSON.parse(m.value.toString('utf8'));
+    } catch (e) {
+      dead(`message: not JSON (${(e as Error).message})`);
+      continue;
+    }
+    if (!isObject(v)) {
+      dead('message: expected a JSON object');
+      continue;
+    }
+    if (kind === 'meters' || kind === 'sites') {
+      const r = (kind === 'sites' ? siteSchema : meterSchema).safeParse(v);
+      if (!r.success) dead(`${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`);
+      else if (kind === 'sites') out.sites.push(r.data as Site);
+      else out.meters.push(r.data as Meter);
+    } else if (kind === 'feedback') {
+      if (!str(v.case_id)) dead('case_id: expected a non-empty string');
+      else if (!str(v.verdict)) dead('verdict: expected confirmed, dismissed or duplicate');
+      else out.verdicts.push({ case_id: v.case_id as string, verdict: v.verdict as string, note: typeof v.note === 'string' ? v.note : undefined });
+    } else if (kind === 'cases') {
+      const problem = caseProblem(v);
+      if (problem) dead(problem);
+      else out.cases.push(v as unknown as Case);
+    } else {
+      const problem = peerProblem(v);
+      if (problem) dead(problem);
+      else if (typeof v.closed_through === 'string') out.marks.push({ partition: v.partition as number, day: parseDate(v.closed_through)! });
+      else out.peerRows.push({ meter_id: v.meter_id as string, day_ms: parseDate(v.day as string)!, kwh_day: (v.kwh_day ?? null) as number | null, profiled: Boolean(v.profiled), work_kw: (v.work_kw ?? null) as number | null });
+    }
+  }
+  return out;
+}
+
+/**
+ * Start the feed. `serial` runs each batch's handling on the worker's one DuckDB queue. A batch
+ * whose handling fails is logged and skipped rather than crashing the consumer (which kafkajs
+ * would not restart for a non-retriable error): the registry is compacted and re-read at restart.
+ */
+export async function startRegistryFeed(
+  kafka: Kafka, groupPrefix: string, topics: RegistryTopics, handlers: RegistryHandlers,
+  serial: <T>(fn: () => Promise<T>) => Promise<T>, log: Logger,
+): Promise<Consumer> {
+  const consumer = kafka.consumer({ groupId: `${groupPrefix}-registry-${randomUUID()}` });
+  const kindOf = new Map<string, Kind>(Object.entries(topics).map(([k, t]) => [t, k as Kind]));
+  await consumer.connect();
+  await consumer.subscribe({ topics: Object.values(topics), fromBeginning: true });
+  await consumer.run({
+    eachBatch: ({ batch }) => serial(async () => {
+      const kind = kindOf.get(batch.topic)!;
+      const d = decodeRegistryBatch(kind, batch.topic, batch.partition, batch.messages);
+      try {
+        if (d.dead.length) await handlers.dead(d.dead);
+        if (kind === 'meters') await handlers.meters(d.meters);
+        else if (kind === 'sites') await handlers.sites(d.sites);
+        else if (kind === 'feedback') await handlers.feedback(d.verdicts);
+        else if (kind === 'cases') await handlers.cases(batch.partition, d.cases, BigInt(batch.lastOffset()) + 1n);
+        else await handlers.peers(d.peerRows, d.marks);
+        if (kind === 'meters' || kind === 'sites') log.info({ topic: batch.topic, applied: d.meters.length + d.sites.length, rejected: d.dead.length }, 'registry updated');
+      } catch (e) {
+        // never lost: the batch goes to the DLQ with the reason; the cases position still moves on,
+        // or the worker would wait for it forever before judging again
+        const reason = `not applied: ${(e as Error).message.split('\n')[0]}`;
+        log.error({ topic: batch.topic, partition: batch.partition, first_offset: batch.firstOffset(), error: reason }, 'registry batch not applied; dead-lettered');
+        await handlers.dead(batch.messages.filter((m) => m.value).map((m) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, reason }))).catch(() => undefined);
+        if (kind === 'cases') await handlers.cases(batch.partition, [], BigInt(batch.lastOffset()) + 1n).catch(() => undefined);
+      }
+    }),
+  });
+  return consumer;
+}

@@ -1,0 +1,57 @@
+/** The broker side of starting up: reaching the brokers (with visible backoff), the topics the worker needs, and topic offsets. */
+import { Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Pipeline } from '../config/pipeline.js';
+import { PowerscreenError } from '../errors.js';
+import { brokersOf, kafkaConfig } from './client.js';
+import type { TopicOffsets } from '../worker/partitions.js';
+
+/** Connect an admin client, retrying with growing waits (1, 2, 4 … 30 s) until connect_timeout_s. */
+export async function connectWithBackoff(pipeline: Pipeline, log: Logger, env: NodeJS.ProcessEnv | undefined, stopping: () => boolean): Promise<void> {
+  // fail fast per attempt: the loop below does the (logged) backing off
+  const admin = new Kafka({ ...kafkaConfig(pipeline, log, env), retry: { retries: 0 } }).admin();
+  const deadline = Date.now() + pipeline.kafka.connect_timeout_s * 1000;
+  for (let wait = 1000; ; wait = Math.min(wait * 2, 30_000)) {
+    try {
+      await admin.connect();
+      break;
+    } catch (e) {
+      const brokers = brokersOf(pipeline, env);
+      if (stopping() || Date.now() + wait > deadline) {
+        log.error({ brokers, error: (e as Error).message }, 'Kafka unreachable, giving up');
+        throw new PowerscreenError('BROKER_UNAVAILABLE', `Kafka brokers ${brokers.join(',')} unreachable: ${(e as Error).message}`, { cause: e });
+      }
+      log.warn({ brokers, retry_in_s: wait / 1000, error: (e as Error).message }, 'Kafka unreachable, retrying');
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+  try {
+    await ensureTopics(admin, pipeline.kafka.topics, log);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function ensureTopics(admin: ReturnType<Kafka['admin']>, topics: Pipeline['kafka']['topics'], log: Logger): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const compact = [{ name: 'cleanup.policy', value: 'compact' }];
+  const wanted = [
+    { topic: topics.readings }, { topic: topics.dlq }, { topic: topics.cases },
+    { topic: topics.meters, configEntries: compact }, { topic: topics.sites, configEntries: compact }, { topic: topics.feedback, configEntries: compact },
+    // one partition: a partition's marker must follow the peer rows it vouches for. Compacted,
+    // and deleted after 400 days (longer than any detector window): markers are re-sent daily
+    { topic: topics.peers, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }, { name: 'retention.ms', value: String(400 * 86_400_000) }] },
+  ].filter((t) => !existing.has(t.topic));
+  if (wanted.length) await admin.createTopics({ topics: wanted, waitForLeaders: true }).catch((e) => log.warn({ error: String(e) }, 'could not create topics'));
+}
+
+/** The readings topic's low/high offsets and the cases topic's ends, per partition. */
+export async function fetchOffsets(kafka: Kafka, topics: { readings: string; cases: string }): Promise<{ readings: TopicOffsets[]; cases: { partition: number; high: string }[] }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return { readings: await admin.fetchTopicOffsets(topics.readings), cases: await admin.fetchTopicOffsets(topics.cases) };
+  } finally {
+    await admin.disconnect();
+  }
+}
