@@ -16,10 +16,11 @@ function cli(args: string[], env: Record<string, string> = {}) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-/** Compare with a golden file; UPDATE_GOLDEN=1 rewrites it (review the diff before committing). */
+/** Compare with a golden file; UPDATE_GOLDEN=1 writes it (review the diff before committing). A missing golden file fails. */
 function golden(name: string, actual: string) {
   const p = join(GOLDEN, name);
-  if (process.env.UPDATE_GOLDEN || !existsSync(p)) writeFileSync(p, actual);
+  if (process.env.UPDATE_GOLDEN) writeFileSync(p, actual);
+  expect(existsSync(p), `golden file ${p} is missing: run with UPDATE_GOLDEN=1 and review it`).toBe(true);
   expect(actual).toBe(readFileSync(p, 'utf8'));
 }
 

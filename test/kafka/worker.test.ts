@@ -1,5 +1,6 @@
 /** The worker's behaviour at its edges, each against the real broker with its own topics. */
 import { describe, it, expect, afterAll } from 'vitest';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -194,8 +195,14 @@ describe('worker edges', () => {
     await produce(p2.kafka.topics.readings, [{ key: 'm1', value: reading('3501020000902', '2026-11-21T08:15:00+08:00', 0.4) }]);
     for (let i = 0; i < 20 && !lines.some((l) => l.msg === 'daily list written'); i++) await new Promise((r) => setTimeout(r, 250));
     await w.stop();
-    const written = lines.find((l) => l.msg === 'daily list written')!;
-    expect(written).toMatchObject({ date: '2026-11-21', files: [join(dir, 'suspects-2026-11-21.csv'), join(dir, 'suspects-2026-11-21.html')] });
+    const csvFile = join(dir, 'suspects-2026-11-21.csv');
+    const htmlFile = join(dir, 'suspects-2026-11-21.html');
+    // the files themselves, not the log line: owner-only, the CSV with its BOM and 排查明细表 header
+    const csv = readFileSync(csvFile, 'utf8');
+    expect(csv.startsWith('\uFEFF序号,报送日期,街道（镇）,案件编号')).toBe(true);
+    expect(readFileSync(htmlFile, 'utf8')).toContain('排查明细表 — 电力数据筛查 2026-11-21');
+    for (const f of [csvFile, htmlFile]) expect(statSync(f).mode & 0o777).toBe(0o600);
+    expect(lines.filter((l) => l.msg === 'daily list written')).toHaveLength(1);
   }, 60_000);
 });
 

@@ -4,7 +4,6 @@
  * and rows other workers publish never overwrite this store's own meters.
  */
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { openDb, type Db } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
 import { refreshPeers } from '../../src/store/detectors.js';
