@@ -94,21 +94,12 @@ sustained_days as (
 ),
 
 confirmed_days as (
-  select *, day_no as episode_clock from sustained_days where anomalous_days >= $min_anomalous_days
+  select *, day_no as episode_clock, median_excess_kwh as peak_excess_kwh from sustained_days where anomalous_days >= $min_anomalous_days
 ),
 
 episodes as (
-  select meter_id, episode_no,
-         arg_min(first_anomalous_day, day) as first_anomalous_day,
-         min(day) as first_day,
-         max(day) as last_day,
-         arg_min(anomalous_days, day) as anomalous_days,
-         arg_min(median_excess_kwh, day) as median_excess_kwh,
-         max(median_excess_kwh) as peak_excess_kwh,
-         arg_min(median_z, day) as median_z,
-         count(*) as flagged_days
-  from number_episodes(confirmed_days, $episode_gap_days)
-  group by meter_id, episode_no
+  -- evidence as it stood on the first confirmed day (what a live worker would have seen); the peak excess over the episode
+  select * from day_episodes(confirmed_days, $episode_gap_days)
 ),
 
 baseline_daily as (
@@ -125,7 +116,7 @@ baseline_daily as (
 select e.meter_id,
        cast(null as varchar) as site_case_no,
        cast(e.first_anomalous_day as timestamp) as episode_start,
-       cast(e.first_day + 1 as timestamp) as detected_at,
+       cast(e.day + 1 as timestamp) as detected_at,
        cast(e.first_anomalous_day as timestamp) as window_start,
        cast(e.last_day + 1 as timestamp) as window_end,
        -- 0.5 at the minimum sustained excess; 1.0 when the daily excess reaches full_score_excess × that

@@ -56,7 +56,7 @@ window_profiles as (
          median(night_kw) over w as night_kw_median,
          median(work_sd_kw / nullif(work_kw, 0)) filter (where is_workday) over w as work_cv_median,
          avg(mean_kw) over w as mean_kw,
-         quantile_cont(peak_kw, 0.95) over w as peak_kw,
+         quantile_cont(peak_kw, 0.95) over w as high_kw,
          min(day) filter (where is_workday and is_plateau) over w as first_plateau_day
   from plateau_days
   semi join plateau_meters using (meter_id)
@@ -90,7 +90,7 @@ profile_scores as (
           + least(1.0, work_kw_median / greatest(night_kw_median, $min_night_kw) / (2 * $min_day_night_ratio))
           + greatest(0.0, 1 - coalesce(rest_kw_median, 0) / nullif(work_kw_median, 0))
           + greatest(0.0, 1 - coalesce(work_cv_median, 1))
-          + coalesce(least(1.0, peak_kw / nullif(contract_kva, 0)), 0.5)
+          + coalesce(least(1.0, high_kw / nullif(contract_kva, 0)), 0.5)
           + least(1.0, work_kw_median / greatest(peer_work_kw, $min_peer_kw) / (2 * $min_peer_ratio))
          ) / 6.0 as score
   from peer_comparison
@@ -98,7 +98,7 @@ profile_scores as (
 
 industrial_days as (
   -- peers include every meter of the street and category; only screened categories raise leads
-  select *, day_no as episode_clock from profile_scores
+  select *, day_no as episode_clock, score as peak_score from profile_scores
   semi join screened_meters($categories) using (meter_id)
   where plateau_workdays >= $min_workdays
     and work_kw_median >= $min_plateau_kw
@@ -107,44 +107,27 @@ industrial_days as (
 ),
 
 episodes as (
-  select meter_id, episode_no,
-         arg_min(first_plateau_day, day) as first_plateau_day,
-         min(day) as first_day,
-         max(day) as last_day,
-         max(score) as score,
-         arg_min(work_kw_median, day) as work_kw,
-         arg_min(night_kw_median, day) as night_kw,
-         arg_min(rest_kw_median, day) as rest_kw,
-         arg_min(work_cv_median, day) as work_cv,
-         arg_min(peer_work_kw, day) as peer_work_kw,
-         arg_min(peer_ratio, day) as peer_ratio,
-         arg_min(peer_percentile, day) as peer_percentile,
-         arg_min(peak_kw, day) as peak_kw,
-         arg_min(mean_kw, day) as mean_kw,
-         any_value(contract_kva) as contract_kva,
-         arg_min(plateau_workdays, day) as plateau_workdays,
-         count(*) as flagged_days
-  from number_episodes(industrial_days, $episode_gap_days)
-  group by meter_id, episode_no
+  -- evidence as it stood on the first flagged day (what a live worker would have seen); peak_score over the episode
+  select * from day_episodes(industrial_days, $episode_gap_days)
 )
 
 select meter_id,
        cast(null as varchar) as site_case_no,
        cast(first_plateau_day as timestamp) as episode_start,
-       cast(first_day + 1 as timestamp) as detected_at,
+       cast(day + 1 as timestamp) as detected_at,
        cast(first_plateau_day as timestamp) as window_start,
        cast(last_day + 1 as timestamp) as window_end,
-       score,
+       peak_score as score,
        peer_work_kw * 24 as baseline_kwh_day,
        mean_kw * 24 as level_kwh_day,
        cast(null as double) as reference_kwh_day,
        to_json({
-         work_kw: work_kw,
-         night_kw: night_kw,
-         rest_day_kw: rest_kw,
-         work_cv: work_cv,
-         load_factor: mean_kw / nullif(peak_kw, 0),
-         capacity_use: peak_kw / nullif(contract_kva, 0),
+         work_kw: work_kw_median,
+         night_kw: night_kw_median,
+         rest_day_kw: rest_kw_median,
+         work_cv: work_cv_median,
+         load_factor: mean_kw / nullif(high_kw, 0),
+         capacity_use: high_kw / nullif(contract_kva, 0),
          peer_work_kw: peer_work_kw,
          peer_ratio: peer_ratio,
          peer_percentile: peer_percentile,

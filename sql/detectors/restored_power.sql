@@ -70,24 +70,9 @@ covered_windows as (
 ),
 
 rebound_windows as (
-  select *, epoch(ts) as episode_clock from covered_windows
+  select *, epoch(ts) as episode_clock, power_cut_at as event_at from covered_windows
   where avg_kw >= greatest($floor_kw, $pre_cut_frac * coalesce(pre_cut_kwh_day, 0) / 24.0)
     and win_active >= $active_frac * win_n
-),
-
-episodes as (
-  select meter_id, episode_no,
-         any_value(case_no) as case_no,
-         any_value(power_cut_at) as power_cut_at,
-         any_value(power_cut_at) as event_at,
-         any_value(pre_cut_kwh_day) as pre_cut_kwh_day,
-         min(ts) as detected_at,
-         max(ts) as last_flagged,
-         arg_min(avg_kw, ts) as first_window_kw,
-         max(avg_kw) as peak_window_kw,
-         count(*) as flagged_intervals
-  from number_episodes(rebound_windows, $episode_gap_hours * 3600)
-  group by meter_id, episode_no
 ),
 
 scored_episodes as (
@@ -97,16 +82,16 @@ scored_episodes as (
          e.detected_at,
          e.window_start,
          e.last_flagged as window_end,
-         e.episode_kwh / e.episode_days as level_kwh_day,
+         e.level_kwh_day,
          -- what "off" looked like between the cut and the episode (停电后日均)
-         coalesce(k.quiet_kwh_day, 0) as baseline_kwh_day,
-         e.pre_cut_kwh_day as reference_kwh_day,
+         e.quiet_kwh_day as baseline_kwh_day,
+         p.pre_cut_kwh_day as reference_kwh_day,
          -- drawing at all after a cut is strong evidence; nearing the old production level makes it certain
-         $score_at_floor + (1 - $score_at_floor) * least(1.0, coalesce((e.episode_kwh / e.episode_days) / nullif(e.pre_cut_kwh_day, 0),
+         $score_at_floor + (1 - $score_at_floor) * least(1.0, coalesce(e.level_kwh_day / nullif(p.pre_cut_kwh_day, 0),
                                          e.first_window_kw / ($full_score_floor_ratio * $floor_kw))) as score,
-         e.power_cut_at, e.first_window_kw, e.peak_window_kw, e.flagged_intervals
-  from site_episode_energy(episodes, post_cut_readings, $window_hours) e
-  left join quiet_level(episodes, $min_day_covered_min) k using (meter_id, episode_no)
+         e.event_at as power_cut_at, e.first_window_kw, e.peak_window_kw, e.flagged_intervals
+  from site_episodes(rebound_windows, post_cut_readings, $episode_gap_hours * 3600, $window_hours, $min_day_covered_min) e
+  left join pre_cut_level p using (meter_id)
 )
 
 select meter_id, site_case_no, episode_start, detected_at, window_start, window_end, score,

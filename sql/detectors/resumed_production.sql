@@ -61,27 +61,11 @@ trailing_windows as (
 ),
 
 production_windows as (
-  select t.*, epoch(t.ts) as episode_clock, t.win_kwh * 60.0 / t.win_min as avg_kw, p.production_kw, p.production_kwh_day
+  select t.*, epoch(t.ts) as episode_clock, t.halt_ordered_at as event_at, t.win_kwh * 60.0 / t.win_min as avg_kw, p.production_kw, p.production_kwh_day
   from trailing_windows t
   join production_level p using (meter_id)
   where (t.win_min >= $min_window_coverage * $window_hours * 60 or t.interval_min >= $window_hours * 60)
     and t.win_kwh * 60.0 / t.win_min >= greatest($floor_kw, $resume_frac * p.production_kw)
-),
-
-episodes as (
-  select meter_id, episode_no,
-         any_value(case_no) as case_no,
-         any_value(halt_ordered_at) as halt_ordered_at,
-         any_value(halt_ordered_at) as event_at,
-         any_value(production_kw) as production_kw,
-         any_value(production_kwh_day) as production_kwh_day,
-         min(ts) as detected_at,
-         max(ts) as last_flagged,
-         arg_min(avg_kw, ts) as first_window_kw,
-         max(avg_kw) as peak_window_kw,
-         count(*) as flagged_intervals
-  from number_episodes(production_windows, $episode_gap_hours * 3600)
-  group by meter_id, episode_no
 ),
 
 scored_episodes as (
@@ -91,15 +75,15 @@ scored_episodes as (
          e.detected_at,
          e.window_start,
          e.last_flagged as window_end,
-         e.episode_kwh / e.episode_days as level_kwh_day,
+         e.level_kwh_day,
          -- what the halted site drew between the order and the episode (停产后日均)
-         coalesce(s.quiet_kwh_day, 0) as baseline_kwh_day,
-         e.production_kwh_day as reference_kwh_day,
-         -- 0.55 at the threshold; 1.0 once the episode reaches the full pre-halt working draw
-         $score_at_threshold + (1 - $score_at_threshold) * least(1.0, greatest(0.0, (e.peak_window_kw / e.production_kw - $resume_frac) / (1 - $resume_frac))) as score,
-         e.halt_ordered_at, e.production_kw, e.first_window_kw, e.peak_window_kw, e.flagged_intervals
-  from site_episode_energy(episodes, post_halt_readings, $window_hours) e
-  left join quiet_level(episodes, $min_day_covered_min) s using (meter_id, episode_no)
+         e.quiet_kwh_day as baseline_kwh_day,
+         p.production_kwh_day as reference_kwh_day,
+         -- score_at_threshold at resume_frac of the working draw; 1.0 once the episode reaches the full pre-halt working draw
+         $score_at_threshold + (1 - $score_at_threshold) * least(1.0, greatest(0.0, (e.peak_window_kw / p.production_kw - $resume_frac) / (1 - $resume_frac))) as score,
+         e.event_at as halt_ordered_at, p.production_kw, e.first_window_kw, e.peak_window_kw, e.flagged_intervals
+  from site_episodes(production_windows, post_halt_readings, $episode_gap_hours * 3600, $window_hours, $min_day_covered_min) e
+  join production_level p using (meter_id)
 )
 
 select meter_id, site_case_no, episode_start, detected_at, window_start, window_end, score,

@@ -110,31 +110,18 @@ confirmed_steps as (
 ),
 
 flagged_days as (
-  select *, day_no as episode_clock from confirmed_steps
+  select *, day_no as episode_clock, confirm_median_kwh / ref_kwh_day as peak_ratio from confirmed_steps
 ),
 
 episodes as (
-  -- evidence as it stood on the first confirming day: what a live worker would have seen
-  select meter_id, episode_no,
-         arg_min(change_day, day) as change_day,
-         min(day) as first_day,
-         max(day) as last_day,
-         arg_min(ref_kwh_day, day) as ref_kwh_day,
-         arg_min(confirm_median_kwh, day) as confirm_median_kwh,
-         arg_min(base_median_kwh, day) as base_median_kwh,
-         arg_min(history_level_kwh, day) as history_level_kwh,
-         arg_min(high_days, day) as high_days,
-         arg_min(peer_kwh_day, day) as peer_kwh_day,
-         max(confirm_median_kwh / ref_kwh_day) as peak_ratio,
-         count(*) as flagged_days
-  from number_episodes(flagged_days, $episode_gap_days)
-  group by meter_id, episode_no
+  -- evidence as it stood on the first confirming day (what a live worker would have seen); peak_* over the episode
+  select * from day_episodes(flagged_days, $episode_gap_days)
 )
 
 select meter_id,
        cast(null as varchar) as site_case_no,
        cast(change_day as timestamp) as episode_start,
-       cast(first_day + 1 as timestamp) as detected_at,
+       cast(day + 1 as timestamp) as detected_at,
        cast(change_day as timestamp) as window_start,
        cast(last_day + 1 as timestamp) as window_end,
        least(1.0, $score_at_threshold + $score_per_ratio * (peak_ratio - $ratio) / $ratio) as score,

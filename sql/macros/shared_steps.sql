@@ -68,28 +68,59 @@ create or replace temp macro number_episodes(flagged, gap) as table
   select *, sum(starts_episode) over (partition by meter_id order by episode_clock rows unbounded preceding) as episode_no
   from breaks;
 
--- A site episode's own rate: all energy from the first window's start to the last flagged interval,
--- as a daily average over at least one day (or a first afternoon would read as twice its energy).
--- episodes needs meter_id, detected_at, last_flagged; site_readings needs meter_id, ts, kwh.
-create or replace temp macro site_episode_energy(episodes, site_readings, window_hours) as table
-  select e.*,
-         e.detected_at - to_seconds(cast(window_hours * 3600 as bigint)) as window_start,
-         sum(r.kwh) as episode_kwh,
-         greatest(epoch(e.last_flagged) - epoch(e.detected_at) + window_hours * 3600, 86400) / 86400.0 as episode_days
-  from query_table(episodes) e
-  join query_table(site_readings) r
-    on r.meter_id = e.meter_id
-   and r.ts > e.detected_at - to_seconds(cast(window_hours * 3600 as bigint))
-   and r.ts <= e.last_flagged
-  group by all;
+-- Day-grain episodes as a live worker would have raised them: every column of the flagged days
+-- (meter_id, day, episode_clock = day_no, …) is taken as it stood on the episode's FIRST flagged
+-- day, except columns named peak_*, which are the episode's maximum. Adds last_day and flagged_days.
+create or replace temp macro day_episodes(flagged, gap_days) as table
+  select meter_id, episode_no,
+         arg_min(COLUMNS(c -> c not in ('meter_id', 'episode_no', 'starts_episode') and c not like 'peak!_%' escape '!'), day),
+         max(COLUMNS(c -> c like 'peak!_%' escape '!')),
+         max(day) as last_day,
+         count(*) as flagged_days
+  from number_episodes(flagged, gap_days)
+  group by meter_id, episode_no;
 
--- What a site drew while it was meant to be off or at standby: the median daily level between the
--- enforcement (event_at) and the episode. episodes needs meter_id, episode_no, event_at, detected_at.
-create or replace temp macro quiet_level(episodes, min_covered_min) as table
-  select e.meter_id, e.episode_no, median(d.kwh_day) as quiet_kwh_day
-  from query_table(episodes) e
-  join daily_levels(min_covered_min) d
-    on d.meter_id = e.meter_id
-   and d.day > cast(e.event_at as date)
-   and d.day < cast(e.detected_at - interval 1 second as date)
-  group by all;
+-- Site episodes: flagged trailing windows of a monitored site (meter_id, ts, avg_kw, case_no,
+-- event_at = the cut or halt order) closer than gap_s seconds form one episode. Each episode's own
+-- rate (all energy from the first window's start to the last flagged interval, as a daily average
+-- over at least one day, or a first afternoon would read as twice its energy) and what the site drew
+-- while it was meant to be off or at standby (quiet_kwh_day: the median daily level between the
+-- enforcement and the episode, from days with min_covered_min of readings).
+-- site_readings needs meter_id, ts, kwh.
+create or replace temp macro site_episodes(flagged, site_readings, gap_s, window_hours, min_covered_min) as table
+  with episodes as (
+    select meter_id, episode_no,
+           any_value(case_no) as case_no,
+           any_value(event_at) as event_at,
+           min(ts) as detected_at,
+           max(ts) as last_flagged,
+           arg_min(avg_kw, ts) as first_window_kw,
+           max(avg_kw) as peak_window_kw,
+           count(*) as flagged_intervals
+    from number_episodes(flagged, gap_s)
+    group by meter_id, episode_no
+  ),
+  energy as (
+    select e.*,
+           e.detected_at - to_seconds(cast(window_hours * 3600 as bigint)) as window_start,
+           greatest(epoch(e.last_flagged) - epoch(e.detected_at) + window_hours * 3600, 86400) / 86400.0 as episode_days,
+           sum(r.kwh) as episode_kwh
+    from episodes e
+    join query_table(site_readings) r
+      on r.meter_id = e.meter_id
+     and r.ts > e.detected_at - to_seconds(cast(window_hours * 3600 as bigint))
+     and r.ts <= e.last_flagged
+    group by all
+  ),
+  quiet as (
+    select e.meter_id, e.episode_no, median(d.kwh_day) as quiet_kwh_day
+    from episodes e
+    join daily_levels(min_covered_min) d
+      on d.meter_id = e.meter_id
+     and d.day > cast(e.event_at as date)
+     and d.day < cast(e.detected_at - interval 1 second as date)
+    group by all
+  )
+  select e.*, e.episode_kwh / e.episode_days as level_kwh_day, coalesce(q.quiet_kwh_day, 0) as quiet_kwh_day
+  from energy e
+  left join quiet q using (meter_id, episode_no);

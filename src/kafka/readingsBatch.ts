@@ -1,10 +1,12 @@
 /**
  * A fetched batch of the readings topic → raw records for the ingestor, and dead letters for what
- * cannot be decoded or validated. Pure: no producer, no store.
+ * cannot be decoded or validated (decodeReadings and rejectsToDeadLetters are pure); storeBatch
+ * runs the whole step against the narrow parts it needs.
  */
 import type { RawBatch } from '../io/readers.js';
 import type { Reading } from '../contracts/reading.js';
 import type { Reject } from '../sinks/rejects.js';
+import type { Ingestor, Prepared } from '../pipeline/ingest.js';
 import { decodeMessage } from './decode.js';
 import type { DeadLetter } from './publisher.js';
 
@@ -61,4 +63,30 @@ export function rejectsToDeadLetters(rejects: readonly Reject[], d: DecodedReadi
       headers: single ? m.headers : {},
     };
   });
+}
+
+export interface StoreBatchContext {
+  ingestor: Ingestor;
+  sendDlq(dead: DeadLetter[]): Promise<void>;
+  heartbeat(): Promise<void>;
+  /** The partition's watermark before this batch (local ms). */
+  watermarkMs: number | undefined;
+  maxMessageBytes: number;
+  defaultIntervalMin: number;
+}
+
+/**
+ * Decode, validate and store one batch with the partition's next offset and watermark, in one
+ * store transaction. Dead letters are produced before that commit: a crash re-sends them, never
+ * loses them.
+ */
+export async function storeBatch(ctx: StoreBatchContext, topic: string, partition: number, messages: readonly ReadingMessage[], nextOffset: bigint): Promise<Prepared> {
+  const decoded = decodeReadings(messages, topic, partition, ctx.maxMessageBytes, ctx.defaultIntervalMin);
+  const prepared = await ctx.ingestor.prepare(decoded.raw, `${topic}/${partition}`, decoded.valid);
+  await ctx.sendDlq([...decoded.dead, ...rejectsToDeadLetters(prepared.rejects, decoded, topic, partition)]);
+  await ctx.heartbeat();
+  let wm = ctx.watermarkMs ?? -Infinity;
+  for (const r of prepared.readings) if (r.ts_ms > wm) wm = r.ts_ms;
+  await ctx.ingestor.commit(prepared, [{ topic, partition, next_offset: nextOffset, watermark_ms: Number.isFinite(wm) ? wm : undefined }]);
+  return prepared;
 }

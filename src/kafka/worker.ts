@@ -12,6 +12,7 @@
  * outbox table written in the same transaction as the case registry, so a crash between commit and
  * produce republishes. Several workers in one group share the readings partitions; see README
  * "Scaling" for how state moves.
+ * About 320 lines: the class is only the reactions to Kafka events, each a few calls into the parts.
  */
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -38,8 +39,10 @@ import { startOpsServer } from './ops.js';
 import { connectWithBackoff, fetchOffsets } from './topicAdmin.js';
 import { startRegistryFeed, type RegistryHandlers } from './registryFeed.js';
 import { Publisher } from './publisher.js';
-import { decodeReadings, rejectsToDeadLetters, type ReadingMessage } from './readingsBatch.js';
-import { DAY_MS, MINUTE_MS, formatDate, localToEpochMs, nowLocalMs, parseDate } from '../time.js';
+import { storeBatch, type ReadingMessage } from './readingsBatch.js';
+import { MINUTE_MS, formatDate, nowLocalMs } from '../time.js';
+import { dueReportDate } from '../worker/reportSchedule.js';
+import { closedThrough, gauges, health, statsLine, type WorkerView } from './workerOps.js';
 import type { Detector } from '../core/types.js';
 
 export interface WorkerOptions {
@@ -122,9 +125,10 @@ export class Worker {
     await this.consumer.subscribe({ topic: this.topics.readings, fromBeginning: true });
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.serial(() => this.onBatch(p)) });
     this.running = true;
-    if (this.pipeline.worker.http_port) this.server = await startOpsServer(this.pipeline.worker.http_port, { counters: this.counters, gauges: this.gauges(), healthy: () => this.health() });
+    const view: WorkerView = { partitions: this.partitions, days: this.days, counters: this.counters, running: () => this.running, stopping: () => this.stopping, outboxPending: () => this.outboxPending };
+    if (this.pipeline.worker.http_port) this.server = await startOpsServer(this.pipeline.worker.http_port, { counters: this.counters, gauges: gauges(view), healthy: () => health(view) });
     this.timers.push(setInterval(() => void this.tick().catch((e) => this.log.error({ error: String(e) }, 'tick failed')), 1000));
-    this.timers.push(setInterval(() => this.logStats(), this.pipeline.worker.stats_interval_s * 1000));
+    this.timers.push(setInterval(() => this.log.info(statsLine(view), 'stats'), this.pipeline.worker.stats_interval_s * 1000));
     this.log.info({ brokers: brokersOf(this.pipeline, this.opts.env), topic: this.topics.readings, group: this.pipeline.kafka.group_id, db: this.opts.dbPath }, 'worker started');
   }
 
@@ -208,15 +212,10 @@ export class Worker {
     const last = BigInt(batch.lastOffset());
     this.partitions.fetched(partition, Number(batch.offsetLag()));
     if (messages.length) {
-      const decoded = decodeReadings(messages, batch.topic, partition, this.pipeline.kafka.max_message_bytes, this.pipeline.source.interval_min);
-      const prepared = await this.ingestor.prepare(decoded.raw, `${batch.topic}/${partition}`, decoded.valid);
-      const dead = [...decoded.dead, ...rejectsToDeadLetters(prepared.rejects, decoded, batch.topic, partition)];
-      // dead letters before the store commit: a crash re-sends them, never loses them
-      await this.sendDlq(dead);
-      await heartbeat();
-      let wm = this.days.watermarkOf().get(partition) ?? -Infinity;
-      for (const r of prepared.readings) if (r.ts_ms > wm) wm = r.ts_ms;
-      await this.ingestor.commit(prepared, [{ topic: batch.topic, partition, next_offset: last + 1n, watermark_ms: Number.isFinite(wm) ? wm : undefined }]);
+      const prepared = await storeBatch({
+        ingestor: this.ingestor, sendDlq: (d) => this.sendDlq(d), heartbeat, watermarkMs: this.days.watermarkOf().get(partition),
+        maxMessageBytes: this.pipeline.kafka.max_message_bytes, defaultIntervalMin: this.pipeline.source.interval_min,
+      }, batch.topic, partition, messages, last + 1n);
       this.days.stored(partition, prepared.readings.map((r) => r.ts_ms));
       this.counters.readings_read += prepared.read;
       this.counters.readings_rejected += prepared.rejects.length;
@@ -284,14 +283,11 @@ export class Worker {
     if (this.stopping || !this.running) return;
     const idle = this.opts.idleCloseS ?? 0;
     if (idle > 0 && Date.now() - this.lastReadingAt >= idle * 1000) await this.serial(() => this.closeDays(true));
-    const now = (this.opts.nowLocal ?? nowLocalMs)();
-    const [hh, mm] = this.pipeline.worker.report_time.split(':').map(Number);
-    const today = formatDate(now);
-    const due = now >= parseDate(today)! + (hh! * 60 + mm!) * MINUTE_MS;
+    const due = dueReportDate((this.opts.nowLocal ?? nowLocalMs)(), this.pipeline.worker.report_time, this.lastReportDate);
     // one worker of a group writes the list (every worker holds every case): partition 0's owner
-    if (due && this.lastReportDate !== today && this.partitions.owns(0)) {
-      this.lastReportDate = today;
-      await this.serial(() => this.writeDailyReport(formatDate(parseDate(today)! - DAY_MS)));
+    if (due && this.partitions.owns(0)) {
+      this.lastReportDate = due.writtenOn;
+      await this.serial(() => this.writeDailyReport(due.listDate));
     }
   }
 
@@ -309,29 +305,9 @@ export class Worker {
     return files;
   }
 
-  private gauges(): Record<string, Record<string, number>> {
-    const self = this;
-    return {
-      get watermark_seconds() { return Object.fromEntries([...self.days.watermarkOf()].map(([p, w]) => [String(p), Math.round(localToEpochMs(w) / 1000)])); },
-      get consumer_lag() { return Object.fromEntries([...self.partitions.lagOf()].map(([p, l]) => [String(p), l])); },
-    } as Record<string, Record<string, number>>;
-  }
-
   /** The last local day the day-level detectors have judged ('' before the first close). */
   get closedThrough(): string {
-    return Number.isFinite(this.days.closedThrough) ? formatDate(this.days.closedThrough) : '';
-  }
-
-  private health() {
-    return { ok: this.running && !this.stopping, detail: { running: this.running, stopping: this.stopping, partitions: this.partitions.owned(), batches: this.counters.batches, closed_through: this.closedThrough, pending_cases: this.outboxPending } };
-  }
-
-  private logStats(): void {
-    this.log.info({
-      ...this.counters,
-      lag: Object.fromEntries(this.partitions.lagOf()),
-      watermark: Object.fromEntries([...this.days.watermarkOf()].map(([p, w]) => [p, new Date(w).toISOString().slice(0, 16)])),
-    }, 'stats');
+    return closedThrough(this.days);
   }
 
   /** Finish the batch in hand, commit, publish what is pending, close everything. */

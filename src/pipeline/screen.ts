@@ -4,7 +4,7 @@
  * Backfill, demo and the streaming worker all call this.
  */
 import type { Db } from '../store/db.js';
-import type { Pipeline } from '../config/pipeline.js';
+import { registryOf, type Pipeline } from '../config/pipeline.js';
 import { runDetectors } from '../store/detectors.js';
 import { loadCases, saveCases, saveCasesWithOutbox } from '../store/caseStore.js';
 import { loadReferenceMaps } from '../store/reference.js';
@@ -40,7 +40,7 @@ export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSin
   const watermarkMs = await dataWatermarkMs(db);
   if (watermarkMs === undefined) return { leads: 0, leadsByDetector: {}, detectorMs: {}, newCases: [], updatedCases: [], watermarkMs };
   const lastDay = opts.lastCompleteDayMs ?? lastCompleteDay(watermarkMs);
-  const { leads, byDetector, ms } = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay, peersReady: opts.peersReady }, opts.only);
+  const { leads, byDetector, ms } = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay, peersReady: opts.peersReady }, opts.only, registryOf(pipeline));
   // only the meters with leads can gain or change a case: load their cases and registry rows, not all
   const leadMeters = [...new Set(leads.map((l) => l.meter_id))];
   const existing = await loadCases(db, { meterIds: leadMeters });

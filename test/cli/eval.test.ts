@@ -3,7 +3,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeDistrict } from '../../src/fixtures/district.js';
+import { writeDistrict } from '../../src/fixtures/districtFiles.js';
 import { DISTRICT_READING_FILES } from '../../src/fixtures/district.js';
 import { smallDistrict } from '../kafka/helpers.js';
 import { tempDir } from '../helpers.js';

@@ -12,7 +12,7 @@ import { backfill } from '../../src/pipeline/backfill.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { MemoryRejectSink } from '../../src/sinks/rejects.js';
 import { loadCases } from '../../src/store/caseStore.js';
-import { writeDistrict } from '../../src/fixtures/district.js';
+import { writeDistrict } from '../../src/fixtures/districtFiles.js';
 import { DISTRICT_READING_FILES } from '../../src/fixtures/district.js';
 import { rng } from '../../src/fixtures/district.js';
 import { tempDir } from '../helpers.js';

@@ -11,7 +11,7 @@ import { MemoryRejectSink } from '../../src/sinks/rejects.js';
 import { loadCases } from '../../src/store/caseStore.js';
 import { Worker } from '../../src/kafka/worker.js';
 import { createLogger } from '../../src/log.js';
-import { writeDistrict } from '../../src/fixtures/district.js';
+import { writeDistrict } from '../../src/fixtures/districtFiles.js';
 import { DISTRICT_READING_FILES, type District } from '../../src/fixtures/district.js';
 import type { Case } from '../../src/core/types.js';
 import { tempDir } from '../helpers.js';

@@ -13,7 +13,7 @@ import { backfill } from '../../src/pipeline/backfill.js';
 import { parsePipeline, type Pipeline } from '../../src/config/pipeline.js';
 import { MemoryRejectSink } from '../../src/sinks/rejects.js';
 import { loadCases } from '../../src/store/caseStore.js';
-import { writeDistrict } from '../../src/fixtures/district.js';
+import { writeDistrict } from '../../src/fixtures/districtFiles.js';
 import { DISTRICT_READING_FILES, type District } from '../../src/fixtures/district.js';
 import type { Case } from '../../src/core/types.js';
 import { freePort } from '../../src/kafka/localBroker.js';

@@ -11,7 +11,7 @@ import { loadPipeline } from '../../src/config/pipeline.js';
 import { JsonlRejectSink } from '../../src/sinks/rejects.js';
 import { SnapshotCaseSink } from '../../src/sinks/caseSink.js';
 import { loadCases } from '../../src/store/caseStore.js';
-import { loadDistrict, writeDistrict } from '../../src/fixtures/district.js';
+import { loadDistrict, writeDistrict } from '../../src/fixtures/districtFiles.js';
 import { DEMO_PIPELINE } from '../../src/paths.js';
 import { DISTRICT_READING_FILES, type District } from '../../src/fixtures/district.js';
 import { scoreFamily, type Label } from '../../src/core/eval.js';

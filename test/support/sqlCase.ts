@@ -7,6 +7,13 @@ import { z } from 'zod';
 import { DAY_MS, MINUTE_MS, formatLocal, parseDate, parseLocalMs } from '../../src/time.js';
 import type { Reading } from '../../src/contracts/reading.js';
 import { meterSchema, siteSchema } from '../../src/contracts/registry.js';
+import { openDb } from '../../src/store/db.js';
+import { ReadingStore } from '../../src/store/readingStore.js';
+import { upsertMeters, upsertSites } from '../../src/store/reference.js';
+import { runDetector } from '../../src/store/detectors.js';
+import { parsePipeline } from '../../src/config/pipeline.js';
+import { loadRegistry, type DetectorRegistry } from '../../src/config/detectorRegistry.js';
+import { lastCompleteDay } from '../../src/time.js';
 
 const segmentSchema = z.object({
   days: z.number().positive(),
@@ -93,4 +100,34 @@ export function leadMatches(expected: Record<string, unknown>, actual: Record<st
 
 export function describeLead(l: Record<string, unknown>): string {
   return JSON.stringify(Object.fromEntries(Object.entries(l).map(([k, v]) => [k, k.endsWith('_ms') && typeof v === 'number' ? formatLocal(v) : v])));
+}
+
+/**
+ * Run one given/expect case on in-memory DuckDB. Returns a description of every mismatch
+ * (empty when the case holds). `registry` lets a test run detectors from another folder.
+ */
+export async function runSqlCase(c: SqlCase, registry: DetectorRegistry = loadRegistry()): Promise<string[]> {
+  const spec = registry.get(c.detector);
+  if (!spec) return [`${c.description}: no detector ${c.detector} in ${registry.dir}`];
+  const db = await openDb(':memory:', { threads: 1 });
+  try {
+    const { meters, sites } = caseReference(c);
+    await upsertMeters(db, meters);
+    await upsertSites(db, sites);
+    const readings = c.given.series.flatMap(seriesReadings);
+    await new ReadingStore(db).append(readings);
+    const watermark = Math.max(...readings.map((r) => r.ts_ms));
+    const defaults = parsePipeline({ detectors_dir: registry.dir }).detectors[c.detector]!;
+    const leads = await runDetector(db, spec, { ...defaults, ...c.params }, { lastCompleteDayMs: lastCompleteDay(watermark) }, undefined, registry);
+    const actual = leads as unknown as Record<string, unknown>[];
+    const problems: string[] = [];
+    for (const e of c.expect) {
+      if (!actual.some((a) => leadMatches(e, a))) problems.push(`${c.description}\nexpected ${JSON.stringify(e)}\ngot ${actual.map(describeLead).join('\n    ') || 'no leads'}`);
+    }
+    const unexpected = actual.filter((a) => !c.expect.some((e) => leadMatches(e, a)));
+    if (unexpected.length) problems.push(`${c.description}\nunexpected leads: ${unexpected.map(describeLead).join('\n')}`);
+    return problems;
+  } finally {
+    db.close();
+  }
 }
