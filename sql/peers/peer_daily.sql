@@ -7,8 +7,15 @@
 --   category. With several workers each holds only its partitions' meters, so each worker computes
 --   these rows for its own meters, publishes them, and reads everyone else's into peer_daily: the
 --   peer medians then cover the whole deployment.
--- binding: each parameter takes the value of the same-named parameter of the one detector that
---   needs peers and declares it, so a meter and its peers are measured the same way.
+-- binding: each parameter takes the value of the same-named setting of the detector its bind line
+--   names, so a meter and its peers are measured the same way.
+-- bind: min_day_coverage step_up
+-- bind: window_days industrial_profile
+-- bind: work_start_hour industrial_profile
+-- bind: work_end_hour industrial_profile
+-- bind: night_end_hour industrial_profile
+-- bind: min_hour_covered_min industrial_profile
+-- bind: min_day_hours industrial_profile
 -- param: min_day_coverage double = 0.75 [1] step_up's share of a day the readings must cover
 -- param: window_days integer = 14 [d] industrial_profile's trailing window
 -- param: work_start_hour integer = 9 [h] industrial_profile's working-hours band start (local)

@@ -41,24 +41,26 @@ export function loadRegistry(dir = DETECTOR_DIR): DetectorRegistry {
 }
 
 /** peer_daily.sql: the per-meter peer inputs the peer detectors share across workers. */
-export function loadPeerSql(): { file: string; sql: string; params: ParamSpec[] } {
+export function loadPeerSql(): { file: string; sql: string; params: ParamSpec[]; bind: Map<string, string> } {
   const sql = readFileSync(PEER_SQL_FILE, 'utf8');
-  return { file: PEER_SQL_FILE, sql, params: parseSqlParams(PEER_SQL_FILE, sql) };
+  // `-- bind: <param> <detector>`: whose setting a parameter takes
+  const bind = new Map([...sql.matchAll(/^--\s*bind:\s*(\w+)\s+(\w+)\s*$/gm)].map((m) => [m[1]!, m[2]!]));
+  return { file: PEER_SQL_FILE, sql, params: parseSqlParams(PEER_SQL_FILE, sql), bind };
 }
 
 /**
- * peer_daily's parameters take the values of the same-named parameters of the detectors that
- * need peers, so a meter and its peers are always measured the same way.
+ * peer_daily's parameters take the values of the detector settings their `-- bind:` line names,
+ * so a meter and its peers are always measured the same way.
  */
 export function peerParamValues(registry: DetectorRegistry, settings: DetectorSettings): Record<string, unknown> {
-  const { file, params } = loadPeerSql();
+  const { file, params, bind } = loadPeerSql();
   const out: Record<string, unknown> = {};
   for (const p of params) {
-    const owners = registry.detectors.filter((d) => d.peers && d.params.some((q) => q.name === p.name));
-    if (owners.length !== 1) {
-      throw new PowerscreenError('DETECTOR_FAILED', `${file}: parameter ${p.name} must be declared by exactly one detector that needs peers, found ${owners.map((o) => o.name).join(', ') || 'none'}`);
+    const owner = registry.get(bind.get(p.name) ?? '');
+    if (!owner || !owner.params.some((q) => q.name === p.name)) {
+      throw new PowerscreenError('DETECTOR_FAILED', `${file}: parameter ${p.name} needs a "-- bind: ${p.name} <detector>" line naming a detector that declares it`);
     }
-    out[p.name] = settings[owners[0]!.name]?.[p.name];
+    out[p.name] = settings[owner.name]?.[p.name];
   }
   return out;
 }

@@ -12,7 +12,7 @@
  *
  * Summary placeholders: `{field:format}` where field is episode_start, detected_at, window_start,
  * window_end, score, baseline_kwh_day, level_kwh_day, reference_kwh_day or evidence.<key>, and
- * format is kwh, date, datetime, or a number of decimals. A `[…]` segment is left out when any
+ * format is kwh, date, datetime, hours (a list of hours of day as ranges), or a number of decimals. A `[…]` segment is left out when any
  * placeholder in it has no value.
  */
 import { PowerscreenError } from '../errors.js';
@@ -126,12 +126,12 @@ const LEAD_FIELDS: Record<string, (l: Lead) => number | null> = {
   level_kwh_day: (l) => l.level_kwh_day,
   reference_kwh_day: (l) => l.reference_kwh_day,
 };
-const PLACEHOLDER = /\{([\w.]+):(kwh|date|datetime|\d)\}/g;
+const PLACEHOLDER = /\{([\w.]+):(kwh|date|datetime|hours|\d)\}/g;
 
 function checkSummaryTemplate(file: string, t: string): void {
   for (const m of t.matchAll(/\{([^}]*)\}/g)) {
-    const ok = /^([\w.]+):(kwh|date|datetime|\d)$/.exec(m[1]!);
-    if (!ok || !(ok[1]!.startsWith('evidence.') || ok[1]! in LEAD_FIELDS)) throw fail(file, `summary_zh: cannot read placeholder {${m[1]}} (field:kwh|date|datetime|<decimals>)`);
+    const ok = /^([\w.]+):(kwh|date|datetime|hours|\d)$/.exec(m[1]!);
+    if (!ok || !(ok[1]!.startsWith('evidence.') || ok[1]! in LEAD_FIELDS)) throw fail(file, `summary_zh: cannot read placeholder {${m[1]}} (field:kwh|date|datetime|hours|<decimals>)`);
   }
 }
 
@@ -146,9 +146,33 @@ function fieldValue(lead: Lead, field: string): number | null {
   return v === null || !Number.isFinite(v) ? null : v;
 }
 
+/** Hours of day [8, 9, …, 17, 22, 23, 0, …] as ranges a clerk reads: "08:00–18:00、22:00–06:00". */
+export function formatHours(hours: readonly number[]): string {
+  const set = new Set(hours.filter((h) => Number.isInteger(h) && h >= 0 && h < 24));
+  if (set.size === 24) return '全天';
+  const ranges: [number, number][] = [];
+  // start each range at an hour whose previous hour is not drawing, so 22–06 stays one range across midnight
+  for (let h = 0; h < 24; h++) {
+    if (!set.has(h) || set.has((h + 23) % 24)) continue;
+    let end = h;
+    while (set.has((end + 1) % 24)) end = (end + 1) % 24;
+    ranges.push([h, (end + 1) % 24]);
+  }
+  const hh = (h: number) => `${String(h).padStart(2, '0')}:00`;
+  return ranges.sort((a, b) => a[0] - b[0]).map(([a, b]) => `${hh(a)}–${hh(b)}`).join('、') || '—';
+}
+
 function renderPart(part: string, lead: Lead): string | null {
   let missing = false;
   const out = part.replace(PLACEHOLDER, (_, field: string, fmt: string) => {
+    if (fmt === 'hours') {
+      const v = field.startsWith('evidence.') ? lead.evidence[field.slice('evidence.'.length)] : undefined;
+      if (!Array.isArray(v) || !v.length) {
+        missing = true;
+        return '—';
+      }
+      return formatHours(v.map(Number));
+    }
     const v = fieldValue(lead, field);
     if (v === null) {
       missing = true;

@@ -40,3 +40,13 @@ describe('summary template', () => {
     expect(renderSummary('{evidence.missing:0} 倍', lead)).toBe('— 倍');
   });
 });
+
+describe('hours of day for a visit', () => {
+  it('merges consecutive hours into ranges, across midnight too', async () => {
+    const { formatHours } = await import('../../src/core/detectorSpec.js');
+    expect(formatHours([8, 9, 10, 11, 14, 15, 16, 17])).toBe('08:00–12:00、14:00–18:00');
+    expect(formatHours([22, 23, 0, 1, 2, 3, 4, 5])).toBe('22:00–06:00');
+    expect(formatHours(Array.from({ length: 24 }, (_, h) => h))).toBe('全天');
+    expect(formatHours([])).toBe('—');
+  });
+});

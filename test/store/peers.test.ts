@@ -62,12 +62,13 @@ describe('peer_daily', () => {
     }
   });
 
-  it('declares only peer detectors\' parameters, each with that detector\'s default', () => {
-    const peerDetectors = loadRegistry().detectors.filter((d) => d.peers);
-    for (const p of loadPeerSql().params) {
-      const owners = peerDetectors.filter((d) => d.params.some((x) => x.name === p.name));
-      expect(owners, p.name).toHaveLength(1);
-      expect(owners[0]!.params.find((x) => x.name === p.name)!.default, p.name).toEqual(p.default);
+  it('binds each parameter to a peer detector\'s setting, with that detector\'s default', () => {
+    const registry = loadRegistry();
+    const { params, bind } = loadPeerSql();
+    for (const p of params) {
+      const owner = registry.get(bind.get(p.name)!);
+      expect(owner?.peers, p.name).toBe(true);
+      expect(owner!.params.find((x) => x.name === p.name)!.default, p.name).toEqual(p.default);
     }
   });
 

@@ -1,0 +1,79 @@
+-- detector: daily_capacity
+-- family: workshop
+-- problem_type: 疑似散乱污生产（日用电量超出合同容量常态）
+-- runs: day
+-- title: 日用电量长期接近合同容量（日数据也能判断，含已在生产的作坊）
+-- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.high_days:0} 日日均用电 {level_kwh_day:kwh} kWh，相当于合同容量 {evidence.contract_kva:0} kVA 全天运行的 {evidence.capacity_pct:0}%
+-- grain: one row per meter and episode; decided per complete local day from that day's past only
+--   (causal). Works on daily values as well as on interval data (the daily rollup).
+-- why: the fast path where only daily energy is known (daily feeds, register feeds). A household
+--   uses a small share of its contract over a whole day; a flat that draws, day after day, energy
+--   equal to 60 % of its contract capacity running around the clock holds a workshop's load for
+--   many hours, whether it started within the data or before it (a heat pump stays under 50 %, a
+--   heavy household near 20–35 %). Two high days of three raise it within 72 hours of the first
+--   working day. Meters with hourly data are left to sustained_draw.
+-- shapes: any workshop large for its contract (machines of ≥ 1.4 × kVA for a ten-hour day, as a
+--   flat that jumps to 130 kWh a day on 6 kVA); quiet on heavy households, heat pumps, EV charging.
+-- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
+-- param: capacity_share double = 0.6 [1] (0..1) daily energy ÷ (contract kVA × 24 h) that counts as a high day
+-- param: window_days integer = 3 [d] (1..28) trailing window the high days are counted in
+-- param: min_high_days integer = 2 [d] (1..28) high days in the window, at least
+-- param: min_day_coverage double = 0.75 [1] (0..1) share of a day the readings must cover for the day to count
+-- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
+-- implicit: last_complete_day date — the last local day the data watermark has passed
+-- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
+--   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
+--   level_kwh_day double, reference_kwh_day double, evidence json
+
+with high_days as (
+  select d.meter_id, d.day, d.day_no, d.kwh_day, g.contract_kva,
+         d.kwh_day / (g.contract_kva * 24) as capacity_share
+  from daily_levels($min_day_coverage * 1440) d
+  semi join screened_meters($categories) using (meter_id)
+  -- meters with hourly data are judged by sustained_draw, which sees the hours
+  anti join (select distinct meter_id from meter_hourly) h using (meter_id)
+  join meter_groups() g using (meter_id)
+  where g.contract_kva > 0
+    and d.day <= $last_complete_day
+    and d.kwh_day >= $capacity_share * g.contract_kva * 24
+),
+
+windows as (
+  select *,
+         count(*) over w as high_days_in_window,
+         min(day) over w as first_high_day,
+         median(kwh_day) over w as window_kwh_day
+  from high_days
+  window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
+),
+
+flagged as (
+  select *, day_no as episode_clock,
+         -- 0.5 at the threshold share, 1.0 at twice it
+         least(1.0, 0.5 + 0.5 * (window_kwh_day / (contract_kva * 24) - $capacity_share) / $capacity_share) as peak_score
+  from windows
+  where high_days_in_window >= $min_high_days
+),
+
+episodes as (
+  select * from day_episodes(flagged, $episode_gap_days)
+)
+
+select meter_id,
+       cast(null as varchar) as site_case_no,
+       cast(first_high_day as timestamp) as episode_start,
+       cast(day + 1 as timestamp) as detected_at,
+       cast(first_high_day as timestamp) as window_start,
+       cast(last_day + 1 as timestamp) as window_end,
+       peak_score as score,
+       cast(null as double) as baseline_kwh_day,
+       window_kwh_day as level_kwh_day,
+       cast(null as double) as reference_kwh_day,
+       to_json({
+         contract_kva: contract_kva,
+         capacity_pct: 100 * window_kwh_day / (contract_kva * 24),
+         high_days: high_days_in_window,
+         window_days: $window_days,
+         flagged_days: flagged_days
+       }) as evidence
+from episodes

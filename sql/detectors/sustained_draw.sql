@@ -1,0 +1,178 @@
+-- detector: sustained_draw
+-- family: workshop
+-- problem_type: 疑似散乱污生产（长时间高负荷用电）
+-- runs: day
+-- needs: peers
+-- title: 非工业户长时间持续高负荷（含数据开始前已在生产的作坊）
+-- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.working_days:0} 日每日 {evidence.sustained_hours:0} 小时以上持续约 {evidence.level_kw:1} kW[，合同容量 {evidence.contract_kva:0} kVA（用到 {evidence.capacity_pct:0}%）]，平时约 {evidence.quiet_kw:1} kW，日均 {level_kwh_day:kwh} kWh，为同街道同类户中位的 {evidence.peer_ratio:0} 倍；用电时段 {evidence.draw_hours:hours}
+-- grain: one row per meter and episode; decided per complete local day over the trailing
+--   window_days of hourly data (causal). Needs hourly-or-finer readings.
+-- why: judges a meter by what it draws, not by whether it changed, so a workshop that was already
+--   running when the data starts (every first deployment) is raised on the first backfill, and a
+--   new one within two working days. A workshop holds a high load for many hours a day; a home
+--   peaks for a few evening hours, EV charging for a few night hours, and a heat pump draws all day
+--   and night alike (no contrast with its own quiet hours). The level is the sustained_hours-th
+--   highest hour of the day, so a lunch break, cycling machines, two shifts or a night shift do
+--   not break it (robust where industrial_profile's flat-plateau test is not). A resident meter
+--   holding half its contract capacity for most of a working day is not a household.
+-- shapes: day, lunch break, two shifts, night only, cycling machines, batch days, six- and
+--   seven-day weeks, a real plant's curve (fixtures/district-shapes.json); stays quiet on home
+--   offices, EV charging, heat pumps, long-hours shops, heavy households.
+-- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
+-- param: window_days integer = 7 [d] (1..28) trailing window the working days are counted in
+-- param: min_days integer = 2 [d] (1..28) working days in the window before a lead is raised (the score grows with the days seen)
+-- param: first_day_capacity_frac double = 0.8 [1] (0..) on its first working day a meter holding this share of its contract is raised at once (lower score)
+-- param: sustained_hours integer = 8 [h] (1..23) the level must be held this many hours of a day
+-- param: quiet_hours integer = 8 [h] (1..23) the meter's quiet level is its quiet_hours-th lowest hour of the day (a workshop is off for a night; a heat pump never is)
+-- param: morning_peak_start_hour integer = 6 [h] (0..23) a household's morning peak starts (local)
+-- param: morning_peak_end_hour integer = 9 [h] (0..24) and ends
+-- param: evening_peak_start_hour integer = 17 [h] (0..23) a household's evening peak starts (local)
+-- param: evening_peak_end_hour integer = 23 [h] (0..24) and ends
+-- param: offpeak_hours integer = 6 [h] (1..15) outside those peaks the level must hold this many hours…
+-- param: min_offpeak_share double = 0.5 [1] (0..1) …at this share of the day's level (a home's long heavy evening does not; a workshop's day or night shift does)
+-- param: min_excess_kw double = 1.5 [kW] (0..) level above the quiet level, at least
+-- param: min_contrast double = 3 [1] (1..) level ÷ quiet level, at least (an all-day load is no working rhythm)
+-- param: min_quiet_kw double = 0.1 [kW] (0..) floor of the quiet level in that ratio
+-- param: capacity_frac double = 0.4 [1] (0..) level ÷ contract capacity (kVA) that no household holds for hours
+-- param: peer_categories varchar[] = ['resident','commercial'] [-] (resident|commercial|industrial|other) categories also judged against their peers (where the contract does not settle it)
+-- param: peer_min_level_kw double = 6 [kW] (0..) level that, far above the peers, is a workshop whatever the contract
+-- param: min_peer_ratio double = 3 [1] (0..) daily energy ÷ median daily energy of the same street and category, for that
+-- param: min_hour_covered_min double = 45 [min] (0..60) readings must cover this much of an hour for the hour to count
+-- param: min_day_hours integer = 20 [h] (1..24) counted hours a day needs to be judged
+-- param: draw_share double = 0.5 [1] (0..1) an hour of day is a drawing hour when its median reaches this share of the level
+-- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
+-- implicit: last_complete_day date — the last local day the data watermark has passed
+-- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
+--   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
+--   level_kwh_day double, reference_kwh_day double, evidence json
+
+with screened_hours as (
+  select h.meter_id, h.day, h.hod, h.kw
+  from hourly_levels($min_hour_covered_min) h
+  semi join screened_meters($categories) using (meter_id)
+  where h.day <= $last_complete_day
+),
+
+day_levels as (
+  select * from (
+    select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
+           list_sort(list(kw), 'DESC')[$sustained_hours] as level_kw,
+           list_sort(list(kw))[$quiet_hours] as quiet_kw,
+           list_sort(list(kw) filter (where not (hod >= $morning_peak_start_hour and hod < $morning_peak_end_hour)
+                                        and not (hod >= $evening_peak_start_hour and hod < $evening_peak_end_hour)), 'DESC')[$offpeak_hours] as offpeak_level_kw,
+           sum(kw) as kwh,
+           count(*) as hours_seen
+    from screened_hours
+    group by meter_id, day
+  )
+  where hours_seen >= $min_day_hours
+),
+
+judged_days as (
+  select d.*, g.contract_kva, g.street, g.category,
+         d.level_kw - d.quiet_kw >= $min_excess_kw
+           and d.level_kw >= $min_contrast * greatest(d.quiet_kw, $min_quiet_kw)
+           and coalesce(d.offpeak_level_kw >= $min_offpeak_share * d.level_kw, false) as has_rhythm,
+         coalesce(d.level_kw >= $capacity_frac * g.contract_kva, false) as over_capacity,
+         list_contains($peer_categories, g.category) and d.level_kw >= $peer_min_level_kw as peer_candidate
+  from day_levels d
+  join meter_groups() g using (meter_id)
+),
+
+candidate_meters as (
+  -- only a meter with min_days such days in all its history can qualify: the rest are not windowed
+  select meter_id from judged_days
+  where has_rhythm and (over_capacity or peer_candidate)
+  group by meter_id
+  having count(*) >= $min_days
+),
+
+peer_levels as (
+  -- what an ordinary meter of the same street and category uses in a day (peer_daily: every worker's meters)
+  select coalesce(m.street, '') as street, coalesce(m.category, 'other') as category, p.day,
+         median(p.kwh_day) as peer_kwh_day
+  from peer_daily p
+  left join meters m using (meter_id)
+  where p.kwh_day is not null
+  group by all
+),
+
+working_days as (
+  select j.*, p.peer_kwh_day,
+         j.has_rhythm and (j.over_capacity or (j.peer_candidate and j.kwh >= $min_peer_ratio * p.peer_kwh_day)) as is_working
+  from judged_days j
+  semi join candidate_meters using (meter_id)
+  left join peer_levels p on p.street = j.street and p.category = j.category and p.day = j.day
+),
+
+windows as (
+  select *,
+         count(*) filter (where is_working) over w as working_days_in_window,
+         median(level_kw) filter (where is_working) over w as window_level_kw,
+         median(quiet_kw) filter (where is_working) over w as window_quiet_kw,
+         median(kwh) filter (where is_working) over w as window_kwh_day,
+         min(day) filter (where is_working) over w as first_working_day,
+         median(peer_kwh_day) filter (where is_working) over w as window_peer_kwh_day
+  from working_days
+  window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
+),
+
+flagged as (
+  select *, day_no as episode_clock,
+         window_level_kw / nullif(contract_kva, 0) as capacity_use,
+         window_kwh_day / nullif(window_peer_kwh_day, 0) as peer_ratio,
+         -- 0.5 at a threshold on min_days days; rises with how far past it (capacity or peers) and with working days seen
+         least(1.0, 0.5 + 0.25 * least(1.0, greatest(coalesce((window_level_kw / nullif(contract_kva, 0) - $capacity_frac) / $capacity_frac, 0),
+                                                       coalesce((window_kwh_day / nullif(window_peer_kwh_day, 0) - $min_peer_ratio) / $min_peer_ratio, 0)))
+                        + 0.25 * (working_days_in_window - $min_days) / greatest($window_days - $min_days, 1)) as peak_score
+  from windows
+  where is_working
+    and (working_days_in_window >= $min_days or level_kw >= $first_day_capacity_frac * contract_kva)
+    -- the window as a whole keeps the contrast too (a heat pump passes it on a mild day or two at most)
+    and window_level_kw >= $min_contrast * greatest(window_quiet_kw, $min_quiet_kw)
+),
+
+episodes as (
+  -- evidence as it stood on the first flagged day (what a live worker would have seen); peak_score over the episode
+  select * from day_episodes(flagged, $episode_gap_days)
+),
+
+draw_hours as (
+  -- the hours of day the meter draws near its level on working days up to detection: when to visit
+  select e.meter_id, e.episode_no, list(h.hod order by h.hod) as hours
+  from episodes e
+  join (
+    select s.meter_id, s.hod, e2.episode_no, median(s.kw) as kw
+    from screened_hours s
+    join episodes e2 on e2.meter_id = s.meter_id and s.day between e2.first_working_day and e2.day
+    join working_days w on w.meter_id = s.meter_id and w.day = s.day and w.is_working
+    group by all
+  ) h on h.meter_id = e.meter_id and h.episode_no = e.episode_no and h.kw >= $draw_share * e.window_level_kw
+  group by all
+)
+
+select e.meter_id,
+       cast(null as varchar) as site_case_no,
+       cast(e.first_working_day as timestamp) as episode_start,
+       cast(e.day + 1 as timestamp) as detected_at,
+       cast(e.first_working_day as timestamp) as window_start,
+       cast(e.last_day + 1 as timestamp) as window_end,
+       e.peak_score as score,
+       e.window_quiet_kw * 24 as baseline_kwh_day,
+       e.window_kwh_day as level_kwh_day,
+       cast(null as double) as reference_kwh_day,
+       to_json({
+         level_kw: e.window_level_kw,
+         quiet_kw: e.window_quiet_kw,
+         contract_kva: e.contract_kva,
+         capacity_pct: 100 * e.capacity_use,
+         peer_kwh_day: e.window_peer_kwh_day,
+         peer_ratio: e.peer_ratio,
+         working_days: e.working_days_in_window,
+         window_days: $window_days,
+         sustained_hours: $sustained_hours,
+         draw_hours: coalesce(d.hours, []),
+         flagged_days: e.flagged_days
+       }) as evidence
+from episodes e
+left join draw_hours d using (meter_id, episode_no)
