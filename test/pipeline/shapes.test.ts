@@ -1,0 +1,84 @@
+/**
+ * The shape library district (fixtures/district-shapes.json): workshops of every shape and size,
+ * half already running when the data starts, some on daily feeds, among the hard negatives (heat
+ * pumps, EV charging, heavy households, home offices, long-hours shops). The figures asserted are
+ * the ones the README states; a per-shape table is printed.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { join } from 'node:path';
+import { loadDistrict, writeDistrict } from '../../src/fixtures/districtFiles.js';
+import { DISTRICT_READING_FILES, type District } from '../../src/fixtures/district.js';
+import { openDb, type Db } from '../../src/store/db.js';
+import { backfill } from '../../src/pipeline/backfill.js';
+import { loadPipeline } from '../../src/config/pipeline.js';
+import { MemoryRejectSink } from '../../src/sinks/rejects.js';
+import { loadCases } from '../../src/store/caseStore.js';
+import { scoreFamily, type Label } from '../../src/core/eval.js';
+import type { Case } from '../../src/core/types.js';
+import { DEMO_PIPELINE } from '../../src/paths.js';
+import { parseLocalMs } from '../../src/time.js';
+import { tempDir } from '../helpers.js';
+
+const tmp = tempDir();
+let district: District;
+let db: Db;
+let cases: Case[];
+const labelsOf = (feed: (f: string) => boolean): Label[] =>
+  district.truth.filter((t) => t.kind === 'workshop' && feed(t.feed)).map((t) => ({ meter_id: t.meter_id, kind: 'workshop', onset_ms: parseLocalMs(t.onset)! }));
+
+beforeAll(async () => {
+  district = loadDistrict(join(import.meta.dirname, '..', '..', 'fixtures', 'district-shapes.json'));
+  writeDistrict(district, tmp.dir);
+  db = await openDb(':memory:', { threads: 2 });
+  await backfill({
+    readings: DISTRICT_READING_FILES.map((f) => join(tmp.dir, f)), meters: join(tmp.dir, 'meters.csv'), sites: join(tmp.dir, 'sites.csv'),
+    db, pipeline: loadPipeline(DEMO_PIPELINE), rejects: new MemoryRejectSink(), sinks: [],
+  });
+  cases = await loadCases(db);
+}, 300_000);
+afterAll(() => {
+  db?.close();
+  tmp.cleanup();
+});
+
+describe('shape library district (workshops of every shape, existing and new, among hard negatives)', () => {
+  it('15-minute feeds: workshop recall ≥ 0.95 at precision ≥ 0.9, median delay ≤ 48 h, existing workshops included', () => {
+    const hourlyMeters = new Set(district.truth.filter((t) => t.feed !== 'daily').map((t) => t.meter_id));
+    const labels = labelsOf((f) => f !== 'daily');
+    const s = scoreFamily(cases.filter((c) => hourlyMeters.has(c.meter_id)), labels, 'workshop');
+    const existing = district.truth.filter((t) => t.cohort === 'workshop_existing' && t.feed !== 'daily');
+    const existingFound = existing.filter((t) => cases.some((c) => c.meter_id === t.meter_id && c.family === 'workshop')).length;
+    // per shape, for the README and the issue notes
+    const rows = new Map<string, [number, number]>();
+    for (const t of district.truth.filter((x) => x.kind === 'workshop')) {
+      const k = `${t.cohort.replace('workshop_', '')}/${t.shape}${t.feed === 'daily' ? '/daily' : ''}`;
+      const r = rows.get(k) ?? [0, 0];
+      r[1]++;
+      if (cases.some((c) => c.meter_id === t.meter_id && c.family === 'workshop')) r[0]++;
+      rows.set(k, r);
+    }
+    console.log([...rows].sort().map(([k, [f, n]]) => `${k.padEnd(26)} ${f}/${n}`).join('\n'));
+    console.log(`shapes 15-min: recall ${s.found}/${s.labels}, precision ${s.true_cases}/${s.cases}, median delay ${s.median_delay_h} h, worst ${s.worst_delay_h} h; existing workshops found ${existingFound}/${existing.length}`);
+    expect(s.recall).toBeGreaterThanOrEqual(0.95);
+    expect(s.precision).toBeGreaterThanOrEqual(0.9);
+    expect(s.median_delay_h!).toBeLessThanOrEqual(48);
+    expect(existingFound / existing.length).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('daily feeds: what is found is found within 72 h (a workshop that is small for its contract is not: see README)', () => {
+    const labels = labelsOf((f) => f === 'daily');
+    const s = scoreFamily(cases, labels, 'workshop');
+    console.log(`shapes daily: recall ${s.found}/${s.labels}, median delay ${s.median_delay_h} h, worst ${s.worst_delay_h} h`);
+    expect(s.found).toBeGreaterThanOrEqual(labels.length / 2);
+    expect(s.worst_delay_h!).toBeLessThanOrEqual(72);
+  });
+
+  it('no workshop case on the hard negatives, and every site rebound still raised', () => {
+    const negatives = district.truth.filter((t) => ['home_office', 'ev_charging', 'heat_pump', 'shop_long', 'flat_heavy', 'flat_new_occupant', 'flat_vacation', 'flat'].includes(t.cohort));
+    const flagged = negatives.filter((t) => cases.some((c) => c.meter_id === t.meter_id));
+    expect(flagged.map((t) => `${t.meter_id} ${t.cohort}`)).toEqual([]);
+    const site = scoreFamily(cases, district.truth.filter((t) => t.kind === 'restored').map((t) => ({ meter_id: t.meter_id, kind: 'restored', onset_ms: parseLocalMs(t.onset)! })), 'site');
+    expect(site.recall).toBe(1);
+    expect(site.precision).toBe(1);
+  });
+});
