@@ -1,0 +1,83 @@
+/** References for sustained_draw and daily_capacity (see their SQL headers): the same rules, written plainly. */
+import { DAY, islands, median, type RefEpisode } from './common.js';
+import type { RefHour } from './hourly.js';
+
+export interface SustainedDrawParams {
+  window_days: number; min_days: number; first_day_capacity_frac: number; sustained_hours: number; quiet_hours: number;
+  morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
+  offpeak_hours: number; min_offpeak_share: number; min_excess_kw: number; min_contrast: number; min_quiet_kw: number;
+  capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
+}
+
+export interface RefMeter { category: string; street: string; contract_kva: number | null }
+
+const hod = (ms: number) => new Date(ms).getUTCHours();
+const kth = (xs: readonly number[], k: number, desc: boolean) => [...xs].sort((a, b) => (desc ? b - a : a - b))[k - 1];
+
+/**
+ * `hours`: every meter's hourly kW (covered hours only); `peerKwhDay(street, category, day)`: the
+ * street-and-category median daily energy (peer_daily); lastCompleteDayMs: days judged through.
+ */
+export function sustainedDrawReference(hours: readonly RefHour[], meters: ReadonlyMap<string, RefMeter>, peerKwhDay: (street: string, category: string, day: number) => number | undefined, lastCompleteDayMs: number, p: SustainedDrawParams): RefEpisode[] {
+  const byMeterDay = new Map<string, Map<number, RefHour[]>>();
+  for (const h of hours) {
+    const day = Math.floor(h.hour_ms / DAY) * DAY;
+    if (day > lastCompleteDayMs) continue;
+    const m = byMeterDay.get(h.meter_id) ?? byMeterDay.set(h.meter_id, new Map()).get(h.meter_id)!;
+    (m.get(day) ?? m.set(day, []).get(day)!).push(h);
+  }
+  const out: RefEpisode[] = [];
+  for (const [meter, days] of byMeterDay) {
+    const info = meters.get(meter) ?? { category: 'other', street: '', contract_kva: null };
+    const judged: { day: number; working: boolean; level: number }[] = [];
+    for (const [day, hs] of [...days].sort(([a], [b]) => a - b)) {
+      if (hs.length < p.min_day_hours) continue;
+      const kws = hs.map((h) => h.kw);
+      const level = kth(kws, p.sustained_hours, true);
+      const quiet = kth(kws, p.quiet_hours, false);
+      const offpeak = kth(hs.filter((h) => {
+        const x = hod(h.hour_ms);
+        return !(x >= p.morning_peak_start_hour && x < p.morning_peak_end_hour) && !(x >= p.evening_peak_start_hour && x < p.evening_peak_end_hour);
+      }).map((h) => h.kw), p.offpeak_hours, true);
+      if (level === undefined || quiet === undefined) continue;
+      const rhythm = level - quiet >= p.min_excess_kw && level >= p.min_contrast * Math.max(quiet, p.min_quiet_kw) && offpeak !== undefined && offpeak >= p.min_offpeak_share * level;
+      const overCapacity = info.contract_kva !== null && info.contract_kva > 0 && level >= p.capacity_frac * info.contract_kva;
+      const peer = peerKwhDay(info.street, info.category, day);
+      const kwh = kws.reduce((a, b) => a + b, 0);
+      const peerOk = p.peer_categories.includes(info.category) && level >= p.peer_min_level_kw && peer !== undefined && kwh >= p.min_peer_ratio * peer;
+      judged.push({ day, working: rhythm && (overCapacity || peerOk), level });
+    }
+    const flagged: { day: number; firstWorking: number }[] = [];
+    for (const j of judged) {
+      if (!j.working) continue;
+      const inWindow = judged.filter((x) => x.working && x.day > j.day - p.window_days * DAY && x.day <= j.day);
+      const firstDay = info.contract_kva !== null && j.level >= p.first_day_capacity_frac * info.contract_kva;
+      if (inWindow.length >= p.min_days || firstDay) flagged.push({ day: j.day, firstWorking: inWindow[0]!.day });
+    }
+    for (const ep of islands(flagged, (f) => f.day, p.episode_gap_days * DAY)) {
+      out.push({ meter_id: meter, episode_start_ms: ep[0]!.firstWorking, detected_at_ms: ep[0]!.day + DAY, window_end_ms: ep[ep.length - 1]!.day + DAY });
+    }
+  }
+  return out;
+}
+
+export interface DailyCapacityParams { capacity_share: number; window_days: number; min_high_days: number; episode_gap_days: number }
+
+/** `days`: meter → day → daily kWh (complete days of meters WITHOUT hourly data). */
+export function dailyCapacityReference(days: ReadonlyMap<string, ReadonlyMap<number, number>>, kva: ReadonlyMap<string, number | null>, lastCompleteDayMs: number, p: DailyCapacityParams): RefEpisode[] {
+  const out: RefEpisode[] = [];
+  for (const [meter, byDay] of days) {
+    const c = kva.get(meter);
+    if (!c) continue;
+    const high = [...byDay].filter(([d, kwh]) => d <= lastCompleteDayMs && kwh >= p.capacity_share * c * 24).map(([d]) => d).sort((a, b) => a - b);
+    const flagged = high
+      .map((d) => ({ d, inWindow: high.filter((x) => x > d - p.window_days * DAY && x <= d) }))
+      .filter((x) => x.inWindow.length >= p.min_high_days);
+    for (const ep of islands(flagged, (f) => f.d, p.episode_gap_days * DAY)) {
+      out.push({ meter_id: meter, episode_start_ms: ep[0]!.inWindow[0]!, detected_at_ms: ep[0]!.d + DAY, window_end_ms: ep[ep.length - 1]!.d + DAY });
+    }
+  }
+  return out;
+}
+
+export { median };
