@@ -10,7 +10,11 @@ export interface Label {
   meter_id: string;
   kind: 'restored' | 'workshop';
   onset_ms: number;
+  /** A street office's verdict: confirmed (a true event, the default) or dismissed (nothing there: a known negative). */
+  verdict?: 'confirmed' | 'dismissed';
 }
+
+const positive = (l: Label) => l.verdict !== 'dismissed';
 
 export const KIND_FAMILY: Record<Label['kind'], Family> = { restored: 'site', workshop: 'workshop' };
 
@@ -27,6 +31,33 @@ export interface FamilyScore {
   /** Onset → first detected_at of every found label, hours. */
   delays_h: number[];
   false_cases: Case[];
+  /** Labels no case found. */
+  missed: Label[];
+  /** Cases that match a dismissed verdict (known false) and cases matching no label at all (unverified). */
+  dismissed_cases: number;
+  unverified_cases: number;
+  /** true ÷ (true + dismissed): precision over the cases a street office verified, when verdicts are given. */
+  verified_precision: number | null;
+  /** Precision per score band, highest band first: a good score ranks, so precision rises with it. */
+  calibration: ScoreBand[];
+}
+
+export interface ScoreBand {
+  from: number;
+  to: number;
+  cases: number;
+  true_cases: number;
+  precision: number | null;
+}
+
+export const SCORE_BANDS: readonly [number, number][] = [[0.9, 1.0001], [0.8, 0.9], [0.7, 0.8], [0.6, 0.7], [0, 0.6]];
+
+export function calibrate(cases: readonly Case[], isTrue: (c: Case) => boolean): ScoreBand[] {
+  return SCORE_BANDS.map(([from, to]) => {
+    const inBand = cases.filter((c) => c.score >= from && c.score < to);
+    const t = inBand.filter(isTrue).length;
+    return { from, to: Math.min(to, 1), cases: inBand.length, true_cases: t, precision: inBand.length ? t / inBand.length : null };
+  });
 }
 
 const median = (xs: number[]) => {
@@ -40,19 +71,24 @@ export function matches(c: Case, l: Label): boolean {
   return c.meter_id === l.meter_id && c.family === KIND_FAMILY[l.kind] && parseLocalMs(c.detected_at)! >= l.onset_ms - DAY_MS;
 }
 
-export function scoreFamily(cases: readonly Case[], labels: readonly Label[], family: Family): FamilyScore {
-  const fl = labels.filter((l) => KIND_FAMILY[l.kind] === family);
+export function scoreFamily(cases: readonly Case[], allLabels: readonly Label[], family: Family): FamilyScore {
+  const fl = allLabels.filter((l) => KIND_FAMILY[l.kind] === family && positive(l));
+  const negatives = allLabels.filter((l) => KIND_FAMILY[l.kind] === family && !positive(l));
   const fc = cases.filter((c) => c.family === family);
   const delays: number[] = [];
+  const missed: Label[] = [];
   let found = 0;
   for (const l of fl) {
     const hits = fc.filter((c) => matches(c, l)).map((c) => parseLocalMs(c.detected_at)!);
     if (hits.length) {
       found++;
       delays.push((Math.min(...hits) - l.onset_ms) / HOUR_MS);
-    }
+    } else missed.push(l);
   }
-  const falseCases = fc.filter((c) => !fl.some((l) => matches(c, l)));
+  const isTrue = (c: Case) => fl.some((l) => matches(c, l));
+  const falseCases = fc.filter((c) => !isTrue(c));
+  // a dismissed verdict names its case's episode: the case raised on that meter for that episode
+  const dismissed = falseCases.filter((c) => negatives.some((l) => l.meter_id === c.meter_id && Math.abs(parseLocalMs(c.episode_start)! - l.onset_ms) < DAY_MS));
   const trueCases = fc.length - falseCases.length;
   const precision = fc.length ? trueCases / fc.length : 1;
   const recall = fl.length ? found / fl.length : 1;
@@ -63,6 +99,11 @@ export function scoreFamily(cases: readonly Case[], labels: readonly Label[], fa
     median_delay_h: round(median(delays)), worst_delay_h: round(delays.length ? Math.max(...delays) : null),
     delays_h: delays.map((d) => Math.round(d * 10) / 10),
     false_cases: falseCases,
+    missed,
+    dismissed_cases: dismissed.length,
+    unverified_cases: negatives.length ? falseCases.length - dismissed.length : 0,
+    verified_precision: negatives.length ? trueCases / Math.max(trueCases + dismissed.length, 1) : null,
+    calibration: calibrate(fc, isTrue),
   };
 }
 
@@ -72,7 +113,9 @@ export function parseLabels(rows: readonly Record<string, unknown>[], origin: st
     if (kind !== 'restored' && kind !== 'workshop') throw new Error(`${origin}: row ${i + 2}: kind: expected restored or workshop, got ${JSON.stringify(kind)}`);
     const onset = parseLocalMs(String(r.onset ?? '').length === 10 ? `${r.onset}T00:00:00` : String(r.onset ?? ''));
     if (onset === undefined) throw new Error(`${origin}: row ${i + 2}: onset: not an ISO-8601 date/time`);
-    return { meter_id: String(r.meter_id ?? '').trim(), kind, onset_ms: onset };
+    const verdict = String(r.verdict ?? '').trim() || 'confirmed';
+    if (verdict !== 'confirmed' && verdict !== 'dismissed') throw new Error(`${origin}: row ${i + 2}: verdict: expected confirmed or dismissed, got ${JSON.stringify(verdict)}`);
+    return { meter_id: String(r.meter_id ?? '').trim(), kind, onset_ms: onset, verdict };
   });
 }
 
@@ -97,7 +140,7 @@ export function rankDaily(cases: readonly Case[], labels: readonly Label[], k: n
     const top = [...list].sort((a, b) => b.score - a.score || a.case_id.localeCompare(b.case_id)).slice(0, k);
     let hits = 0, ap = 0;
     top.forEach((c, i) => {
-      if (labels.some((l) => matches(c, l))) {
+      if (labels.some((l) => positive(l) && matches(c, l))) {
         hits++;
         ap += hits / (i + 1);
       }
@@ -112,7 +155,7 @@ export function rankDaily(cases: readonly Case[], labels: readonly Label[], k: n
 export interface Evaluation {
   site: FamilyScore;
   workshop: FamilyScore;
-  overall: Omit<FamilyScore, 'false_cases'> & { false_cases: Case[] };
+  overall: Omit<FamilyScore, 'calibration'> & { calibration: ScoreBand[] };
   daily: DailyRanking;
 }
 
@@ -130,6 +173,12 @@ export function evaluate(cases: readonly Case[], labels: readonly Label[], k = 2
       f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
       median_delay_h: median(delays), worst_delay_h: delays.length ? Math.max(...delays) : null, delays_h: delays,
       false_cases: [...site.false_cases, ...workshop.false_cases],
+      missed: [...site.missed, ...workshop.missed],
+      dismissed_cases: site.dismissed_cases + workshop.dismissed_cases,
+      unverified_cases: site.unverified_cases + workshop.unverified_cases,
+      verified_precision: site.verified_precision === null && workshop.verified_precision === null ? null
+        : trueCases / Math.max(trueCases + site.dismissed_cases + workshop.dismissed_cases, 1),
+      calibration: calibrate(cases, (c) => labels.some((l) => positive(l) && matches(c, l))),
     },
   };
 }

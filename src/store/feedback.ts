@@ -22,11 +22,11 @@ export async function applyFeedback(db: Db, caseId: string, verdict: string, not
   return { meter_id: String(row.meter_id), previous: row.status as CaseStatus };
 }
 
-/** Confirmed cases as labels for `eval` (meter_id, kind, onset); dismissed ones are the negatives eval counts as false cases. */
-export async function labelsFromFeedback(db: Db): Promise<{ meter_id: string; kind: string; onset: string }[]> {
+/** Verified cases as labels for `eval` (meter_id, kind, onset, verdict): confirmed ones are events, dismissed ones known negatives; unvisited cases are neither. */
+export async function labelsFromFeedback(db: Db): Promise<{ meter_id: string; kind: string; onset: string; verdict: string }[]> {
   const rows = (await db.con.runAndReadAll(
-    `select meter_id, case when family = 'site' then 'restored' else 'workshop' end as kind, strftime(episode_start, '%Y-%m-%dT%H:%M:%S+08:00') as onset
-     from cases where status = 'confirmed' order by meter_id, episode_start`,
+    `select meter_id, case when family = 'site' then 'restored' else 'workshop' end as kind, strftime(episode_start, '%Y-%m-%dT%H:%M:%S+08:00') as onset, status as verdict
+     from cases where status in ('confirmed', 'dismissed') order by meter_id, episode_start`,
   )).getRowObjectsJS();
-  return rows.map((r) => ({ meter_id: String(r.meter_id), kind: String(r.kind), onset: String(r.onset) }));
+  return rows.map((r) => ({ meter_id: String(r.meter_id), kind: String(r.kind), onset: String(r.onset), verdict: String(r.verdict) }));
 }

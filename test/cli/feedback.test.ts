@@ -41,10 +41,21 @@ describe('powerscreen feedback', () => {
     const raised = after.find((x) => x.case_id !== c.case_id)!;
     expect(raised).toMatchObject({ status: 'open', detector: 'restored_power', site_case_no: 'GL2026T001' });
     expect(raised.evidence.restored_power.escalates_dismissed_case).toBe(c.case_id);
-    // confirmed cases become labels for eval
+    // verified cases become labels for eval: confirmed ones as events, dismissed ones as known negatives
     expect(cli('feedback', raised.case_id, 'confirmed', '--db', db).status).toBe(0);
-    expect(cli('labels-from-feedback', '--db', db, '--out', join(tmp.dir, 'labels.csv')).stdout).toBe(`1 label(s) written to ${join(tmp.dir, 'labels.csv')}\n`);
-    expect(readFileSync(join(tmp.dir, 'labels.csv'), 'utf8')).toBe(`meter_id,kind,onset\r\n3501020000901,restored,${raised.episode_start}\r\n`);
+    expect(cli('labels-from-feedback', '--db', db, '--out', join(tmp.dir, 'labels.csv')).stdout).toBe(`2 label(s) written to ${join(tmp.dir, 'labels.csv')} (1 confirmed, 1 dismissed: eval counts precision over these verified cases)\n`);
+    const labels = readFileSync(join(tmp.dir, 'labels.csv'), 'utf8').split('\r\n');
+    expect(labels[0]).toBe('meter_id,kind,onset,verdict');
+    expect(labels).toContain(`3501020000901,restored,${raised.episode_start},confirmed`);
+    expect(labels).toContain(`3501020000901,restored,${c.episode_start},dismissed`);
+    // eval on the stored database with those labels (no reading files), which stays as it was
+    const ev = cli('eval', '--db', db, '--labels', join(tmp.dir, 'labels.csv'), '--json');
+    expect(ev.stderr).toBe('');
+    const [res] = JSON.parse(ev.stdout);
+    expect(res.site).toMatchObject({ labels: 1, found: 1 });
+    expect(res.overall.verified_precision).not.toBeNull();
+    expect(cases(join(tmp.dir, 'c3.jsonl')).length).toBe(after.length);
+    expect(cli('labels-from-feedback', '--db', db, '--out', join(tmp.dir, 'labels2.csv')).stdout).toMatch(/^2 label\(s\)/);
   }, 120_000);
 
   it('an unknown case or verdict is one clear line', () => {

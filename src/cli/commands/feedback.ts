@@ -25,7 +25,7 @@ export function register(program: Command): void {
     });
   program
     .command('labels-from-feedback')
-    .description('write confirmed cases as labels (meter_id, kind, onset) for `powerscreen eval --labels`')
+    .description('write verified cases as labels (meter_id, kind, onset, verdict) for `powerscreen eval --labels`: confirmed are events, dismissed known negatives')
     .requiredOption('--out <file>', 'labels CSV')
     .option('--db <file>', 'DuckDB file (default: the pipeline store.db)')
     .option('--pipeline <file>', 'pipeline file (JSON)')
@@ -33,8 +33,9 @@ export function register(program: Command): void {
       const db = await openDb(o.db ?? loadPipeline(o.pipeline).store.db);
       try {
         const labels = await labelsFromFeedback(db);
-        writePrivateFile(o.out, toCsv(['meter_id', 'kind', 'onset'], labels.map((l) => [l.meter_id, l.kind, l.onset])));
-        process.stdout.write(`${labels.length} label(s) written to ${o.out}\n`);
+        writePrivateFile(o.out, toCsv(['meter_id', 'kind', 'onset', 'verdict'], labels.map((l) => [l.meter_id, l.kind, l.onset, l.verdict])));
+        const dismissed = labels.filter((l) => l.verdict === 'dismissed').length;
+        process.stdout.write(`${labels.length} label(s) written to ${o.out} (${labels.length - dismissed} confirmed, ${dismissed} dismissed: eval counts precision over these verified cases)\n`);
       } finally {
         db.close();
       }
