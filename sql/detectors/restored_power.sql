@@ -76,15 +76,8 @@ rebound_windows as (
 ),
 
 scored_episodes as (
-  select e.meter_id,
-         e.case_no as site_case_no,
-         e.detected_at as episode_start,
-         e.detected_at,
-         e.window_start,
-         e.last_flagged as window_end,
-         e.level_kwh_day,
-         -- what "off" looked like between the cut and the episode (停电后日均)
-         e.quiet_kwh_day as baseline_kwh_day,
+  -- site_episodes gives the lead columns (episode_start, window_start/end, level and quiet levels)
+  select e.*,
          p.pre_cut_kwh_day as reference_kwh_day,
          -- drawing at all after a cut is strong evidence; nearing the old production level makes it certain
          $score_at_floor + (1 - $score_at_floor) * least(1.0, coalesce(e.level_kwh_day / nullif(p.pre_cut_kwh_day, 0),

@@ -69,15 +69,8 @@ production_windows as (
 ),
 
 scored_episodes as (
-  select e.meter_id,
-         e.case_no as site_case_no,
-         e.detected_at as episode_start,
-         e.detected_at,
-         e.window_start,
-         e.last_flagged as window_end,
-         e.level_kwh_day,
-         -- what the halted site drew between the order and the episode (停产后日均)
-         e.quiet_kwh_day as baseline_kwh_day,
+  -- site_episodes gives the lead columns (episode_start, window_start/end, level and quiet levels)
+  select e.*,
          p.production_kwh_day as reference_kwh_day,
          -- score_at_threshold at resume_frac of the working draw; 1.0 once the episode reaches the full pre-halt working draw
          $score_at_threshold + (1 - $score_at_threshold) * least(1.0, greatest(0.0, (e.peak_window_kw / p.production_kw - $resume_frac) / (1 - $resume_frac))) as score,

@@ -38,17 +38,7 @@
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
 
-with peer_levels as (
-  -- what an ordinary meter of the same street and category draws on a day; peer_daily holds every
-  -- meter of the deployment (sql/peers/peer_daily.sql: each worker adds its own, reads the rest)
-  select coalesce(m.street, '') as street, coalesce(m.category, 'other') as category, p.day,
-         median(p.kwh_day) as peer_kwh_day
-  from peer_daily p
-  left join meters m using (meter_id)
-  where p.kwh_day is not null
-  group by all
-),
-
+with 
 complete_days as (
   select d.meter_id, d.day, d.day_no, d.kwh_day
   from daily_levels($min_day_coverage * 1440) d
@@ -104,7 +94,7 @@ confirmed_steps as (
   select s.*, len(s.high_series) as high_days, s.high_series[1].day as change_day, p.peer_kwh_day
   from step_days s
   join meter_groups() g using (meter_id)
-  join peer_levels p on p.street = g.street and p.category = g.category and p.day = s.day
+  join peer_day_levels() p on p.street = g.street and p.category = g.category and p.day = s.day
   where len(s.high_series) >= $min_high_days
     and s.confirm_median_kwh >= $min_peer_ratio * p.peer_kwh_day
 ),

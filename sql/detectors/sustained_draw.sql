@@ -87,22 +87,13 @@ candidate_meters as (
   having count(*) >= $min_days
 ),
 
-peer_levels as (
-  -- what an ordinary meter of the same street and category uses in a day (peer_daily: every worker's meters)
-  select coalesce(m.street, '') as street, coalesce(m.category, 'other') as category, p.day,
-         median(p.kwh_day) as peer_kwh_day
-  from peer_daily p
-  left join meters m using (meter_id)
-  where p.kwh_day is not null
-  group by all
-),
 
 working_days as (
   select j.*, p.peer_kwh_day,
          j.has_rhythm and (j.over_capacity or (j.peer_candidate and j.kwh >= $min_peer_ratio * p.peer_kwh_day)) as is_working
   from judged_days j
   semi join candidate_meters using (meter_id)
-  left join peer_levels p on p.street = j.street and p.category = j.category and p.day = j.day
+  left join peer_day_levels() p on p.street = j.street and p.category = j.category and p.day = j.day
 ),
 
 windows as (

@@ -35,6 +35,16 @@ create or replace temp macro meter_groups() as table
   from (select distinct meter_id from meter_daily) d
   left join meters m using (meter_id);
 
+-- What an ordinary meter of a street and category uses in a day: the median daily energy over
+-- peer_daily, which holds every meter of the deployment (each worker adds its own, reads the rest).
+create or replace temp macro peer_day_levels() as table
+  select coalesce(m.street, '') as street, coalesce(m.category, 'other') as category, p.day,
+         median(p.kwh_day) as peer_kwh_day
+  from peer_daily p
+  left join meters m using (meter_id)
+  where p.kwh_day is not null
+  group by all;
+
 -- One row per meter and local day of hourly draw: the working-hours band's mean and spread, the
 -- night's mean, the day's mean and peak. Days with fewer than min_hours covered hours are left out.
 -- industrial_profile judges these; peer_daily publishes their working-hours level as the peer input,
@@ -121,6 +131,8 @@ create or replace temp macro site_episodes(flagged, site_readings, gap_s, window
      and d.day < cast(e.detected_at - interval 1 second as date)
     group by all
   )
-  select e.*, e.episode_kwh / e.episode_days as level_kwh_day, coalesce(q.quiet_kwh_day, 0) as quiet_kwh_day
+  -- the lead columns every site detector returns, named as the output contract names them
+  select e.*, e.case_no as site_case_no, e.detected_at as episode_start, e.last_flagged as window_end,
+         e.episode_kwh / e.episode_days as level_kwh_day, coalesce(q.quiet_kwh_day, 0) as baseline_kwh_day
   from energy e
   left join quiet q using (meter_id, episode_no);
