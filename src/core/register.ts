@@ -17,8 +17,10 @@ export type DeriveResult =
   | { ok: false; reason: string; record: RegisterReading }
   | { ok: 'base'; record: RegisterReading }; // first value seen for a meter: a base, no energy yet
 
-/** Highest plausible average power (kW) of one meter, to tell a roll-over from a reset. */
+/** Highest plausible average power (kW) of one meter, to tell a roll-over from a reset, and to refuse a derived energy. */
 const MAX_PLAUSIBLE_KW = 100_000;
+/** Longest gap between register values spread over one interval: a week (and within interval_min's range). */
+export const MAX_REGISTER_GAP_MIN = 1440 * 7;
 
 export class RegisterDeriver {
   constructor(readonly state: Map<string, RegisterState> = new Map()) {}
@@ -40,7 +42,7 @@ export class RegisterDeriver {
       return { ok: false, reason: `reading_kwh: ${what} for this meter; its interval is already accounted for`, record: r };
     }
     const minutes = (r.ts_ms - prev.ts_ms) / MINUTE_MS;
-    if (minutes > 1440 * 31) {
+    if (minutes > MAX_REGISTER_GAP_MIN) {
       this.state.set(r.meter_id, { ts_ms: r.ts_ms, reading_kwh: r.reading_kwh });
       return { ok: false, reason: `reading_kwh: gap of ${Math.round(minutes / 1440)} days since the last register value; not spread over one interval`, record: r };
     }
@@ -64,6 +66,9 @@ export class RegisterDeriver {
       }
     }
     this.state.set(r.meter_id, { ts_ms: r.ts_ms, reading_kwh: r.reading_kwh });
+    if (delta > MAX_PLAUSIBLE_KW * (minutes / 60)) {
+      return { ok: false, reason: `reading_kwh: register rose by ${delta} kWh in ${Math.round(minutes)} min, beyond any meter (unit error?); not stored, new register taken as base`, record: r };
+    }
     return { ok: true, rollover, reading: { meter_id: r.meter_id, ts_ms: r.ts_ms, interval_min: Math.round(minutes), kwh: delta } };
   }
 }

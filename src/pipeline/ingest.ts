@@ -70,16 +70,20 @@ export class Ingestor {
         registerRows.set(v.reading, batch.rows[i]!);
       }
     }
+    // derived on a draft of the register state: it advances only once the batch is stored (commit),
+    // so a failed store leaves it as it was and a retry derives the same energy again
+    let draft: RegisterDeriver | undefined;
     if (registers.length) {
       const deriver = await this.ensureDeriver();
-      for (const d of deriver.derive(registers)) {
+      draft = new RegisterDeriver(new Map(registers.map((r) => [r.meter_id, deriver.state.get(r.meter_id)!] as const).filter(([, s]) => s !== undefined)));
+      for (const d of draft.derive(registers)) {
         if (d.ok === true) readings.push(d.reading);
         else if (d.ok === 'base') registerBase++;
         else rejects.push({ source, row: registerRows.get(d.record) ?? 0, reason: d.reason, record: d.record });
       }
     }
     const registerState = new Map<string, RegisterState>();
-    if (this.deriver) for (const r of registers) registerState.set(r.meter_id, this.deriver.state.get(r.meter_id)!);
+    if (draft) for (const r of registers) registerState.set(r.meter_id, draft.state.get(r.meter_id)!);
     return { readings, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState };
   }
 
@@ -88,6 +92,7 @@ export class Ingestor {
     // register state in the same transaction as the readings derived from it: a crash between the
     // two would otherwise re-derive the next readings from a stale base
     const r = await this.store.append(p.readings, offsets, p.registerState);
+    for (const [meter, state] of p.registerState) this.deriver?.state.set(meter, state);
     for (const x of p.readings) this.counts.meters.add(x.meter_id);
     this.counts.read += p.read;
     this.counts.accepted += r.accepted;

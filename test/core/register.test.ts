@@ -37,3 +37,19 @@ describe('register (示数) to interval energy', () => {
     expect(late[1]!.ok === true && late[1]!.reading.kwh).toBe(1);
   });
 });
+
+describe('register values that cannot be right (issue 11)', () => {
+  it('a gap of more than a week is not spread over one interval (a 23-day gap used to overflow interval_min)', () => {
+    const d = new RegisterDeriver();
+    const t0 = parseLocalMs('2026-10-01T00:00:00')!;
+    const out = d.derive([{ meter_id: 'm', ts_ms: t0, reading_kwh: 10 }, { meter_id: 'm', ts_ms: t0 + 23 * 86_400_000, reading_kwh: 500 }, { meter_id: 'm', ts_ms: t0 + 23 * 86_400_000 + 900_000, reading_kwh: 500.5 }]);
+    expect(out[1]).toMatchObject({ ok: false, reason: expect.stringMatching(/^reading_kwh: gap of 23 days/) });
+    expect(out[2]).toMatchObject({ ok: true, reading: { interval_min: 15, kwh: expect.closeTo(0.5, 9) } });
+  });
+
+  it('an energy no meter can draw is refused, not stored (100 → 1e300)', () => {
+    const d = new RegisterDeriver();
+    const out = d.derive([reg('08:00', 100), reg('08:15', 1e300)]);
+    expect(out[1]).toMatchObject({ ok: false, reason: expect.stringMatching(/beyond any meter/) });
+  });
+});

@@ -1,0 +1,35 @@
+/** The ingestor's register state follows the store: a failed store commit must not lose energy (issue 11, item 4). */
+import { describe, it, expect } from 'vitest';
+import { openDb } from '../../src/store/db.js';
+import { ReadingStore } from '../../src/store/readingStore.js';
+import { Ingestor } from '../../src/pipeline/ingest.js';
+import { parseLocalMs } from '../../src/time.js';
+
+const rec = (hhmm: string, reading_kwh: number) => ({ meter_id: 'm1', ts: `2026-11-21T${hhmm}:00+08:00`, reading_kwh });
+
+describe('Ingestor and register state', () => {
+  it('a failed commit leaves the register state as it was: the retry derives the same energy', async () => {
+    const db = await openDb(':memory:');
+    try {
+      const store = new ReadingStore(db);
+      const ing = new Ingestor(store, 15);
+      const base = await ing.prepare({ records: [rec('08:00', 100)], rows: [1], broken: [] }, 'f');
+      await ing.commit(base);
+      const batch = { records: [rec('08:15', 101.5)], rows: [2], broken: [] };
+      const first = await ing.prepare(batch, 'f');
+      expect(first.readings).toHaveLength(1);
+      // the store refuses the commit once (a broker or disk fault)
+      const append = store.append.bind(store);
+      store.append = async () => { throw new Error('disk full'); };
+      await expect(ing.commit(first)).rejects.toThrow('disk full');
+      store.append = append;
+      const retry = await ing.prepare(batch, 'f');
+      expect(retry.rejects).toEqual([]);
+      expect(retry.readings).toMatchObject([{ meter_id: 'm1', kwh: expect.closeTo(1.5, 9), ts_ms: parseLocalMs('2026-11-21T08:15:00+08:00') }]);
+      await ing.commit(retry);
+      expect(ing.totals()).toMatchObject({ read: 2, accepted: 2, rejected: 0 });
+    } finally {
+      db.close();
+    }
+  });
+});
