@@ -8,6 +8,9 @@ export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3600_000;
 export const DAY_MS = 86_400_000;
 
+const MIN_YEAR = 1970;
+const MAX_YEAR = 2199;
+
 const ISO_RE =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
 
@@ -20,7 +23,9 @@ export function parseLocalMs(text: string): number | undefined {
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, off] = m;
   const year = +y!, month = +mo!, day = +d!, hour = +h!, minute = +mi!, second = s ? +s : 0;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) return undefined;
+  // a leap second is not a meter interval end, and a year outside 1970–2199 is a typo (0026 is not 2026)
+  if (year < MIN_YEAR || year > MAX_YEAR) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 59) return undefined;
   if (hour === 24 && (minute !== 0 || second !== 0)) return undefined;
   const ms = frac ? Math.round(Number('0.' + frac) * 1000) : 0;
   let wall = Date.UTC(year, month - 1, day, hour, minute, second, ms);
@@ -32,7 +37,10 @@ export function parseLocalMs(text: string): number | undefined {
   if (off !== 'Z') {
     const sign = off[0] === '-' ? -1 : 1;
     const digits = off.slice(1).replace(':', '');
-    offsetMs = sign * ((+digits.slice(0, 2)) * 60 + (digits.length > 2 ? +digits.slice(2, 4) : 0)) * MINUTE_MS;
+    const oh = +digits.slice(0, 2), om = digits.length > 2 ? +digits.slice(2, 4) : 0;
+    // real offsets run from -12:00 to +14:00 with minutes below 60 (+99:99 is not one)
+    if (oh > 14 || om > 59) return undefined;
+    offsetMs = sign * (oh * 60 + om) * MINUTE_MS;
   }
   wall = wall - offsetMs + SHANGHAI_OFFSET_MS;
   return wall;

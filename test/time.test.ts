@@ -16,6 +16,13 @@ describe('time', () => {
       expect(parseLocalMs(bad), bad).toBeUndefined();
     }
   });
+  it('rejects what only looks like a timestamp (issue 11, item 5)', () => {
+    // years 0–99 used to become 1900–1999; a bogus offset and a leap second used to pass
+    for (const bad of ['0026-10-01T00:00:00', '0026-10-01T00:00:00+08:00', '2026-11-21T08:15:00+99:99', '2026-11-21T08:15:60+08:00', '1969-12-31T23:00:00', '2999-01-01T00:00:00+08:00']) {
+      expect(parseLocalMs(bad), bad).toBeUndefined();
+    }
+    expect(parseLocalMs('2026-11-21T08:15:00+14:00')).toBeDefined();
+  });
   it('puts an interval ending at midnight into the previous day', () => {
     expect(formatDate(dayOfIntervalEnd(parseLocalMs('2026-11-22T00:00:00')!))).toBe('2026-11-21');
     expect(formatDate(dayOfIntervalEnd(parseLocalMs('2026-11-22T00:15:00')!))).toBe('2026-11-22');

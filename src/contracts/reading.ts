@@ -26,12 +26,17 @@ export type ValidatedRecord =
   | { ok: true; kind: 'register'; reading: RegisterReading }
   | { ok: false; reason: string };
 
+/** A decimal number as text (no hex, binary, octal or Infinity, which Number() would accept). */
+const DECIMAL_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Text → number when it is written as a decimal; NaN otherwise (so the record is rejected, never misread). */
+export const decimalNumber = (t: string): number => (DECIMAL_RE.test(t) ? Number(t) : NaN);
+
 // Files deliver numbers as text; an empty cell is "absent".
 const numeric = z.preprocess((v) => {
   if (v === '' || v === null || v === undefined) return undefined;
   if (typeof v === 'string') {
     const t = v.trim();
-    return t === '' ? undefined : Number(t);
+    return t === '' ? undefined : decimalNumber(t);
   }
   if (typeof v === 'bigint') return Number(v);
   return v;
@@ -83,11 +88,11 @@ function fastInterval(r: Record<string, unknown>, opts: ValidateOptions): Valida
 export function intervalReading(meter_id: unknown, ts_ms: number, kwhIn: unknown, intervalIn: unknown, opts: ValidateOptions): Reading | undefined {
   if (typeof meter_id !== 'string' || !METER_ID_RE.test(meter_id) || !Number.isFinite(ts_ms)) return undefined;
   let kwh = kwhIn;
-  if (typeof kwh === 'string') kwh = kwh.trim() === '' ? undefined : Number(kwh);
+  if (typeof kwh === 'string') kwh = kwh.trim() === '' ? undefined : decimalNumber(kwh.trim());
   if (typeof kwh !== 'number' || !Number.isFinite(kwh) || kwh < 0) return undefined;
   let interval = intervalIn;
   if (interval === undefined || interval === null || interval === '') interval = opts.defaultIntervalMin;
-  else if (typeof interval === 'string') interval = interval.trim() === '' ? opts.defaultIntervalMin : Number(interval);
+  else if (typeof interval === 'string') interval = interval.trim() === '' ? opts.defaultIntervalMin : decimalNumber(interval.trim());
   if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1 || interval > 1440) return undefined;
   if (kwh > MAX_INTERVAL_KWH * (interval / 60)) return undefined;
   return { meter_id, ts_ms, interval_min: interval, kwh };

@@ -53,4 +53,12 @@ describe('the fast path agrees with the zod contract', () => {
       expect(validateReading(raw, { defaultIntervalMin: 15 }), JSON.stringify(raw, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))).toEqual(validateWithZod(raw, { defaultIntervalMin: 15 }));
     }
   });
+
+  it('a number must be written as a decimal: 0x10 is not 16 kWh (issue 11, item 7)', () => {
+    for (const kwh of ['0x10', '0b11', '0o7', 'Infinity', '1e400']) {
+      const r = validateReading({ meter_id: 'm1', ts: '2026-11-21T08:15:00+08:00', kwh }, { defaultIntervalMin: 15 });
+      expect(r.ok, kwh).toBe(false);
+    }
+    expect(validateReading({ meter_id: 'm1', ts: '2026-11-21T08:15:00+08:00', kwh: ' 1.5e-1 ' }, { defaultIntervalMin: 15 })).toMatchObject({ ok: true, reading: { kwh: 0.15 } });
+  });
 });
