@@ -79,6 +79,8 @@ const baseShape = {
     report_dir: z.string().default('.powerscreen/reports'),
     /** /healthz and /metrics; 0 turns the server off. */
     http_port: z.number().int().min(0).max(65535).default(9464),
+    /** Address the ops server listens on: loopback unless set (e.g. "0.0.0.0" behind a firewall, for a scraper elsewhere). */
+    http_host: z.string().min(1).default('127.0.0.1'),
     stats_interval_s: z.number().positive().default(30),
   }).prefault({}),
   report: z.strictObject({

@@ -19,7 +19,7 @@ export function renderMetrics(m: Metrics): string {
   return lines.join('\n') + '\n';
 }
 
-export function startOpsServer(port: number, m: Metrics): Promise<Server> {
+export function startOpsServer(port: number, m: Metrics, host = '127.0.0.1'): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === '/healthz') {
       const h = m.healthy();
@@ -34,6 +34,6 @@ export function startOpsServer(port: number, m: Metrics): Promise<Server> {
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '0.0.0.0', () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }

@@ -126,7 +126,7 @@ export class Worker {
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.serial(() => this.onBatch(p)) });
     this.running = true;
     const view: WorkerView = { partitions: this.partitions, days: this.days, counters: this.counters, running: () => this.running, stopping: () => this.stopping, outboxPending: () => this.outboxPending };
-    if (this.pipeline.worker.http_port) this.server = await startOpsServer(this.pipeline.worker.http_port, { counters: this.counters, gauges: gauges(view), healthy: () => health(view) });
+    if (this.pipeline.worker.http_port) this.server = await startOpsServer(this.pipeline.worker.http_port, { counters: this.counters, gauges: gauges(view), healthy: () => health(view) }, this.pipeline.worker.http_host);
     this.timers.push(setInterval(() => void this.tick().catch((e) => this.log.error({ error: String(e) }, 'tick failed')), 1000));
     this.timers.push(setInterval(() => this.log.info(statsLine(view), 'stats'), this.pipeline.worker.stats_interval_s * 1000));
     this.log.info({ brokers: brokersOf(this.pipeline, this.opts.env), topic: this.topics.readings, group: this.pipeline.kafka.group_id, db: this.opts.dbPath }, 'worker started');

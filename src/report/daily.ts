@@ -33,8 +33,17 @@ export function dailyRows(cases: readonly Case[], reportDate: string, sites: Rea
   });
 }
 
+/**
+ * A cell Excel or WPS would run as a formula (=, +, -, @, tab, CR first) is prefixed with an
+ * apostrophe: names and addresses come from outside (the registry), and a list opened by a clerk
+ * must not run =HYPERLINK(…) or @SUM(…) written into them.
+ */
+export function csvSafe(cell: string): string {
+  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
+}
+
 export function renderCsv(rows: readonly DailyRow[]): string {
-  return '\uFEFF' + toCsv(DAILY_COLUMNS, rows.map((r) => r.cells));
+  return '\uFEFF' + toCsv(DAILY_COLUMNS, rows.map((r) => r.cells.map(csvSafe)));
 }
 
 const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');

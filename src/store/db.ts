@@ -2,7 +2,7 @@
  * DuckDB edge: opening a database (file or memory) with nothing downloading at run time, and
  * applying the numbered migrations in sql/migrations/ exactly once each.
  */
-import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { PowerscreenError } from '../errors.js';
@@ -18,9 +18,14 @@ export interface Db {
 export interface OpenOptions {
   memoryLimit?: string;
   threads?: number;
+  /** A command that only reads: a mistyped path is an error, not a new empty database. */
+  mustExist?: boolean;
 }
 
 export async function openDb(path = ':memory:', opts: OpenOptions = {}): Promise<Db> {
+  if (path !== ':memory:' && opts.mustExist && !existsSync(path)) {
+    throw new PowerscreenError('INPUT_NOT_FOUND', `${path}: no such database (run backfill or the worker first, or check --db)`);
+  }
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const options: Record<string, string> = {
     // Nothing may download at run time: extensions we need (json, parquet, icu) are built in.
@@ -37,6 +42,8 @@ export async function openDb(path = ':memory:', opts: OpenOptions = {}): Promise
     const hint = /lock/i.test(msg) ? ' (is a worker or another command using this database file?)' : '';
     throw new PowerscreenError('STORE_FAILED', `${path}: cannot open database${hint}: ${msg.split('\n')[0]}`);
   }
+  // the file holds names and addresses (the registry): readable by its owner only
+  if (path !== ':memory:') for (const f of [path, `${path}.wal`]) if (existsSync(f)) chmodSync(f, 0o600);
   const con = await instance.connect();
   await migrate(con);
   await createMacros(con);

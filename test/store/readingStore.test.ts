@@ -43,3 +43,21 @@ describe('ReadingStore', () => {
     db.close();
   });
 });
+
+describe('the database file (issue 11, item 8)', () => {
+  it('is readable by its owner only, and a read command never creates one by mistake', async () => {
+    const { mkdtempSync, statSync, existsSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'ps-db-'));
+    try {
+      const db = await openDb(join(dir, 'd.duckdb'));
+      db.close();
+      expect(statSync(join(dir, 'd.duckdb')).mode & 0o777).toBe(0o600);
+      await expect(openDb(join(dir, 'typo.duckdb'), { mustExist: true })).rejects.toThrow(/typo\.duckdb: no such database/);
+      expect(existsSync(join(dir, 'typo.duckdb'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

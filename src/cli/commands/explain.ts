@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('--pipeline <file>', 'pipeline file (JSON)')
     .action(async (meterId: string, o: { db?: string; out?: string; days: string; json?: boolean; pipeline?: string }) => {
       if (o.out && !/\.(html|svg)$/.test(o.out)) throw new PowerscreenError('CONFIG_INVALID', `--out: expected a .html or .svg file, got ${o.out}`);
-      const db = await openDb(o.db ?? loadPipeline(o.pipeline).store.db);
+      const db = await openDb(o.db ?? loadPipeline(o.pipeline).store.db, { mustExist: true });
       try {
         const e = explain(await gatherExplainData(db, meterId, Number(o.days)));
         if (o.out) {

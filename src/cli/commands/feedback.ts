@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('--db <file>', 'DuckDB file (default: the pipeline store.db)')
     .option('--pipeline <file>', 'pipeline file (JSON)')
     .action(async (caseId: string, verdict: string, o: { note?: string; db?: string; pipeline?: string }) => {
-      const db = await openDb(o.db ?? loadPipeline(o.pipeline).store.db);
+      const db = await openDb(o.db ?? loadPipeline(o.pipeline).store.db, { mustExist: true });
       try {
         const r = await applyFeedback(db, caseId, verdict, o.note);
         process.stdout.write(`${caseId}: ${r.previous} → ${verdict}${verdict === 'dismissed' ? ' (the same episode stays quiet unless its level escalates)' : ''}\n`);
@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('--db <file>', 'DuckDB file (default: the pipeline store.db)')
     .option('--pipeline <file>', 'pipeline file (JSON)')
     .action(async (o: { out: string; db?: string; pipeline?: string }) => {
-      const db = await openDb(o.db ?? loadPipeline(o.pipeline).store.db);
+      const db = await openDb(o.db ?? loadPipeline(o.pipeline).store.db, { mustExist: true });
       try {
         const labels = await labelsFromFeedback(db);
         writePrivateFile(o.out, toCsv(['meter_id', 'kind', 'onset', 'verdict'], labels.map((l) => [l.meter_id, l.kind, l.onset, l.verdict])));

@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .action(async (o: { db?: string; date?: string; days?: number; street?: string; format: string; out?: string; pipeline?: string }) => {
       if (!['csv', 'md', 'html'].includes(o.format)) throw new PowerscreenError('CONFIG_INVALID', `--format: expected csv, md or html, got ${JSON.stringify(o.format)}`);
       const pipeline = loadPipeline(o.pipeline);
-      const db = await openDb(o.db ?? pipeline.store.db);
+      const db = await openDb(o.db ?? pipeline.store.db, { mustExist: true });
       try {
         const r = await dailyList(db, { date: o.date, days: o.days, street: o.street, format: o.format as DailyListOptions['format'] });
         if (o.out) {
