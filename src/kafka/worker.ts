@@ -72,6 +72,8 @@ export class Worker {
   private readonly days = new DayClose();
   private monitored = new Set<string>();
   private outboxPending = 0;
+  /** Set when the readings or registry consumer crashed and will not restart: /healthz says so. */
+  private consumerDown: string | undefined;
   private lastReadingAt = Date.now();
   private lastReportDate = '';
   private stopping = false;
@@ -120,12 +122,19 @@ export class Worker {
       heartbeatInterval: 3000,
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => { void this.onAssigned(e.payload.memberAssignment); });
-    this.consumer.on(this.consumer.events.CRASH, (e) => this.log.error({ error: String(e.payload.error), restart: e.payload.restart }, 'consumer crashed'));
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      this.log.error({ error: String(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
+      if (!e.payload.restart) this.consumerDown = `readings consumer crashed: ${String(e.payload.error)}`;
+    });
+    this.registryFeed.on(this.registryFeed.events.CRASH, (e) => {
+      this.log.error({ error: String(e.payload.error), restart: e.payload.restart }, 'registry consumer crashed');
+      if (!e.payload.restart) this.consumerDown = `registry consumer crashed: ${String(e.payload.error)}`;
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topics.readings, fromBeginning: true });
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.serial(() => this.onBatch(p)) });
     this.running = true;
-    const view: WorkerView = { partitions: this.partitions, days: this.days, counters: this.counters, running: () => this.running, stopping: () => this.stopping, outboxPending: () => this.outboxPending };
+    const view: WorkerView = { partitions: this.partitions, days: this.days, counters: this.counters, running: () => this.running, stopping: () => this.stopping, outboxPending: () => this.outboxPending, down: () => this.consumerDown };
     if (this.pipeline.worker.http_port) this.server = await startOpsServer(this.pipeline.worker.http_port, { counters: this.counters, gauges: gauges(view), healthy: () => health(view) }, this.pipeline.worker.http_host);
     this.timers.push(setInterval(() => void this.tick().catch((e) => this.log.error({ error: String(e) }, 'tick failed')), 1000));
     this.timers.push(setInterval(() => this.log.info(statsLine(view), 'stats'), this.pipeline.worker.stats_interval_s * 1000));

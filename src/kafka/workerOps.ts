@@ -10,6 +10,8 @@ export interface WorkerView {
   running: () => boolean;
   stopping: () => boolean;
   outboxPending: () => number;
+  /** Why a consumer stopped for good (kafkajs will not restart it), if one did. */
+  down: () => string | undefined;
 }
 
 /** The last local day the day-level detectors have judged ('' before the first close). */
@@ -25,10 +27,17 @@ export function gauges(v: WorkerView): Record<string, Record<string, number>> {
   } as Record<string, Record<string, number>>;
 }
 
+/** 200 only while consuming: a stopped consumer or a stop in progress is 503 with the reason. */
 export function health(v: WorkerView): { ok: boolean; detail: Record<string, unknown> } {
+  const down = v.down();
+  const reason = down ?? (v.stopping() ? 'stopping' : !v.running() ? 'not started' : undefined);
   return {
-    ok: v.running() && !v.stopping(),
-    detail: { running: v.running(), stopping: v.stopping(), partitions: v.partitions.owned(), batches: v.counters.batches, closed_through: closedThrough(v.days), pending_cases: v.outboxPending() },
+    ok: reason === undefined,
+    detail: {
+      ...(reason ? { reason } : {}),
+      running: v.running(), stopping: v.stopping(), restoring: v.partitions.restoring(), partitions: v.partitions.owned(), batches: v.counters.batches,
+      closed_through: closedThrough(v.days), pending_cases: v.outboxPending(),
+    },
   };
 }
 
