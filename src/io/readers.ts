@@ -90,52 +90,79 @@ function emptyBatch(): RawBatch {
   return { records: [], rows: [], broken: [] };
 }
 
+/** A quoted field may span lines (RFC 4180), but no reading field does for long: past this a quote is stray. */
+const MAX_QUOTED_LINES = 20;
+
 async function* readCsv(file: string, batchRows: number): AsyncGenerator<RawBatch> {
   let header: string[] | undefined;
   let ends: number[] | undefined;
   let pointCols: string[] = [];
   let batch = emptyBatch();
-  let pending = '';
-  let pendingRow = 0;
-  for await (const [line, lineNo] of readLines(file)) {
-    const text = pending ? pending + '\n' + line : line;
-    const rowNo = pending ? pendingRow : lineNo;
-    if (!header) {
-      const cols = splitCsvLine(text);
-      if (!cols) throw new PowerscreenError('INPUT_MALFORMED', `${file}: row 1: header has an unclosed quote`);
-      header = cols.map((c) => c.trim());
-      ends = widePointEnds(header, file);
-      if (ends) {
-        if (!header.includes('meter_id')) throw new PowerscreenError('INPUT_MALFORMED', `${file}: missing column "meter_id"`);
-        pointCols = header.filter((c) => c !== 'meter_id' && c !== 'date');
-      } else checkLongColumns(header, file);
-      continue;
-    }
-    if (text.trim() === '') continue;
-    const cells = splitCsvLine(text);
-    if (!cells) {
-      pending = text;
-      pendingRow = rowNo;
-      continue;
-    }
-    pending = '';
-    if (cells.length !== header.length) {
-      batch.broken.push({ row: rowNo, raw: text, reason: `row has ${cells.length} fields, header has ${header.length}` });
-    } else {
-      const rec: Record<string, unknown> = {};
-      for (let i = 0; i < header.length; i++) rec[header[i]!] = cells[i];
-      if (ends) expandWide(rec, ends, pointCols, rowNo, batch);
-      else {
-        batch.records.push(rec);
-        batch.rows.push(rowNo);
+  // lines of a row whose quoted field continues on the next line
+  let pending: [string, number][] = [];
+  const handle = (queue: [string, number][]) => {
+    while (queue.length) {
+      const [line, lineNo] = queue.shift()!;
+      pending.push([line, lineNo]);
+      const text = pending.map(([l]) => l).join('\n');
+      const rowNo = pending[0]![1];
+      if (!header) {
+        const cols = splitCsvLine(text);
+        if (!cols) throw new PowerscreenError('INPUT_MALFORMED', `${file}: row 1: header has an unclosed quote`);
+        pending = [];
+        header = cols.map((c) => c.trim());
+        const dup = header.find((c, i) => header!.indexOf(c) !== i);
+        if (dup !== undefined) throw new PowerscreenError('INPUT_MALFORMED', `${file}: row 1: column "${dup}" appears twice in the header`);
+        ends = widePointEnds(header, file);
+        if (ends) {
+          if (!header.includes('meter_id')) throw new PowerscreenError('INPUT_MALFORMED', `${file}: missing column "meter_id"`);
+          pointCols = header.filter((c) => c !== 'meter_id' && c !== 'date');
+        } else checkLongColumns(header, file);
+        continue;
+      }
+      if (text.trim() === '') {
+        pending = [];
+        continue;
+      }
+      const cells = splitCsvLine(text);
+      if (!cells) {
+        if (pending.length > MAX_QUOTED_LINES) {
+          // a stray quote: its row is rejected and the lines after it are read again as rows of their own
+          const [[first, firstNo], ...rest] = pending;
+          pending = [];
+          batch.broken.push({ row: firstNo, raw: first, reason: 'unclosed quote (a stray " in this row)' });
+          queue.unshift(...rest);
+        }
+        continue;
+      }
+      pending = [];
+      if (cells.length !== header.length) {
+        batch.broken.push({ row: rowNo, raw: text, reason: `row has ${cells.length} fields, header has ${header.length}` });
+      } else {
+        const rec: Record<string, unknown> = {};
+        for (let i = 0; i < header.length; i++) rec[header[i]!] = cells[i];
+        if (ends) expandWide(rec, ends, pointCols, rowNo, batch);
+        else {
+          batch.records.push(rec);
+          batch.rows.push(rowNo);
+        }
       }
     }
+  };
+  for await (const [line, lineNo] of readLines(file)) {
+    handle([[line, lineNo]]);
     if (batch.records.length >= batchRows) {
       yield batch;
       batch = emptyBatch();
     }
   }
-  if (pending) batch.broken.push({ row: pendingRow, raw: pending, reason: 'unclosed quote at end of file' });
+  // at the end of the file an unclosed quote is stray too: its row is rejected, the rest read again
+  while (pending.length) {
+    const [[first, firstNo], ...rest] = pending;
+    pending = [];
+    batch.broken.push({ row: firstNo, raw: first, reason: 'unclosed quote (a stray " in this row)' });
+    handle(rest);
+  }
   if (!header) throw new PowerscreenError('INPUT_MALFORMED', `${file}: empty file (no header row)`);
   if (batch.records.length || batch.broken.length) yield batch;
 }

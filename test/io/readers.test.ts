@@ -103,3 +103,29 @@ describe('file readers', () => {
     await expect(all(file('t.arrow', bytes.slice(0, bytes.length - 40)))).rejects.toThrow(/t\.arrow: /);
   });
 });
+
+describe('CSV that breaks (issue 11, items 3 and 7)', () => {
+  it('one stray quote rejects its row only; the rest of the file is read', async () => {
+    const lines = ['meter_id,ts,kwh'];
+    for (let i = 0; i < 2000; i++) lines.push(`m1,2026-11-${String(1 + (i % 28)).padStart(2, '0')}T${String(i % 24).padStart(2, '0')}:15:00+08:00,0.${i % 10}`);
+    lines[4] = 'm1,"2026-11-04T03:15:00+08:00,0.3';
+    const r = await all(file('stray.csv', lines.join('\n') + '\n'));
+    expect(r.records).toHaveLength(1999);
+    expect(r.broken).toEqual([{ row: 5, raw: lines[4], reason: 'unclosed quote (a stray " in this row)' }]);
+  });
+
+  it('a stray quote in the last rows is caught at the end of the file too', async () => {
+    const r = await all(file('stray-end.csv', 'meter_id,ts,kwh\nm1,2026-11-01T00:15:00+08:00,0.1\nm1,"2026-11-01T00:30:00+08:00,0.2\nm1,2026-11-01T00:45:00+08:00,0.3\n'));
+    expect(r.records.map((x) => (x as Record<string, string>).kwh)).toEqual(['0.1', '0.3']);
+    expect(r.broken.map((b) => b.row)).toEqual([3]);
+  });
+
+  it('a quoted field may still span a few lines', async () => {
+    const r = await all(file('multi.csv', 'meter_id,ts,kwh\n"m1",2026-11-01T00:15:00+08:00,"0.1"\n'));
+    expect(r.records).toHaveLength(1);
+  });
+
+  it('a duplicate column in the header is an error naming it', async () => {
+    await expect(all(file('dup.csv', 'meter_id,ts,kwh,kwh\nm1,2026-11-01T00:15:00+08:00,0.1,0.2\n'))).rejects.toThrow(/column "kwh" appears twice in the header/);
+  });
+});
