@@ -10,7 +10,7 @@ import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
 import { DuckDBInstance, DuckDBTimestampValue, DuckDBTimestampTZValue } from '@duckdb/node-api';
 import { PowerscreenError } from '../errors.js';
 import { splitCsvLine } from './csv.js';
-import { assertExists, readLines } from './lines.js';
+import { assertExists, readLines, readTextFile, type TextEncoding } from './lines.js';
 import { formatLocal, parseDate, MINUTE_MS } from '../time.js';
 
 export interface RawBatch {
@@ -312,14 +312,19 @@ export function readRecords(file: string, batchRows = 100_000): AsyncGenerator<R
 }
 
 /** Whole small tabular file (CSV or JSON array) as objects, for reference data. */
-export async function readTable(file: string, what: string): Promise<{ rows: Record<string, unknown>[]; lineOf: number[] }> {
+export async function readTable(file: string, what: string, encoding: TextEncoding = 'auto'): Promise<{ rows: Record<string, unknown>[]; lineOf: number[]; encoding: string }> {
   assertExists(file, what);
   const fmt = detectFormat(file);
   const rows: Record<string, unknown>[] = [];
   const lineOf: number[] = [];
+  let used = 'utf-8';
   if (fmt === 'csv') {
     let header: string[] | undefined;
-    for await (const [line, n] of readLines(file)) {
+    // reference tables are small: read whole, so the encoding can be told (GBK from office software)
+    const { text, encoding: enc } = readTextFile(file, encoding);
+    used = enc;
+    const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+    for (const [line, n] of lines.map((l, i) => [l, i + 1] as const)) {
       if (line.trim() === '') continue;
       const cells = splitCsvLine(line);
       if (!cells) throw new PowerscreenError('INPUT_MALFORMED', `${file}: row ${n}: unclosed quote`);
@@ -337,5 +342,5 @@ export async function readTable(file: string, what: string): Promise<{ rows: Rec
   } else {
     throw new PowerscreenError('INPUT_MALFORMED', `${file}: ${what} must be CSV or JSON`);
   }
-  return { rows, lineOf };
+  return { rows, lineOf, encoding: used };
 }

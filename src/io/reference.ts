@@ -2,10 +2,11 @@
 import { meterSchema, siteSchema, type Meter, type Site, METER_COLUMNS, SITE_COLUMNS } from '../contracts/registry.js';
 import { PowerscreenError } from '../errors.js';
 import { readTable } from './readers.js';
+import type { TextEncoding } from './lines.js';
 import type { z } from 'zod';
 
-async function loadValidated<T>(file: string, what: string, schema: z.ZodType<T>, columns: readonly string[]): Promise<T[]> {
-  const { rows, lineOf } = await readTable(file, what);
+async function loadValidated<T>(file: string, what: string, schema: z.ZodType<T>, columns: readonly string[], encoding: TextEncoding): Promise<T[]> {
+  const { rows, lineOf } = await readTable(file, what, encoding);
   const out: T[] = [];
   rows.forEach((row, i) => {
     for (const k of Object.keys(row)) {
@@ -23,5 +24,6 @@ async function loadValidated<T>(file: string, what: string, schema: z.ZodType<T>
   return out;
 }
 
-export const loadMeterFile = (file: string): Promise<Meter[]> => loadValidated(file, 'meter registry', meterSchema, METER_COLUMNS);
-export const loadSiteFile = (file: string): Promise<Site[]> => loadValidated(file, 'enforcement sites', siteSchema, SITE_COLUMNS);
+/** Registry files in UTF-8 or GB18030/GBK ('auto' tells them apart; see readTextFile). */
+export const loadMeterFile = (file: string, encoding: TextEncoding = 'auto'): Promise<Meter[]> => loadValidated(file, 'meter registry', meterSchema, METER_COLUMNS, encoding);
+export const loadSiteFile = (file: string, encoding: TextEncoding = 'auto'): Promise<Site[]> => loadValidated(file, 'enforcement sites', siteSchema, SITE_COLUMNS, encoding);

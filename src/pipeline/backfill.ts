@@ -6,6 +6,7 @@ import { ReadingStore } from '../store/readingStore.js';
 import { referenceCounts, upsertMeters, upsertSites } from '../store/reference.js';
 import { casesByDetector } from '../store/caseStore.js';
 import { loadMeterFile, loadSiteFile } from '../io/reference.js';
+import type { TextEncoding } from '../io/lines.js';
 import { readRecords } from '../io/readers.js';
 import { Ingestor } from './ingest.js';
 import { screen, type ScreenResult } from './screen.js';
@@ -16,6 +17,8 @@ export interface BackfillOptions {
   readings: readonly string[];
   meters?: string;
   sites?: string;
+  /** Of the registry files: 'auto' (UTF-8, else GB18030), or given. */
+  encoding?: TextEncoding;
   db: Db;
   pipeline: Pipeline;
   rejects: RejectSink;
@@ -46,14 +49,14 @@ export interface BackfillSummary {
   screen: ScreenResult;
 }
 
-export async function loadReference(db: Db, meters?: string, sites?: string): Promise<void> {
-  if (meters) await upsertMeters(db, await loadMeterFile(meters));
-  if (sites) await upsertSites(db, await loadSiteFile(sites));
+export async function loadReference(db: Db, meters?: string, sites?: string, encoding: TextEncoding = 'auto'): Promise<void> {
+  if (meters) await upsertMeters(db, await loadMeterFile(meters, encoding));
+  if (sites) await upsertSites(db, await loadSiteFile(sites, encoding));
 }
 
 export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
   const t0 = performance.now();
-  await loadReference(o.db, o.meters, o.sites);
+  await loadReference(o.db, o.meters, o.sites, o.encoding);
   const store = new ReadingStore(o.db);
   const ingestor = new Ingestor(store, o.pipeline.source.interval_min);
   for (const file of o.readings) {

@@ -129,3 +129,17 @@ describe('CSV that breaks (issue 11, items 3 and 7)', () => {
     await expect(all(file('dup.csv', 'meter_id,ts,kwh,kwh\nm1,2026-11-01T00:15:00+08:00,0.1,0.2\n'))).rejects.toThrow(/column "kwh" appears twice in the header/);
   });
 });
+
+describe('registry files in GBK (issue 11, item 8)', () => {
+  it('are read as GB18030, never stored as mojibake; a forced utf-8 names the fix', async () => {
+    const { loadMeterFile } = await import('../../src/io/reference.js');
+    const gbk = Buffer.concat([Buffer.from('meter_id,account_name,address,street,community,category,contract_kva\nm1,'), Buffer.from([0xb3, 0xc2, 0xc4, 0xb3]), Buffer.from(',,'), Buffer.from([0xb9, 0xc4, 0xb6, 0xab, 0xbd, 0xd6, 0xb5, 0xc0]), Buffer.from(',,居民,8\n'.replace('居民', 'resident'))]);
+    const f = file('meters-gbk.csv', gbk);
+    const [m] = await loadMeterFile(f);
+    expect(m).toMatchObject({ account_name: '陈某', street: '鼓东街道' });
+    expect(JSON.stringify(m)).not.toContain('\uFFFD');
+    await expect(loadMeterFile(f, 'utf-8')).rejects.toThrow(/not valid UTF-8 \(give --encoding gb18030/);
+    const utf8 = file('meters-utf8.csv', '\uFEFFmeter_id,account_name,address,street,community,category,contract_kva\nm1,陈某,,鼓东街道,,居民,8\n');
+    expect((await loadMeterFile(utf8))[0]).toMatchObject({ account_name: '陈某', category: 'resident' });
+  });
+});

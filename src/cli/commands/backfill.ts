@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { TextEncoding } from '../../io/lines.js';
+import { PowerscreenError } from '../../errors.js';
 import { join, dirname } from 'node:path';
 import { loadPipeline } from '../../config/pipeline.js';
 import { openDb } from '../../store/db.js';
@@ -30,11 +32,13 @@ export function register(program: Command): void {
     .requiredOption('--readings <files...>', 'reading files: .csv, .jsonl, .json, .parquet, .arrow (long or wide 96-point layout; .gz ok)')
     .option('--meters <file>', 'meter registry (CSV or JSON)')
     .option('--sites <file>', 'enforcement sites from the case registry (CSV or JSON)')
+    .option('--encoding <auto|utf-8|gb18030>', 'of the registry files: auto tells UTF-8 from GBK/GB18030', 'auto')
     .option('--db <file>', 'DuckDB file (default: the pipeline store.db)')
     .option('--cases-out <file>', 'write all cases, one JSON per line (readable by owner only)')
     .option('--rejects <file>', 'where invalid readings go (default: rejects.jsonl beside the database)')
     .option('--pipeline <file>', 'pipeline file (JSON)')
-    .action(async (o: { readings: string[]; meters?: string; sites?: string; db?: string; casesOut?: string; rejects?: string; pipeline?: string }) => {
+    .action(async (o: { readings: string[]; meters?: string; sites?: string; encoding: string; db?: string; casesOut?: string; rejects?: string; pipeline?: string }) => {
+      if (!['auto', 'utf-8', 'gb18030'].includes(o.encoding)) throw new PowerscreenError('CONFIG_INVALID', `--encoding: expected auto, utf-8 or gb18030, got ${JSON.stringify(o.encoding)}`);
       const pipeline = loadPipeline(o.pipeline);
       const dbPath = o.db ?? pipeline.store.db;
       const db = await openDb(dbPath, { memoryLimit: pipeline.store.memory_limit, threads: pipeline.store.threads });
@@ -44,7 +48,7 @@ export function register(program: Command): void {
         const casesOut = o.casesOut ?? pipeline.sinks.cases_jsonl;
         if (casesOut) sinks.push(new SnapshotCaseSink(casesOut, await loadCases(db)));
         const summary = await backfill({
-          readings: o.readings, meters: o.meters, sites: o.sites, db, pipeline,
+          readings: o.readings, meters: o.meters, sites: o.sites, encoding: o.encoding as TextEncoding, db, pipeline,
           rejects: new JsonlRejectSink(rejectsPath), sinks, log: createLogger(),
           onProgress: (p) => progressLine(`${p.file}: ${fmtInt(p.read)} readings read`),
         });
