@@ -13,7 +13,7 @@ export interface RegisterState {
 }
 
 export type DeriveResult =
-  | { ok: true; reading: Reading; rollover: boolean }
+  | { ok: true; reading: Reading; rollover: boolean; record: RegisterReading }
   | { ok: false; reason: string; record: RegisterReading }
   | { ok: 'base'; record: RegisterReading }; // first value seen for a meter: a base, no energy yet
 
@@ -69,6 +69,6 @@ export class RegisterDeriver {
     if (delta > MAX_PLAUSIBLE_KW * (minutes / 60)) {
       return { ok: false, reason: `reading_kwh: register rose by ${delta} kWh in ${Math.round(minutes)} min, beyond any meter (unit error?); not stored, new register taken as base`, record: r };
     }
-    return { ok: true, rollover, reading: { meter_id: r.meter_id, ts_ms: r.ts_ms, interval_min: Math.round(minutes), kwh: delta } };
+    return { ok: true, rollover, record: r, reading: { meter_id: r.meter_id, ts_ms: r.ts_ms, interval_min: Math.round(minutes), kwh: delta } };
   }
 }

@@ -143,7 +143,10 @@ export class Worker {
 
   private registryHandlers(): RegistryHandlers {
     return {
-      meters: (rows) => upsertMeters(this.db, rows),
+      meters: async (rows) => {
+        await upsertMeters(this.db, rows);
+        this.ingestor.referenceChanged();
+      },
       sites: async (rows) => {
         await upsertSites(this.db, rows);
         this.monitored = await monitoredMeters(this.db);

@@ -31,14 +31,28 @@ export function emptyCounts(): IngestCounts {
   return { read: 0, accepted: 0, rejected: 0, duplicate: 0, register_base: 0, meters: new Set() };
 }
 
+/**
+ * A reading beyond what the meter's contract can deliver, this many times over, cannot be right:
+ * a daily total read as 15 minutes (42 kWh in 15 min on a 4 kVA meter is 168 kW, 42×), a unit
+ * error. Generous on purpose: workshops do draw beyond their contract (2–3× is seen), and a real
+ * reading must never be refused, so only a physically absurd one is.
+ */
+export const CONTRACT_MARGIN = 10;
+
 export class Ingestor {
   readonly counts = emptyCounts();
   private deriver: RegisterDeriver | undefined;
+  private contracts: Map<string, number> | undefined;
 
   constructor(
     private readonly store: ReadingStore,
     private readonly defaultIntervalMin: number,
   ) {}
+
+  /** The meter registry changed: contract capacities are read again at the next batch. */
+  referenceChanged(): void {
+    this.contracts = undefined;
+  }
 
   /** Forget the register state held in memory (the worker dropped some meters' state). */
   resetRegisterState(): void {
@@ -57,6 +71,8 @@ export class Ingestor {
   async prepare(batch: RawBatch, source: string, valid: readonly Reading[] = []): Promise<Prepared> {
     // `valid`: readings a decoder already checked against the same rules (Arrow columns)
     const readings: Reading[] = [...valid];
+    // where each reading came from (file row or message offset), for a reject that names it
+    const rowOf = new Map<Reading, number>();
     const registers: RegisterReading[] = [];
     const registerRows = new Map<RegisterReading, number>();
     const rejects: Reject[] = batch.broken.map((b) => ({ source, row: b.row, reason: b.reason, record: b.raw }));
@@ -64,7 +80,10 @@ export class Ingestor {
     for (let i = 0; i < batch.records.length; i++) {
       const v = validateReading(batch.records[i], { defaultIntervalMin: this.defaultIntervalMin });
       if (!v.ok) rejects.push({ source, row: batch.rows[i]!, reason: v.reason, record: batch.records[i] });
-      else if (v.kind === 'interval') readings.push(v.reading);
+      else if (v.kind === 'interval') {
+        readings.push(v.reading);
+        rowOf.set(v.reading, batch.rows[i]!);
+      }
       else {
         registers.push(v.reading);
         registerRows.set(v.reading, batch.rows[i]!);
@@ -77,14 +96,28 @@ export class Ingestor {
       const deriver = await this.ensureDeriver();
       draft = new RegisterDeriver(new Map(registers.map((r) => [r.meter_id, deriver.state.get(r.meter_id)!] as const).filter(([, s]) => s !== undefined)));
       for (const d of draft.derive(registers)) {
-        if (d.ok === true) readings.push(d.reading);
+        if (d.ok === true) {
+          readings.push(d.reading);
+          rowOf.set(d.reading, registerRows.get(d.record) ?? -1);
+        }
         else if (d.ok === 'base') registerBase++;
         else rejects.push({ source, row: registerRows.get(d.record) ?? 0, reason: d.reason, record: d.record });
       }
     }
     const registerState = new Map<string, RegisterState>();
     if (draft) for (const r of registers) registerState.set(r.meter_id, draft.state.get(r.meter_id)!);
-    return { readings, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState };
+    this.contracts ??= await this.store.contractCapacities();
+    const plausible = this.contracts.size ? readings.filter((r) => {
+      const kva = this.contracts!.get(r.meter_id);
+      if (kva === undefined || r.kwh <= CONTRACT_MARGIN * kva * (r.interval_min / 60)) return true;
+      const kw = (r.kwh * 60) / r.interval_min;
+      rejects.push({
+        source, row: rowOf.get(r) ?? -1, record: r,
+        reason: `kwh: ${r.kwh} kWh in ${r.interval_min} min is ${Math.round(kw)} kW on a ${kva} kVA contract, beyond what the meter can deliver (a daily value without interval_min: 1440? a unit error?)`,
+      });
+      return false;
+    }) : readings;
+    return { readings: plausible, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState };
   }
 
   /** Store a prepared batch (with the Kafka offsets it covers, in the same transaction). */

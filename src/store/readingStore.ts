@@ -174,6 +174,12 @@ export class ReadingStore {
   }
 
   /** Stored next offsets (and watermarks) of a topic's partitions. */
+  /** Contract capacity (kVA) of every registered meter that has one: what a reading is checked against. */
+  async contractCapacities(): Promise<Map<string, number>> {
+    const rows = (await this.db.con.runAndReadAll(`select meter_id, contract_kva from meters where contract_kva > 0`)).getRowObjectsJS();
+    return new Map(rows.map((r) => [String(r.meter_id), Number(r.contract_kva)]));
+  }
+
   async loadOffsets(topic: string): Promise<Map<number, { next_offset: bigint; watermark_ms: number | undefined }>> {
     const rows = (await this.db.con.runAndReadAll(`select "partition" p, next_offset, epoch_ms(watermark) w from kafka_offsets where topic = $t`, { t: topic })).getRowObjectsJS();
     return new Map(rows.map((r) => [Number(r.p), { next_offset: BigInt(r.next_offset as bigint), watermark_ms: r.w === null ? undefined : Number(r.w) }]));

@@ -33,3 +33,21 @@ describe('Ingestor and register state', () => {
     }
   });
 });
+
+describe('Ingestor and contract capacity (issue 11, item 7)', () => {
+  it('a daily total read as 15 minutes is rejected with the reason, not stored', async () => {
+    const db = await openDb(':memory:');
+    try {
+      const { upsertMeters } = await import('../../src/store/reference.js');
+      const { meterSchema } = await import('../../src/contracts/registry.js');
+      await upsertMeters(db, [meterSchema.parse({ meter_id: 'm1', category: 'resident', contract_kva: 4 })]);
+      const ing = new Ingestor(new ReadingStore(db), 15);
+      const p = await ing.prepare({ records: [{ meter_id: 'm1', ts: '2026-11-22T00:00:00+08:00', kwh: 42 }, { meter_id: 'm1', ts: '2026-11-22T00:00:00+08:00', kwh: 42, interval_min: 1440 }, { meter_id: 'm2', ts: '2026-11-22T00:00:00+08:00', kwh: 42 }], rows: [2, 3, 4], broken: [] }, 'daily.csv');
+      expect(p.rejects).toEqual([expect.objectContaining({ source: 'daily.csv', row: 2, reason: expect.stringMatching(/^kwh: 42 kWh in 15 min is 168 kW on a 4 kVA contract/) })]);
+      // the same value as a daily one fits; a meter with no contract on record is not judged
+      expect(p.readings.map((r) => [r.meter_id, r.interval_min])).toEqual([['m1', 1440], ['m2', 15]]);
+    } finally {
+      db.close();
+    }
+  });
+});
