@@ -81,3 +81,13 @@ describe('powerscreen CLI', () => {
     expect(cli(['--help']).code).toBe(0);
   });
 });
+
+describe('read commands and a mistyped --db (issue 11, item 8)', () => {
+  it('fail with one line and create no database', () => {
+    const typo = join(tmp.dir, 'no-such.duckdb');
+    const r = cli(['report', 'daily', '--db', typo]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^powerscreen: .*no-such\.duckdb: no such database/);
+    expect(existsSync(typo)).toBe(false);
+  });
+});

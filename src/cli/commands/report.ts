@@ -4,6 +4,7 @@ import { openDb } from '../../store/db.js';
 import { dailyList, type DailyListOptions } from '../../report/dailyList.js';
 import { writePrivateFile } from '../../sinks/private.js';
 import { PowerscreenError } from '../../errors.js';
+import { parseDate } from '../../time.js';
 
 export function register(program: Command): void {
   const report = program.command('report').description('reports for the district office');
@@ -23,6 +24,8 @@ export function register(program: Command): void {
     .option('--pipeline <file>', 'pipeline file (JSON)')
     .action(async (o: { db?: string; date?: string; days?: number; street?: string; format: string; out?: string; pipeline?: string }) => {
       if (!['csv', 'md', 'html'].includes(o.format)) throw new PowerscreenError('CONFIG_INVALID', `--format: expected csv, md or html, got ${JSON.stringify(o.format)}`);
+      // options first: a bad date is named as such, whether or not the database exists
+      if (o.date !== undefined && parseDate(o.date) === undefined) throw new PowerscreenError('CONFIG_INVALID', `--date: expected YYYY-MM-DD, got ${JSON.stringify(o.date)}`);
       const pipeline = loadPipeline(o.pipeline);
       const db = await openDb(o.db ?? pipeline.store.db, { mustExist: true });
       try {
