@@ -10,6 +10,8 @@
 --   sustained excess over many hours and days is. The reference is the larger of the recent median
 --   and the meter's long-run upper level for that hour, so a reopening after a shutdown, or a
 --   return from holiday, is not an anomaly (checked on real buildings: Cambridge 2019-2021).
+-- shapes: any new load that shows in many hours of the week against the same hours before (day,
+--   night, shifts, cycling); needs weeks of the meter's own history, so not existing workshops.
 -- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
 -- param: baseline_weeks integer = 6 [wk] (1..) weeks of the same hour-of-week forming the baseline
 -- param: min_baseline_weeks integer = 3 [wk] (1..) baseline values needed to judge an hour

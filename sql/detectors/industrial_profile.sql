@@ -9,6 +9,8 @@
 --   window_days of hourly data (causal). Needs hourly-or-finer readings.
 -- why: machines draw a flat daytime plateau on working days and little at night, with a high
 --   load factor and far above what the same street's meters of the same category draw.
+-- shapes: a flat daytime plateau on working days (day shift, no long break); lunch breaks, cycling,
+--   night work and two shifts break its flatness test, which is why sustained_draw exists.
 -- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
 -- param: window_days integer = 14 [d] (1..) trailing window the profile is measured over
 -- param: work_start_hour integer = 9 [h] (0..23) start of the working-hours band (local)

@@ -18,6 +18,9 @@
 --   shift in 38 % of ordinary homes over two years (seasons, new habits), too many to raise as
 --   leads, so it is used by `explain` to show change points, not here. One-sided CUSUM against a
 --   28-day reference locates 29 % (seasonal drift trips it early) with 82 % spurious: rejected.
+-- shapes: a workshop that starts within the data, any shape, on daily or interval feeds: it needs
+--   the meter's own earlier level (14 baseline days) and 4 high days in 7, so it is the slow, robust
+--   path; existing workshops and the first two days are sustained_draw's and daily_capacity's.
 -- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened (registered industry may draw like a factory)
 -- param: baseline_days integer = 28 [d] (1..) trailing baseline window (before the confirm window)
 -- param: confirm_days integer = 7 [d] (1..) window whose median must sit above the threshold
