@@ -52,8 +52,8 @@ export function loadPeerSql(): { file: string; sql: string; params: ParamSpec[];
  * peer_daily's parameters take the values of the detector settings their `-- bind:` line names,
  * so a meter and its peers are always measured the same way.
  */
-export function peerParamValues(registry: DetectorRegistry, settings: DetectorSettings): Record<string, unknown> {
-  const { file, params, bind } = loadPeerSql();
+export function peerParamValues(registry: DetectorRegistry, settings: DetectorSettings, peer = loadPeerSql()): Record<string, unknown> {
+  const { file, params, bind } = peer;
   const out: Record<string, unknown> = {};
   for (const p of params) {
     const owner = registry.get(bind.get(p.name) ?? '');

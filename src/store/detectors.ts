@@ -39,7 +39,7 @@ export interface PeerRow {
  */
 export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: DetectContext, registry = loadRegistry()): Promise<PeerRow[]> {
   const peer = loadPeerSql();
-  const { values, types } = bindValues(peer, peerParamValues(registry, settings), ctx);
+  const { values, types } = bindValues(peer, peerParamValues(registry, settings, peer), ctx);
   const con = db.con;
   try {
     await con.run(`create or replace temp table peer_fresh as ${peer.sql}`, values, types);
