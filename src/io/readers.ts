@@ -3,7 +3,7 @@
  * the long layout (meter_id, ts, kwh | reading_kwh [, interval_min]) or — CSV and Parquet —
  * the wide utility export (meter_id, date, p1…p96 or 00:15…24:00). They yield raw records with
  * their row numbers; validation happens in one place (contracts/reading.ts).
- * Slightly over 300 lines: the formats share the layout detection and row numbering kept here.
+ * About 350 lines: the formats share the layout detection and row numbering kept here.
  */
 import { readFileSync, createReadStream } from 'node:fs';
 import { RecordBatchReader, type RecordBatch } from 'apache-arrow';

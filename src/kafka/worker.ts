@@ -12,7 +12,7 @@
  * outbox table written in the same transaction as the case registry, so a crash between commit and
  * produce republishes. Several workers in one group share the readings partitions; see README
  * "Scaling" for how state moves.
- * About 320 lines: the class is only the reactions to Kafka events, each a few calls into the parts.
+ * About 340 lines: the class is only the reactions to Kafka events, each a few calls into the parts.
  */
 import type { Server } from 'node:http';
 import { join } from 'node:path';
