@@ -53,6 +53,24 @@ with screened_hours as (
   where h.day <= $last_complete_day
 ),
 
+level_floors as (
+  -- the lowest level that can ever count for a meter: its capacity share, or the peer-path level
+  select meter_id,
+         least(coalesce($capacity_frac * nullif(contract_kva, 0), 1e9),
+               case when list_contains($peer_categories, category) then $peer_min_level_kw else 1e9 end) as min_level_kw
+  from meter_groups()
+),
+
+profiled_meters as (
+  -- a day's level reaches that floor only with sustained_hours hours at it: a meter that never has
+  -- that many such hours in all its history (most households) is not profiled day by day at all
+  select h.meter_id from screened_hours h
+  join level_floors f using (meter_id)
+  where h.kw >= f.min_level_kw
+  group by h.meter_id
+  having count(*) >= $sustained_hours
+),
+
 day_levels as (
   select * from (
     select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
@@ -63,6 +81,7 @@ day_levels as (
            sum(kw) as kwh,
            count(*) as hours_seen
     from screened_hours
+    semi join profiled_meters using (meter_id)
     group by meter_id, day
   )
   where hours_seen >= $min_day_hours
