@@ -18,7 +18,7 @@ import { runDetectors } from '../src/store/detectors.js';
 import { ReadingStore } from '../src/store/readingStore.js';
 import { upsertMeters } from '../src/store/reference.js';
 import { meterSchema } from '../src/contracts/registry.js';
-import { lastCompleteDay } from '../src/pipeline/screen.js';
+import { lastCompleteDay } from '../src/time.js';
 import { rng } from '../src/fixtures/district.js';
 import type { Reading } from '../src/contracts/reading.js';
 import { DAY_MS, parseDate } from '../src/time.js';

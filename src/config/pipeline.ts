@@ -101,8 +101,6 @@ export type Pipeline = Omit<StaticPipeline, 'detectors_dir'> & {
   detectors: DetectorSettings;
 };
 export type { DetectorSettings };
-/** @deprecated name kept for callers: the detectors section of a pipeline. */
-export type DetectorParams = DetectorSettings;
 
 /** The detectors a pipeline runs (read from its detectors folder now). */
 export function registryOf(pipeline: Pick<Pipeline, 'detectors_dir'>): DetectorRegistry {

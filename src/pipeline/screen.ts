@@ -23,8 +23,6 @@ export interface ScreenResult {
   watermarkMs: number | undefined;
 }
 
-/** Re-exported: callers that judge "what a run would see" think of it as part of screening. */
-export { lastCompleteDay };
 
 export interface ScreenOptions {
   only?: Detector[];

@@ -10,7 +10,7 @@ import { upsertMeters, upsertSites } from '../../src/store/reference.js';
 import { runDetector, runDetectors } from '../../src/store/detectors.js';
 import { loadRegistry } from '../../src/config/detectorRegistry.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
-import { lastCompleteDay } from '../../src/pipeline/screen.js';
+import { lastCompleteDay } from '../../src/time.js';
 import { meterSchema, siteSchema } from '../../src/contracts/registry.js';
 import { LONDON_FILE, loadCambridge, loadLondon, londonAvailable, planInjections, toReadings, type HouseholdDay } from '../support/realData.js';
 import type { Reading } from '../../src/contracts/reading.js';

@@ -9,7 +9,7 @@ import { upsertMeters, upsertSites } from '../../src/store/reference.js';
 import { runDetector } from '../../src/store/detectors.js';
 import { loadRegistry } from '../../src/config/detectorRegistry.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
-import { lastCompleteDay } from '../../src/pipeline/screen.js';
+import { lastCompleteDay } from '../../src/time.js';
 import { rng } from '../../src/fixtures/district.js';
 import { meterSchema, siteSchema } from '../../src/contracts/registry.js';
 import { restoredPowerReference, resumedProductionReference } from '../support/reference/sitePower.js';

@@ -1,5 +1,5 @@
 /** References for sustained_draw and daily_capacity (see their SQL headers): the same rules, written plainly. */
-import { DAY, islands, median, type RefEpisode } from './common.js';
+import { DAY, islands, type RefEpisode } from './common.js';
 import type { RefHour } from './hourly.js';
 
 export interface SustainedDrawParams {
@@ -80,4 +80,3 @@ export function dailyCapacityReference(days: ReadonlyMap<string, ReadonlyMap<num
   return out;
 }
 
-export { median };
