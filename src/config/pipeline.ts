@@ -83,6 +83,41 @@ const baseShape = {
     http_host: z.string().min(1).default('127.0.0.1'),
     stats_interval_s: z.number().positive().default(30),
   }).prefault({}),
+  console: z.strictObject({
+    /** Accounts file (default: console-users.json beside the database); `powerscreen users` manages it. */
+    users_file: z.string().optional(),
+    /** A session ends after this many minutes without a request. */
+    session_idle_min: z.number().int().min(5).max(24 * 60).default(480),
+    /** Login attempts per client address per minute. */
+    login_per_minute: z.number().int().min(1).max(1000).default(10),
+    /** HTTPS with these PEM files; without them, serve behind a TLS reverse proxy (README). */
+    tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
+    /** Live: the banner calls the feed stalled when no reading has arrived for this long. */
+    stall_after_min: z.number().int().positive().default(120),
+  }).prefault({}),
+  delivery: z.strictObject({
+    /** Local time (Asia/Shanghai) each street's new leads go out; on Fridays also the week's table. */
+    time: z.string().regex(/^\d{2}:\d{2}$/, { error: 'expected HH:MM' }).default('07:30'),
+    smtp: z.strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535).default(587),
+      /** true: TLS from the start (port 465); false: STARTTLS when the server offers it. */
+      secure: z.boolean().default(false),
+      user: z.string().optional(),
+      /** The password is read from this environment variable (never put secrets in git). */
+      password_env: z.string().default('POWERSCREEN_SMTP_PASSWORD'),
+      from: z.string().min(3),
+    }).optional(),
+    /** Street (街道/镇) → e-mail addresses; "*" receives every street's list. */
+    recipients: z.record(z.string(), z.array(z.email())).default({}),
+    webhook: z.strictObject({
+      url: z.url(),
+      /** HMAC-SHA256 key for the X-Powerscreen-Signature header, from this environment variable. */
+      secret_env: z.string().default('POWERSCREEN_WEBHOOK_SECRET'),
+    }).optional(),
+    /** A failed send is retried with backoff this many times, then shown as failed on the console and /metrics. */
+    max_attempts: z.number().int().min(1).max(50).default(8),
+  }).prefault({}),
   report: z.strictObject({
     /** 报送单位 shown on the daily list when a street has no own office name. */
     district: z.string().default(''),

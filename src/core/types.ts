@@ -87,6 +87,8 @@ export interface Case {
 export interface SiteContext {
   measure: string;
   status: string;
+  /** 配套办法 停电: the site's power was cut. */
+  power_cut?: boolean;
 }
 
 /** One meter's data for `explain`, as the store gathers it. */

@@ -1,5 +1,4 @@
-/** /healthz and /metrics (Prometheus text) for operators. */
-import { createServer, type Server } from 'node:http';
+/** /healthz and /metrics (Prometheus text) for operators; served by the console (src/console/app.ts). */
 
 export interface Metrics {
   counters: Record<string, number>;
@@ -17,23 +16,4 @@ export function renderMetrics(m: Metrics): string {
     for (const [label, v] of Object.entries(byLabel)) lines.push(label ? `powerscreen_${name}{partition="${label}"} ${v}` : `powerscreen_${name} ${v}`);
   }
   return lines.join('\n') + '\n';
-}
-
-export function startOpsServer(port: number, m: Metrics, host = '127.0.0.1'): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.url === '/healthz') {
-      const h = m.healthy();
-      res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: h.ok ? 'ok' : 'unhealthy', ...h.detail }));
-    } else if (req.url === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(renderMetrics(m));
-    } else {
-      res.writeHead(404).end('not found: try /healthz or /metrics\n');
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
 }

@@ -23,6 +23,7 @@ export interface PublisherTopics {
   cases: string;
   dlq: string;
   peers: string;
+  feedback: string;
 }
 
 export class Publisher {
@@ -30,6 +31,11 @@ export class Publisher {
   deadLetters = 0;
 
   constructor(private readonly producer: Producer, private readonly topics: PublisherTopics, private readonly log: Logger) {}
+
+  /** A verdict given on this worker's console, for every worker of the group (each applies it once, by its id). */
+  async publishVerdict(v: { verdict_id: string; case_id: string }): Promise<void> {
+    await this.producer.send({ topic: this.topics.feedback, messages: [{ key: v.case_id, value: JSON.stringify(v) }] });
+  }
 
   /** Publish every case revision the outbox holds, then mark it published (a crash in between republishes: identical). */
   async publishOutbox(db: Db): Promise<void> {

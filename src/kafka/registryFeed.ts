@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { meterSchema, siteSchema, type Meter, type Site } from '../contracts/registry.js';
 import type { Case } from '../core/types.js';
 import type { PeerRow } from '../store/detectors.js';
+import type { VerdictInput } from '../store/feedback.js';
 import { parseDate } from '../time.js';
 import type { DeadLetter } from './publisher.js';
 
@@ -21,11 +22,8 @@ export interface RegistryTopics {
   peers: string;
 }
 
-export interface Verdict {
-  case_id: string;
-  verdict: string;
-  note?: string;
-}
+/** A verdict as the feedback topic carries it; its id defaults to topic:partition:offset, so a re-read applies it once. */
+export type Verdict = VerdictInput;
 
 export interface RegistryHandlers {
   meters(rows: Meter[]): Promise<void>;
@@ -101,7 +99,13 @@ export function decodeRegistryBatch(kind: Kind, topic: string, partition: number
     } else if (kind === 'feedback') {
       if (!str(v.case_id)) dead('case_id: expected a non-empty string');
       else if (!str(v.verdict)) dead('verdict: expected confirmed, dismissed or duplicate');
-      else out.verdicts.push({ case_id: v.case_id as string, verdict: v.verdict as string, note: typeof v.note === 'string' ? v.note : undefined });
+      else {
+        const opt = (k: string) => (typeof v[k] === 'string' && v[k] ? (v[k] as string) : undefined);
+        out.verdicts.push({
+          case_id: v.case_id as string, verdict: v.verdict as string, note: opt('note'), duplicate_of: opt('duplicate_of'), given_by: opt('given_by'),
+          verdict_id: opt('verdict_id') ?? `${topic}:${partition}:${m.offset}`,
+        });
+      }
     } else if (kind === 'cases') {
       const problem = caseProblem(v);
       if (problem) dead(problem);

@@ -14,7 +14,6 @@
  * "Scaling" for how state moves.
  * About 340 lines: the class is only the reactions to Kafka events, each a few calls into the parts.
  */
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -35,7 +34,7 @@ import { writePrivateFile } from '../sinks/private.js';
 import { PartitionTracker } from '../worker/partitions.js';
 import { DayClose } from '../worker/dayClose.js';
 import { createKafka, brokersOf } from './client.js';
-import { startOpsServer } from './ops.js';
+import { startConsole, type RunningConsole } from '../console/server.js';
 import { connectWithBackoff, fetchOffsets } from './topicAdmin.js';
 import { startRegistryFeed, type RegistryHandlers } from './registryFeed.js';
 import { Publisher } from './publisher.js';
@@ -65,7 +64,7 @@ export class Worker {
   private registryFeed!: Consumer;
   private producer: Producer | undefined;
   private publisher!: Publisher;
-  private server: Server | undefined;
+  private server: RunningConsole | undefined;
   private timers: NodeJS.Timeout[] = [];
   private lock: Promise<unknown> = Promise.resolve();
   private readonly partitions = new PartitionTracker();
@@ -135,10 +134,24 @@ export class Worker {
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.serial(() => this.onBatch(p)) });
     this.running = true;
     const view: WorkerView = { partitions: this.partitions, days: this.days, counters: this.counters, running: () => this.running, stopping: () => this.stopping, outboxPending: () => this.outboxPending, down: () => this.consumerDown };
-    if (this.pipeline.worker.http_port) this.server = await startOpsServer(this.pipeline.worker.http_port, { counters: this.counters, gauges: gauges(view), healthy: () => health(view) }, this.pipeline.worker.http_host);
+    if (this.pipeline.worker.http_port) await this.startConsole(view);
     this.timers.push(setInterval(() => void this.tick().catch((e) => this.log.error({ error: String(e) }, 'tick failed')), 1000));
     this.timers.push(setInterval(() => this.log.info(statsLine(view), 'stats'), this.pipeline.worker.stats_interval_s * 1000));
     this.log.info({ brokers: brokersOf(this.pipeline, this.opts.env), topic: this.topics.readings, group: this.pipeline.kafka.group_id, db: this.opts.dbPath }, 'worker started');
+  }
+
+  /** The console and its API beside /healthz and /metrics: database work goes through the worker's one queue. */
+  private async startConsole(view: WorkerView): Promise<void> {
+    const stallMs = this.pipeline.console.stall_after_min * 60_000;
+    this.server = await startConsole(this.pipeline, this.opts.dbPath, this.pipeline.worker.http_host, this.pipeline.worker.http_port, {
+      withDb: (fn) => this.serial(() => fn(this.db)),
+      mode: 'live',
+      unit: this.pipeline.report.district,
+      ops: { counters: this.counters, gauges: gauges(view), healthy: () => health(view) },
+      stalled: () => this.consumerDown ?? (Date.now() - this.lastReadingAt > stallMs ? `${Math.round((Date.now() - this.lastReadingAt) / 60_000)} 分钟未收到电表读数` : undefined),
+      onVerdict: (v) => this.publisher.publishVerdict(v),
+    });
+    this.log.info({ url: `${this.server.url}/list` }, 'console listening');
   }
 
   private registryHandlers(): RegistryHandlers {
@@ -156,8 +169,8 @@ export class Worker {
       feedback: async (verdicts) => {
         for (const f of verdicts) {
           try {
-            await applyFeedback(this.db, f.case_id, f.verdict, f.note);
-            this.log.info({ case_id: f.case_id, verdict: f.verdict }, 'feedback applied');
+            const r = await applyFeedback(this.db, f);
+            if (r.applied) this.log.info({ case_id: f.case_id, verdict: f.verdict }, 'feedback applied');
           } catch (e) {
             // a verdict for a case another worker has not yet published here, or an unknown verdict
             this.log.warn({ case_id: f.case_id, error: (e as Error).message }, 'feedback not applied');
@@ -331,7 +344,7 @@ export class Worker {
     await this.registryFeed?.disconnect().catch(() => undefined);
     if (this.publisher) await this.serial(() => this.publishOutbox()).catch((e) => this.log.warn({ error: String(e) }, 'outbox not fully published; it is republished on restart'));
     await this.producer?.disconnect().catch(() => undefined);
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await this.server?.close().catch(() => undefined);
     this.db?.close();
     this.running = false;
     this.log.info(this.counters, 'worker stopped');

@@ -41,7 +41,8 @@ export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSin
   const { leads, byDetector, ms } = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay, peersReady: opts.peersReady }, opts.only, registryOf(pipeline));
   // only the meters with leads can gain or change a case: load their cases and registry rows, not all
   const leadMeters = [...new Set(leads.map((l) => l.meter_id))];
-  const existing = await loadCases(db, { meterIds: leadMeters });
+  // community is a list column, not part of the published case
+  const existing: Case[] = (await loadCases(db, { meterIds: leadMeters })).map(({ community: _, ...c }) => c);
   const existingIds = new Set(existing.map((c) => c.case_id));
   const { meters, sites } = await loadReferenceMaps(db, leadMeters);
   const { cases, changed } = buildCases(existing, leads, meters, sites, pipeline.cases);

@@ -1,33 +1,74 @@
 /**
- * The daily suspect list (排查明细表, seed 000 附件1) from cases: one row per case first raised in
- * the reporting window, grouped by street (主办单位). Pure renderers for CSV (Excel-safe, BOM),
- * Markdown and a self-contained HTML page.
+ * The suspect list (排查明细表, seed 000 附件1) from cases: one row per case first raised in the
+ * reporting window, grouped by street (主办单位), with the latest verdict in 整改情况 and its note
+ * in 备注. Pure renderers for CSV (Excel-safe, BOM), Markdown and a self-contained HTML page; the
+ * XLSX laid out like 附件1 is in ./xlsx.ts.
  */
 import type { Case, SiteContext } from '../core/types.js';
 import { toCsv } from '../io/csv.js';
 
+/** 附件1's columns in its order (社区/网格 added after 街道), then what the power data adds. */
 export const DAILY_COLUMNS = [
-  '序号', '报送日期', '街道（镇）', '案件编号', '企业名称', '企业详细地址', '线索来源', '存在问题类型',
-  '主办单位', '整治措施', '整改情况', '备注', '评分', '用电证据',
+  '序号', '报送日期', '街道（镇）、管委会', '社区/网格', '案件编号', '企业名称', '企业详细地址', '线索来源', '存在问题类型',
+  '主办单位', '配套办法', '整治措施', '整改情况', '中督件（是/否）', '备注', '评分', '用电证据',
 ] as const;
-
 
 export interface DailyRow {
   street: string;
+  case_id: string;
   cells: string[];
 }
 
-export function dailyRows(cases: readonly Case[], reportDate: string, sites: ReadonlyMap<string, SiteContext>): DailyRow[] {
+/** The latest verdict on a case, as the list shows it. */
+export interface VerdictView {
+  verdict: 'confirmed' | 'dismissed' | 'duplicate';
+  note: string | null;
+  duplicate_of: string | null;
+  given_by: string | null;
+  given_at: string;
+}
+
+/** The list's header lines (附件1: 填报单位, 填报日期). */
+export interface ListMeta {
+  title: string;
+  unit: string;
+  date: string;
+}
+
+export const VERDICT_ZH = { open: '待核查', confirmed: '已核实属实', dismissed: '已核查排除', duplicate: '重复线索' } as const;
+
+function progress(c: Case, site: SiteContext | undefined, v: VerdictView | undefined): string {
+  if (v?.verdict === 'confirmed') return `${VERDICT_ZH.confirmed}，待整治`;
+  if (v?.verdict === 'dismissed') return VERDICT_ZH.dismissed;
+  if (v?.verdict === 'duplicate') return `${VERDICT_ZH.duplicate}（同 ${v.duplicate_of}）`;
+  return site ? `原案件${site.status || ''}，用电显示疑似反弹，待核查` : VERDICT_ZH.open;
+}
+
+const localDay = (iso: string) => {
+  // detected_at is an interval end: midnight belongs to the day before
+  const d = new Date(Date.parse(iso) + 8 * 3600_000 - 1);
+  return d.toISOString().slice(0, 10);
+};
+
+export function dailyRows(
+  cases: readonly (Case & { community?: string })[], sites: ReadonlyMap<string, SiteContext & { power_cut?: boolean }>,
+  verdicts: ReadonlyMap<string, VerdictView> = new Map(),
+): DailyRow[] {
   const sorted = [...cases].sort((a, b) => (a.street || '~').localeCompare(b.street || '~', 'zh') || b.score - a.score || a.case_id.localeCompare(b.case_id));
   return sorted.map((c, i) => {
     const site = c.site_case_no ? sites.get(c.site_case_no) : undefined;
-    const remark = [`电表 ${c.meter_id}`, c.site_case_no ? `反弹案件编号 ${c.site_case_no}` : '', `发现于 ${c.detected_at.slice(0, 16).replace('T', ' ')}`].filter(Boolean).join('；');
+    const v = verdicts.get(c.case_id);
+    const remark = [
+      `电表 ${c.meter_id}`, c.site_case_no ? `反弹案件编号 ${c.site_case_no}` : '', `发现于 ${c.detected_at.slice(0, 16).replace('T', ' ')}`,
+      v ? `核查：${v.note ?? VERDICT_ZH[v.verdict]}（${v.given_by ?? '街道'} ${v.given_at.slice(0, 10)}）` : '',
+    ].filter(Boolean).join('；');
     return {
       street: c.street || '（未登记街道）',
+      case_id: c.case_id,
       cells: [
-        String(i + 1), reportDate, c.street || '（未登记）', c.case_id, c.account_name || '（未登记户名）', c.address || '（未登记地址）',
-        c.clue_source, c.problem_type, c.street || '区整治办', site?.measure || '待现场核查',
-        site ? `原案件${site.status || ''}，用电显示疑似反弹` : '待核查', remark, c.score.toFixed(2), c.summary_zh,
+        String(i + 1), localDay(c.detected_at), c.street || '（未登记）', c.community || '', c.case_id, c.account_name || '（未登记户名）', c.address || '（未登记地址）',
+        c.clue_source, c.problem_type, c.street || '区整治办', site?.power_cut ? '停电' : '', site?.measure || '待现场核查',
+        progress(c, site, v), '否', remark, c.score.toFixed(2), c.summary_zh,
       ],
     };
   });
@@ -42,21 +83,25 @@ export function csvSafe(cell: string): string {
   return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
 }
 
-export function renderCsv(rows: readonly DailyRow[]): string {
-  return '\uFEFF' + toCsv(DAILY_COLUMNS, rows.map((r) => r.cells.map(csvSafe)));
+/** CSV: the 附件1 header lines (title, 填报单位/填报日期), then the table. */
+export function renderCsv(rows: readonly DailyRow[], meta?: ListMeta): string {
+  const head = meta ? toCsv([meta.title], [[`填报单位：${meta.unit}`, `填报日期：${meta.date}`]].map((r) => r.map(csvSafe))) : '';
+  return '\uFEFF' + head + toCsv(DAILY_COLUMNS, rows.map((r) => r.cells.map(csvSafe)));
 }
 
 const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-function byStreet(rows: readonly DailyRow[]): Map<string, DailyRow[]> {
-  const m = new Map<string, DailyRow[]>();
+export function byStreet<T extends { street: string }>(rows: readonly T[]): Map<string, T[]> {
+  const m = new Map<string, T[]>();
   for (const r of rows) (m.get(r.street) ?? m.set(r.street, []).get(r.street)!).push(r);
   return m;
 }
 
-export function renderMarkdown(rows: readonly DailyRow[], title: string): string {
-  const out = [`# ${title}`, ''];
-  if (!rows.length) return out.concat('本期无新线索。', '').join('\n');
+export const EMPTY_LIST = '本期无新线索。';
+
+export function renderMarkdown(rows: readonly DailyRow[], meta: ListMeta): string {
+  const out = [`# ${meta.title}`, '', `填报单位：${meta.unit}　填报日期：${meta.date}`, ''];
+  if (!rows.length) return out.concat(EMPTY_LIST, '').join('\n');
   for (const [street, rs] of byStreet(rows)) {
     out.push(`## ${street}（${rs.length} 条）`, '', `| ${DAILY_COLUMNS.join(' | ')} |`, `|${DAILY_COLUMNS.map(() => '---').join('|')}|`);
     for (const r of rs) out.push(`| ${r.cells.map(mdCell).join(' | ')} |`);
@@ -65,16 +110,21 @@ export function renderMarkdown(rows: readonly DailyRow[], title: string): string
   return out.join('\n');
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
-export function renderHtml(rows: readonly DailyRow[], title: string): string {
-  const sections = [...byStreet(rows)].map(([street, rs]) => `
+/** The table part of the list (also inside the console's pages); `caseHref` links 案件编号. */
+export function listTables(rows: readonly DailyRow[], caseHref?: (caseId: string) => string): string {
+  const idCol = DAILY_COLUMNS.indexOf('案件编号');
+  return [...byStreet(rows)].map(([street, rs]) => `
 <h2>${esc(street)}（${rs.length} 条）</h2>
-<table><thead><tr>${DAILY_COLUMNS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
-<tbody>${rs.map((r) => `<tr>${r.cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}</tbody></table>`).join('\n');
-  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<table class="list"><thead><tr>${DAILY_COLUMNS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
+<tbody>${rs.map((r) => `<tr data-case="${esc(r.case_id)}">${r.cells.map((c, i) => `<td>${i === idCol && caseHref ? `<a href="${esc(caseHref(r.case_id))}">${esc(c)}</a>` : esc(c)}</td>`).join('')}</tr>`).join('\n')}</tbody></table>`).join('\n');
+}
+
+export function renderHtml(rows: readonly DailyRow[], meta: ListMeta): string {
+  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>${esc(meta.title)}</title>
 <style>body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:1.5em}table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{border:1px solid #999;padding:4px 6px;vertical-align:top}th{background:#eee}h2{margin-top:1.5em}</style></head>
-<body><h1>${esc(title)}</h1>${rows.length ? sections : '<p>本期无新线索。</p>'}</body></html>
+<body><h1>${esc(meta.title)}</h1><p>填报单位：${esc(meta.unit)}　填报日期：${esc(meta.date)}</p>${rows.length ? listTables(rows) : `<p>${EMPTY_LIST}</p>`}</body></html>
 `;
 }

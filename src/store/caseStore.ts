@@ -1,5 +1,5 @@
 /** The local case registry table (一本账) in DuckDB: load and upsert cases. */
-import { DuckDBTimestampValue, LIST, VARCHAR, listValue } from '@duckdb/node-api';
+import { DOUBLE, DuckDBTimestampValue, LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { Db } from './db.js';
 import type { Case } from '../core/types.js';
 import { parseLocalMs, formatLocal } from '../time.js';
@@ -14,19 +14,28 @@ export interface CaseFilter {
   raisedFrom?: string;
   raisedTo?: string;
   statuses?: readonly string[];
+  /** Only this street (a street user's list: enforced in the query, not after it). */
+  street?: string;
+  families?: readonly string[];
+  minScore?: number;
+  caseId?: string;
 }
 
 /** Cases with their names joined from the registry; filters are bound as parameters. */
-export async function loadCases(db: Db, filter: CaseFilter = {}): Promise<Case[]> {
+export async function loadCases(db: Db, filter: CaseFilter = {}): Promise<(Case & { community: string })[]> {
   const rows = (await db.con.runAndReadAll(
     `select c.*, coalesce(s.site_name, m.account_name, '') as account_name, coalesce(s.address, m.address, '') as address,
-            coalesce(s.street, m.street, '') as street
+            coalesce(s.street, m.street, '') as street, coalesce(m.community, '') as community
      from cases c left join meters m using (meter_id) left join sites s on s.case_no = c.site_case_no
      where ($meter is null or c.meter_id = $meter)
        and ($meters is null or list_contains($meters, c.meter_id))
        and ($from is null or cast(c.detected_at - interval 1 microsecond as date) >= cast($from as date))
        and ($to is null or cast(c.detected_at - interval 1 microsecond as date) <= cast($to as date))
        and ($statuses is null or list_contains($statuses, c.status))
+       and ($street is null or coalesce(s.street, m.street, '') = $street)
+       and ($families is null or list_contains($families, c.family))
+       and ($min_score is null or c.score >= $min_score)
+       and ($case_id is null or c.case_id = $case_id)
      order by c.detected_at, c.case_id`,
     {
       meter: filter.meterId ?? null,
@@ -34,8 +43,12 @@ export async function loadCases(db: Db, filter: CaseFilter = {}): Promise<Case[]
       from: filter.raisedFrom ?? null,
       to: filter.raisedTo ?? null,
       statuses: filter.statuses ? listValue([...filter.statuses]) : null,
+      street: filter.street ?? null,
+      families: filter.families ? listValue([...filter.families]) : null,
+      min_score: filter.minScore ?? null,
+      case_id: filter.caseId ?? null,
     },
-    { meter: VARCHAR, meters: LIST(VARCHAR), from: VARCHAR, to: VARCHAR, statuses: LIST(VARCHAR) },
+    { meter: VARCHAR, meters: LIST(VARCHAR), from: VARCHAR, to: VARCHAR, statuses: LIST(VARCHAR), street: VARCHAR, families: LIST(VARCHAR), min_score: DOUBLE, case_id: VARCHAR },
   )).getRowObjectsJS();
   return rows.map((r) => ({
     case_id: String(r.case_id),
@@ -48,6 +61,7 @@ export async function loadCases(db: Db, filter: CaseFilter = {}): Promise<Case[]
     account_name: String(r.account_name ?? ''),
     address: String(r.address ?? ''),
     street: String(r.street ?? ''),
+    community: String(r.community ?? ''),
     score: Number(r.score),
     episode_start: iso(r.episode_start),
     window_start: iso(r.window_start),
@@ -84,6 +98,19 @@ export async function saveCases(db: Db, cases: readonly Case[], updatedAtMs: num
   }
   app.closeSync();
   await con.run(`insert or replace into cases select * from temp.case_stage`);
+  // every revision is kept for the case page (the cases table holds only the latest)
+  await con.run(`insert or ignore into case_revisions select case_id, revision, score, detected_at, window_end, status, summary_zh, evidence, updated_at from temp.case_stage`);
+}
+
+export interface CaseRevision { revision: number; score: number; detected_at: string; window_end: string; status: string; summary_zh: string; saved_at: string }
+
+/** Every revision of a case, oldest first. */
+export async function caseRevisions(db: Db, caseId: string): Promise<CaseRevision[]> {
+  const rows = (await db.con.runAndReadAll(`select * from case_revisions where case_id = $id order by revision`, { id: caseId })).getRowObjectsJS();
+  return rows.map((r) => ({
+    revision: Number(r.revision), score: Number(r.score), detected_at: iso(r.detected_at), window_end: iso(r.window_end),
+    status: String(r.status), summary_zh: String(r.summary_zh), saved_at: iso(r.saved_at),
+  }));
 }
 
 /** Queue cases for publication (call inside the transaction that saves them). */

@@ -67,8 +67,8 @@ export async function loadReferenceMaps(db: Db, meterIds?: readonly string[]): P
 /** 整治措施 and 整改情况 of every enforcement site, by case_no (the daily list's columns). */
 export async function siteContexts(db: Db): Promise<Map<string, SiteContext>> {
   const m = new Map<string, SiteContext>();
-  for (const r of (await db.con.runAndReadAll(`select case_no, measure, status from sites`)).getRowObjectsJS()) {
-    m.set(String(r.case_no), { measure: String(r.measure ?? ''), status: String(r.status ?? '') });
+  for (const r of (await db.con.runAndReadAll(`select case_no, measure, status, power_cut_at is not null as power_cut from sites`)).getRowObjectsJS()) {
+    m.set(String(r.case_no), { measure: String(r.measure ?? ''), status: String(r.status ?? ''), power_cut: Boolean(r.power_cut) });
   }
   return m;
 }

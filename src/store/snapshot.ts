@@ -1,5 +1,5 @@
 /** Copying what a stored database holds into another (eval on stored history without touching it). */
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import type { Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
 
@@ -19,4 +19,19 @@ export async function copyStoredData(db: Db, file: string): Promise<void> {
   } finally {
     await db.con.run('detach stored');
   }
+}
+
+/**
+ * Write what detection reads into a new database file, from the process that holds the store
+ * (a CLI `eval` beside a running worker works on this copy, never fighting the worker's lock).
+ */
+export async function exportSnapshot(db: Db, file: string): Promise<void> {
+  if (existsSync(file)) throw new PowerscreenError('CONFIG_INVALID', `${file}: already exists; snapshots are written to a new file`);
+  await db.con.run(`attach '${file.replace(/'/g, "''")}' as snap`);
+  try {
+    for (const t of DATA_TABLES) await db.con.run(`create table snap.main.${t} as select * from main.${t}`);
+  } finally {
+    await db.con.run('detach snap');
+  }
+  chmodSync(file, 0o600);
 }

@@ -51,7 +51,11 @@ describe('powerscreen CLI', () => {
   it('report daily: CSV with BOM in the 排查明细表 columns, Markdown and HTML (golden)', () => {
     const csv = cli(['report', 'daily', '--db', db, '--date', '2026-10-20', '--format', 'csv']);
     expect(csv.code).toBe(0);
-    expect(csv.out.startsWith('\uFEFF序号,报送日期,街道（镇）,案件编号,企业名称,企业详细地址,线索来源,存在问题类型,主办单位,整治措施,整改情况,备注,评分,用电证据')).toBe(true);
+    // 附件1: the title and 填报单位/填报日期 lines, then its columns (社区/网格 added after 街道)
+    const lines = csv.out.split(/\r?\n/);
+    expect(lines[0]).toBe('\uFEFF散乱污企业（场所）排查明细表 — 电力数据筛查 2026-10-20');
+    expect(lines[1]).toMatch(/^填报单位：.+,填报日期：2026-10-20$/);
+    expect(lines[2]).toBe('序号,报送日期,街道（镇）、管委会,社区/网格,案件编号,企业名称,企业详细地址,线索来源,存在问题类型,主办单位,配套办法,整治措施,整改情况,中督件（是/否）,备注,评分,用电证据');
     golden('report-daily-2026-10-20.csv', csv.out);
     golden('report-daily-2026-10-20.md', cli(['report', 'daily', '--db', db, '--date', '2026-10-20']).out);
     const html = cli(['report', 'daily', '--db', db, '--date', '2026-10-20', '--format', 'html', '--out', join(tmp.dir, 'l.html')]);
@@ -59,6 +63,13 @@ describe('powerscreen CLI', () => {
     expect(statSync(join(tmp.dir, 'l.html')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(tmp.dir, 'l.html'), 'utf8')).toContain('反弹案件编号 GL2026T001');
     expect(cli(['report', 'daily', '--db', db, '--date', '2026-10-19']).out).toContain('本期无新线索');
+    // a typo'd street or a date the data does not reach is an error, never an empty list (issue 10, item 6)
+    const typo = cli(['report', 'daily', '--db', db, '--date', '2026-10-20', '--street', '鼓东']);
+    expect(typo.code).toBe(1);
+    expect(typo.err).toMatch(/^powerscreen: --street: unknown street "鼓东"; known streets: .*鼓东街道/);
+    const late = cli(['report', 'daily', '--db', db, '--date', '2031-01-01']);
+    expect(late.code).toBe(1);
+    expect(late.err).toMatch(/^powerscreen: --date: 2031-01-01…2031-01-01 is outside the data \(\d{4}-\d{2}-\d{2} … \d{4}-\d{2}-\d{2}, last reading /);
   });
 
   it.each([

@@ -74,5 +74,10 @@ export function register(program: Command): void {
       process.stdout.write(r.listText + '\n');
       process.stdout.write(r.summaryText + '\n' + r.accuracyText + '\n');
       process.stdout.write(`\ndatabase: ${r.dbPath}; try: npx powerscreen report daily --db ${r.dbPath} --days 7 --format html --out ${o.out}/list.html\n`);
+      process.stdout.write([
+        '', 'the district console on the demo database:',
+        `  printf %s 'choose-a-password' | npx powerscreen users add admin --role district --db ${r.dbPath}`,
+        `  npx powerscreen serve --db ${r.dbPath}      # then open http://127.0.0.1:9464/list and log in as admin`, '',
+      ].join('\n'));
     });
 }

@@ -5,6 +5,9 @@ import { readTable } from '../../io/readers.js';
 import { parseLabels, type Evaluation, type Label } from '../../core/eval.js';
 import { PowerscreenError } from '../../errors.js';
 import { formatLocal } from '../../time.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { findWorker, sayVia } from '../../console/workerLink.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(7);
 const hours = (x: number | null) => (x === null ? '—' : `${x} h`).padStart(9);
@@ -60,7 +63,21 @@ export function register(program: Command): void {
       try { labels = parseLabels(rows, o.labels); } catch (e) { throw new PowerscreenError('INPUT_MALFORMED', (e as Error).message); }
       const pipelines = [{ name: o.pipeline ?? '(defaults)', pipeline: loadPipeline(o.pipeline) }];
       if (o.compare) pipelines.push({ name: o.compare, pipeline: loadPipeline(o.compare) });
-      const results = await evaluatePipelines({ readings: o.readings ?? [], fromDb: o.db, meters: o.meters, sites: o.sites, labels, pipelines, k });
+      // a worker holding --db writes a snapshot of it for eval to read: never a lock fight
+      const worker = o.db ? await findWorker(o.db) : undefined;
+      if (o.db) sayVia(worker, o.db);
+      let fromDb = o.db;
+      let snapshotDir: string | undefined;
+      if (worker) {
+        snapshotDir = mkdtempSync(join(dirname(resolve(o.db!)), '.eval-snapshot-'));
+        fromDb = (await worker.post<{ file: string }>('/api/snapshot', { file: join(snapshotDir, 'snapshot.duckdb') })).file;
+      }
+      let results: Awaited<ReturnType<typeof evaluatePipelines>>;
+      try {
+        results = await evaluatePipelines({ readings: o.readings ?? [], fromDb, meters: o.meters, sites: o.sites, labels, pipelines, k });
+      } finally {
+        if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
+      }
       if (o.json) {
         process.stdout.write(JSON.stringify(results.map((r) => ({ pipeline: r.name, ...r.evaluation, overall: { ...r.evaluation.overall, missed: r.evaluation.overall.missed.map((l) => ({ meter_id: l.meter_id, kind: l.kind, onset: formatLocal(l.onset_ms) })), false_cases: r.evaluation.overall.false_cases.map((c) => ({ case_id: c.case_id, meter_id: c.meter_id, detector: c.detector, score: c.score, evidence: c.evidence, summary_zh: c.summary_zh })) }, site: { ...r.evaluation.site, false_cases: undefined, missed: r.evaluation.site.missed.length }, workshop: { ...r.evaluation.workshop, false_cases: undefined, missed: r.evaluation.workshop.missed.length } })), null, 2) + '\n');
         return;
