@@ -97,7 +97,8 @@ function listQuery(q: Record<string, string>, who: Principal): ListQuery {
 const QUERY_KEYS = ['date', 'days', 'from', 'street', 'family', 'status', 'min_score'];
 
 export async function buildConsole(deps: ConsoleDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, ...(deps.https ? { https: deps.https } : {}) }) as unknown as FastifyInstance;
+  // additional form fields are an error, not silently dropped (ajv's Fastify default removes them)
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, ajv: { customOptions: { removeAdditional: false } }, ...(deps.https ? { https: deps.https } : {}) }) as unknown as FastifyInstance;
   const sessions = new SessionStore((deps.sessionIdleMinutes ?? 480) * 60_000);
   const cookieOpts = { httpOnly: true, sameSite: 'strict' as const, path: '/', secure: deps.secureCookies ?? false };
 
