@@ -9,7 +9,7 @@ import type { VerdictRecord } from '../store/feedback.js';
 import type { CaseRevision } from '../store/caseStore.js';
 import type { Principal } from './users.js';
 
-export const CSS = `body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:0;color:#222}
+export const CSS = `body{font-family:"Noto Sans CJK SC","Microsoft YaHei","WenQuanYi Zen Hei",sans-serif;margin:0;color:#222}
 header{background:#1f4e9a;color:#fff;padding:.6em 1.5em;display:flex;gap:1.5em;align-items:center}
 header a{color:#fff;text-decoration:none}header .who{margin-left:auto}main{padding:1em 1.5em}
 table{border-collapse:collapse;width:100%;font-size:13px;margin:.5em 0 1.2em}th,td{border:1px solid #aaa;padding:3px 6px;vertical-align:top;text-align:left}
