@@ -15,6 +15,8 @@ import { seriesReadings } from '../support/sqlCase.js';
 import { formatLocal, DAY_MS, parseDate } from '../../src/time.js';
 import type { Pipeline } from '../../src/config/pipeline.js';
 import { tempDir } from '../helpers.js';
+import { execFile } from 'node:child_process';
+import { hashPassword, saveAccounts, usersFileFor } from '../../src/console/users.js';
 import { createTopic, kafka, readTopic, testPipeline, waitCaughtUp } from './helpers.js';
 
 const tmp = tempDir();
@@ -162,6 +164,59 @@ describe('worker edges', () => {
     expect(retries.length).toBeGreaterThanOrEqual(1);
     expect(retries[0]).toMatchObject({ brokers: [`127.0.0.1:${port}`], retry_in_s: 1 });
   }, 60_000);
+
+  it('serves the console while readings stream: no lock fight, pages and the CLI see new cases, a verdict goes to the feedback topic', async () => {
+    const port = await freePort();
+    const base = testPipeline();
+    const pipeline = { ...base, worker: { ...base.worker, http_port: port } } as Pipeline;
+    const { w, dbPath } = await started(pipeline, 'console', { idle: 1 });
+    saveAccounts(usersFileFor(dbPath), [{ username: 'district', role: 'district', hash: await hashPassword('console-pass-1'), created_at: '2026-11-23T00:00:00+08:00' }]);
+    const day = (d: number) => formatLocal(parseDate('2026-09-01')! + (d + 1) * DAY_MS);
+    const msgs: string[] = [];
+    for (const m of ['L1', 'P1', 'P2', 'P3']) for (let d = 0; d < 55; d++) if (!(m === 'L1' && d >= 40)) msgs.push(JSON.stringify({ meter_id: m, ts: day(d), kwh: 8 + (d % 3), interval_min: 1440 }));
+    await produce(pipeline.kafka.topics.readings, msgs.map((value) => ({ value })));
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    // a browser session: login form, CSRF cookie, session cookie
+    const base_url = `http://127.0.0.1:${port}`;
+    const jar = new Map<string, string>();
+    const get = async (path: string, init: RequestInit = {}) => {
+      const r = await fetch(base_url + path, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+      for (const c of r.headers.getSetCookie()) { const [kv] = c.split(';'); jar.set(kv!.slice(0, kv!.indexOf('=')), kv!.slice(kv!.indexOf('=') + 1)); }
+      return r;
+    };
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await (await get('/login')).text())![1]!;
+    const login = await get('/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username: 'district', password: 'console-pass-1', _csrf: csrf }).toString() });
+    expect(login.status).toBe(303);
+    const quiet = await (await get('/list?days=60')).text();
+    expect(quiet).toContain('数据截至 <b>2026-10-2');
+    expect(quiet).not.toContain('data-case=');
+    // the CLI beside the running worker goes through its API (the worker holds the DuckDB lock)
+    const cli = (...a: string[]) => new Promise<{ code: number; out: string; err: string }>((res) => execFile(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'powerscreen.js'), ...a], { encoding: 'utf8' }, (e, out, err) => res({ code: e ? Number(e.code ?? 1) : 0, out, err })));
+    const before = await cli('report', 'daily', '--db', dbPath, '--days', '60');
+    expect(before.err).toContain('via the running worker');
+    expect(before.code, before.err).toBe(0);
+    // a workshop's days arrive: the page shows the new case without a restart
+    await produce(pipeline.kafka.topics.readings, Array.from({ length: 15 }, (_, i) => ({ value: JSON.stringify({ meter_id: 'L1', ts: day(40 + i), kwh: 90, interval_min: 1440 }) })));
+    let page = '';
+    for (let i = 0; i < 60 && !page.includes('data-case='); i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      page = await (await get('/list?days=60')).text();
+    }
+    const caseId = /data-case="([^"]+)"/.exec(page)![1]!;
+    expect((await cli('report', 'daily', '--db', dbPath, '--days', '60')).out).toContain(caseId);
+    const fb = await cli('feedback', caseId, 'confirmed', '--note', '现场核实', '--db', dbPath);
+    expect(fb.code, fb.err).toBe(0);
+    const verdicts = (await readTopic(pipeline.kafka.topics.feedback, 1500)).map((m) => JSON.parse(m.value!.toString()));
+    expect(verdicts).toMatchObject([{ case_id: caseId, verdict: 'confirmed', note: '现场核实' }]);
+    expect(verdicts[0].verdict_id).toMatch(/^[0-9a-f-]{36}$/);
+    // the worker re-reads its own verdict from the topic: applied once, not twice
+    await new Promise((r) => setTimeout(r, 2000));
+    await w.stop();
+    const db = await openDb(dbPath);
+    try {
+      expect(Number((await db.con.runAndReadAll(`select count(*) n from case_feedback where case_id = $id`, { id: caseId })).getRowObjectsJS()[0]!.n)).toBe(1);
+    } finally { db.close(); }
+  }, 180_000);
 
   it('serves /healthz and /metrics while running', async () => {
     const port = await freePort();
