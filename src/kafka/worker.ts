@@ -35,6 +35,7 @@ import { PartitionTracker } from '../worker/partitions.js';
 import { DayClose } from '../worker/dayClose.js';
 import { createKafka, brokersOf } from './client.js';
 import { startConsole, type RunningConsole } from '../console/server.js';
+import { Deliverer, transportsFor } from '../delivery/deliverer.js';
 import { connectWithBackoff, fetchOffsets } from './topicAdmin.js';
 import { startRegistryFeed, type RegistryHandlers } from './registryFeed.js';
 import { Publisher } from './publisher.js';
@@ -75,11 +76,13 @@ export class Worker {
   private consumerDown: string | undefined;
   private lastReadingAt = Date.now();
   private lastReportDate = '';
+  private deliverer: Deliverer | undefined;
+  private lastDeliveryAt = 0;
   private stopping = false;
   private running = false;
   /** performance.now() when the first batch came in (the bench times ingest from there). */
   firstBatchAtMs: number | undefined;
-  readonly counters = { readings_read: 0, readings_accepted: 0, readings_rejected: 0, readings_duplicate: 0, dlq_messages: 0, batches: 0, cases_published: 0, screens: 0 };
+  readonly counters = { readings_read: 0, readings_accepted: 0, readings_rejected: 0, readings_duplicate: 0, dlq_messages: 0, batches: 0, cases_published: 0, screens: 0, deliveries_sent: 0, delivery_failures: 0 };
 
   constructor(readonly pipeline: Pipeline, readonly opts: WorkerOptions) {
     this.kafka = createKafka(pipeline, opts.log, opts.env);
@@ -134,6 +137,10 @@ export class Worker {
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.serial(() => this.onBatch(p)) });
     this.running = true;
     const view: WorkerView = { partitions: this.partitions, days: this.days, counters: this.counters, running: () => this.running, stopping: () => this.stopping, outboxPending: () => this.outboxPending, down: () => this.consumerDown };
+    const transports = await transportsFor(this.pipeline, this.opts.env);
+    if (transports.email || transports.webhook) {
+      this.deliverer = new Deliverer({ pipeline: this.pipeline, withDb: (fn) => this.serial(() => fn(this.db)), transports, log: this.log, now: this.opts.nowLocal });
+    }
     if (this.pipeline.worker.http_port) await this.startConsole(view);
     this.timers.push(setInterval(() => void this.tick().catch((e) => this.log.error({ error: String(e) }, 'tick failed')), 1000));
     this.timers.push(setInterval(() => this.log.info(statsLine(view), 'stats'), this.pipeline.worker.stats_interval_s * 1000));
@@ -150,6 +157,7 @@ export class Worker {
       ops: { counters: this.counters, gauges: gauges(view), healthy: () => health(view) },
       stalled: () => this.consumerDown ?? (Date.now() - this.lastReadingAt > stallMs ? `${Math.round((Date.now() - this.lastReadingAt) / 60_000)} 分钟未收到电表读数` : undefined),
       onVerdict: (v) => this.publisher.publishVerdict(v),
+      notices: () => this.deliverer?.notices ?? [],
     });
     this.log.info({ url: `${this.server.url}/list` }, 'console listening');
   }
@@ -313,6 +321,13 @@ export class Worker {
     if (due && this.partitions.owns(0)) {
       this.lastReportDate = due.writtenOn;
       await this.serial(() => this.writeDailyReport(due.listDate));
+    }
+    // e-mail/webhook delivery once a minute, by partition 0's owner (one sender per group)
+    if (this.deliverer && this.partitions.owns(0) && Date.now() - this.lastDeliveryAt >= 60_000) {
+      this.lastDeliveryAt = Date.now();
+      await this.deliverer.tick();
+      this.counters.deliveries_sent = this.deliverer.sent;
+      this.counters.delivery_failures = this.deliverer.failures;
     }
   }
 
