@@ -254,7 +254,9 @@ describe('worker edges', () => {
     const htmlFile = join(dir, 'suspects-2026-11-21.html');
     // the files themselves, not the log line: owner-only, the CSV with its BOM and 排查明细表 header
     const csv = readFileSync(csvFile, 'utf8');
-    expect(csv.startsWith('\uFEFF序号,报送日期,街道（镇）,案件编号')).toBe(true);
+    const csvLines = csv.split(/\r?\n/);
+    expect(csvLines[0]).toBe('\uFEFF散乱污企业（场所）排查明细表 — 电力数据筛查 2026-11-21');
+    expect(csvLines[2]!.startsWith('序号,报送日期,街道（镇）、管委会,社区/网格,案件编号')).toBe(true);
     expect(readFileSync(htmlFile, 'utf8')).toContain('排查明细表 — 电力数据筛查 2026-11-21');
     for (const f of [csvFile, htmlFile]) expect(statSync(f).mode & 0o777).toBe(0o600);
     expect(lines.filter((l) => l.msg === 'daily list written')).toHaveLength(1);
