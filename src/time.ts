@@ -51,6 +51,11 @@ export function formatLocal(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19) + '+08:00';
 }
 
+/** An ISO time as a street office reads it: 'YYYY-MM-DD HH:MM' ('' for none). */
+export function isoMinute(iso: string | null | undefined): string {
+  return iso ? iso.slice(0, 16).replace('T', ' ') : '';
+}
+
 /** Local ms → 'YYYY-MM-DD'. */
 export function formatDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);

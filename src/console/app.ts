@@ -13,15 +13,16 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { Db } from '../store/db.js';
-import { loadCases } from '../store/caseStore.js';
-import { caseRevisions } from '../store/caseStore.js';
+import { caseRevisions, loadCases } from '../store/caseStore.js';
 import { applyFeedback, verdictHistory, type VerdictInput } from '../store/feedback.js';
 import { backlog, coverage, knownStreets, quarterCounts, quarterRange } from '../store/districtStats.js';
 import { gatherExplainData } from '../store/explainQuery.js';
 import { exportSnapshot } from '../store/snapshot.js';
 import { recordAudit } from '../store/audit.js';
-import { suspectList, type ListQuery } from '../report/dailyList.js';
-import { renderCsv, renderHtml as renderListHtml, renderMarkdown } from '../report/daily.js';
+import { dailyList, suspectList, type DailyListOptions, type ListQuery } from '../report/dailyList.js';
+import { DAILY_COLUMNS, renderCsv } from '../report/daily.js';
+import { quarterlyText } from '../report/quarterly.js';
+import { dataWatermarkMs } from '../store/readingStore.js';
 import { renderXlsx } from '../report/xlsx.js';
 import { explain, renderHtml as renderExplainHtml, renderSvg } from '../report/explain.js';
 import { evidenceSentences, visitHours } from '../report/evidence.js';
@@ -30,7 +31,7 @@ import { PowerscreenError, isPowerscreenError } from '../errors.js';
 import { parseDate, nowLocalMs } from '../time.js';
 import { AccountBook, verifyPassword, type Principal } from './users.js';
 import { SessionStore } from './sessions.js';
-import { CSS, backlogPage, casePage, errorPage, listPage, loginPage, quarterlyPage, quarterlyText, type Banner } from './pages.js';
+import { CSS, backlogPage, casePage, errorPage, listPage, loginPage, quarterlyPage, type Banner } from './pages.js';
 
 export interface ConsoleDeps {
   /** Runs a database task: the worker's one queue, or a plain queue in `serve`. */
@@ -246,8 +247,8 @@ export async function buildConsole(deps: ConsoleDeps): Promise<FastifyInstance> 
     const q = pickQuery(req.query as Record<string, string>);
     const l = await listFor(who, q);
     const streets = who.role === 'street' ? [] : await deps.withDb((db) => knownStreets(db));
-    const b = await banner(who.role === 'street' ? who.street : q.street);
-    return reply.type(PAGE).send(listPage({ rows: l.rows, title: l.meta.title, from: l.from, to: l.to, query: q, streets, banner: b, who, csrf: reply.generateCsrf() }));
+    const b: Banner = { coverage: l.coverage, mode: deps.mode, stalled: deps.stalled?.() };
+    return reply.type(PAGE).send(listPage({ rows: l.rows, title: l.meta.title, query: q, streets, banner: b, who, csrf: reply.generateCsrf() }));
   });
   for (const ext of ['csv', 'xlsx'] as const) {
     app.get(`/list.${ext}`, { preHandler: authed }, async (req, reply) => {
@@ -286,10 +287,8 @@ export async function buildConsole(deps: ConsoleDeps): Promise<FastifyInstance> 
     const who = whoOf(req);
     const street = who.role === 'street' ? who.street : undefined;
     const b = await deps.withDb(async (db) => backlog(db, await asOfMs(db), street));
-    let html = backlogPage(b, await banner(street), who, reply.generateCsrf());
-    const notices = deps.notices?.() ?? [];
-    if (notices.length && who.role !== 'street') html = html.replace('<h2>各街道闭环率</h2>', `<div class="banner stalled" id="delivery">${notices.map((n) => `<p>${n.replace(/[<&]/g, '')}</p>`).join('')}</div><h2>各街道闭环率</h2>`);
-    return reply.type(PAGE).send(html);
+    const notices = who.role === 'street' ? [] : deps.notices?.() ?? [];
+    return reply.type(PAGE).send(backlogPage(b, await banner(street), who, reply.generateCsrf(), notices));
   });
   app.get('/quarterly', { preHandler: authed }, async (req, reply) => {
     const who = whoOf(req);
@@ -309,17 +308,17 @@ export async function buildConsole(deps: ConsoleDeps): Promise<FastifyInstance> 
   app.get('/api/coverage', { preHandler: authed }, async (req) => banner(whoOf(req).street));
   app.get('/api/list', { preHandler: authed }, async (req) => {
     const l = await listFor(whoOf(req), pickQuery(req.query as Record<string, string>));
-    return { from: l.from, to: l.to, meta: l.meta, coverage: l.coverage, columns: (await import('../report/daily.js')).DAILY_COLUMNS, rows: l.rows.map((r) => r.cells) };
+    return { from: l.from, to: l.to, meta: l.meta, coverage: l.coverage, columns: DAILY_COLUMNS, rows: l.rows.map((r) => r.cells) };
   });
   app.get('/api/report/daily', { preHandler: authed }, async (req, reply) => {
     const who = whoOf(req);
     const q = req.query as Record<string, string>;
     const format = q.format ?? 'md';
     if (!['csv', 'md', 'html'].includes(format)) throw fail(400, `format: expected csv, md or html, got ${JSON.stringify(format)}`);
-    const l = await deps.withDb((db) => suspectList(db, { statuses: ['open', 'confirmed'], ...listQuery(pickQuery(q), who) }, deps.unit));
-    await audit(who.username, 'download', `report.${format}`, `${l.from}..${l.to} rows=${l.rows.length}`);
-    const text = format === 'csv' ? renderCsv(l.rows, l.meta) : format === 'html' ? renderListHtml(l.rows, l.meta) : renderMarkdown(l.rows, l.meta);
-    return reply.header('x-rows', String(l.rows.length)).header('x-date', l.to).type('text/plain; charset=utf-8').send(text);
+    // the CLI's `report daily`, rendered exactly as it renders a file it opens itself
+    const r = await deps.withDb((db) => dailyList(db, { ...listQuery(pickQuery(q), who), format: format as DailyListOptions['format'] }, deps.unit));
+    await audit(who.username, 'download', `report.${format}`, `${r.date} rows=${r.rows}`);
+    return reply.header('x-rows', String(r.rows)).header('x-date', r.date).type('text/plain; charset=utf-8').send(r.text);
   });
   app.get('/api/cases/:id', { preHandler: authed }, async (req) => {
     const { c, verdicts, revisions } = await caseView(whoOf(req), (req.params as { id: string }).id);
@@ -366,8 +365,7 @@ export async function buildConsole(deps: ConsoleDeps): Promise<FastifyInstance> 
 
 /** Ages in the backlog count to the data's latest day: live, that is today; for a backfilled database, its last day. */
 async function asOfMs(db: Db): Promise<number> {
-  const c = await coverage(db);
-  return c.data_through ? Date.parse(c.data_through.slice(0, 19) + 'Z') : nowLocalMs();
+  return (await dataWatermarkMs(db)) ?? nowLocalMs();
 }
 
 async function currentQuarter(db: Db): Promise<string> {

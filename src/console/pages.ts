@@ -2,7 +2,9 @@
  * The console's pages: server-rendered HTML, Chinese UI, no scripts, nothing fetched from outside
  * (government intranets are offline). Pure: each page takes the data and returns the markup.
  */
-import { DAILY_COLUMNS, EMPTY_LIST, esc, listTables, VERDICT_ZH, type DailyRow } from '../report/daily.js';
+import { EMPTY_LIST, esc, listTables, VERDICT_ZH, type DailyRow } from '../report/daily.js';
+import { quarterlyText } from '../report/quarterly.js';
+import { isoMinute } from '../time.js';
 import type { Coverage, BacklogCase, QuarterCounts, StreetClosure } from '../store/districtStats.js';
 import type { Case } from '../core/types.js';
 import type { VerdictRecord } from '../store/feedback.js';
@@ -58,8 +60,6 @@ export function bannerHtml(b: Banner): string {
 export interface ListPageInput {
   rows: DailyRow[];
   title: string;
-  from: string;
-  to: string;
   query: Record<string, string>;
   streets: string[];
   banner: Banner;
@@ -70,6 +70,8 @@ export interface ListPageInput {
 const qs = (q: Record<string, string>) => new URLSearchParams(Object.entries(q).filter(([, v]) => v !== '')).toString();
 
 function select(name: string, label: string, options: [string, string][], value: string): string {
+  // a value typed into the URL (days=60) is shown as it is, not as the first option
+  if (value && !options.some(([v]) => v === value)) options = [...options, [value, value]];
   return `<label>${label}<select name="${name}">${options.map(([v, t]) => `<option value="${esc(v)}"${v === value ? ' selected' : ''}>${esc(t)}</option>`).join('')}</select></label>`;
 }
 
@@ -78,7 +80,7 @@ export function listPage(p: ListPageInput): string {
   const streetPicker = p.who.role === 'street' ? '' : select('street', '街道', [['', '全部街道'], ...p.streets.map((s) => [s, s] as [string, string])], q.street ?? '');
   const form = `<form class="filters" method="get" action="/list">
 <label>截止日期<input type="date" name="date" value="${esc(q.date ?? '')}"></label>
-${select('days', '范围', [['1', '当日'], ['7', '一周（至周五）'], ['30', '30 天']], q.days ?? '1')}
+${select('days', '范围（天）', [['1', '当日'], ['7', '一周（至周五）'], ['30', '30 天']], q.days ?? '1')}
 <label>起始日期（可选）<input type="date" name="from" value="${esc(q.from ?? '')}"></label>
 ${streetPicker}
 ${select('family', '类型', [['', '全部'], ['workshop', '疑似散乱污生产'], ['site', '整治场所反弹']], q.family ?? '')}
@@ -107,7 +109,6 @@ export interface CasePageInput {
   error?: string;
 }
 
-const t16 = (iso: string | null) => (iso ? iso.slice(0, 16).replace('T', ' ') : '');
 
 export function casePage(p: CasePageInput): string {
   const c = p.c;
@@ -125,33 +126,27 @@ ${p.message ? `<p class="ok" role="status">${esc(p.message)}</p>` : ''}${p.error
 <table id="case-facts"><tr><th>企业名称</th><td>${esc(c.account_name || '（未登记户名）')}</td><th>地址</th><td>${esc(c.address || '（未登记地址）')}</td></tr>
 <tr><th>街道</th><td>${esc(c.street)}</td><th>电表</th><td>${esc(c.meter_id)}</td></tr>
 <tr><th>存在问题类型</th><td>${esc(c.problem_type)}</td><th>评分</th><td>${c.score.toFixed(2)}</td></tr>
-<tr><th>发现时间</th><td>${esc(t16(c.detected_at))}</td><th>核查状态</th><td id="case-status">${esc(VERDICT_ZH[c.status])}${latest?.note ? `：${esc(latest.note)}` : ''}</td></tr></table>
+<tr><th>发现时间</th><td>${esc(isoMinute(c.detected_at))}</td><th>核查状态</th><td id="case-status">${esc(VERDICT_ZH[c.status])}${latest?.note ? `：${esc(latest.note)}` : ''}</td></tr></table>
 <p>${esc(c.summary_zh)}</p>
 <h2>建议核查时段</h2><p id="visit-hours">${p.visit.ranges.length ? `电表在 ${esc(p.visit.ranges.join('、'))} 用电最高，建议在此时段前往，设备多在运行。` : '无分时数据，按日电量判断；建议工作时段前往。'}</p>
 <h2>用电图</h2><div class="chart">${p.chartSvg}</div>
 <h2>证据</h2><ul class="evidence">${p.evidence.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>
 <h2>整治记录</h2><table id="enforcement"><tr><th>案件编号</th><th>名称</th><th>整治措施</th><th>整改情况</th><th>停电</th><th>责令停产</th></tr>
-${p.sites.map((s) => `<tr><td>${esc(s.case_no)}</td><td>${esc(s.site_name)}</td><td>${esc(s.measure)}</td><td>${esc(s.status)}</td><td>${esc(t16(s.power_cut_at))}</td><td>${esc(t16(s.halt_ordered_at))}</td></tr>`).join('') || '<tr><td colspan="6">无</td></tr>'}</table>
+${p.sites.map((s) => `<tr><td>${esc(s.case_no)}</td><td>${esc(s.site_name)}</td><td>${esc(s.measure)}</td><td>${esc(s.status)}</td><td>${esc(isoMinute(s.power_cut_at))}</td><td>${esc(isoMinute(s.halt_ordered_at))}</td></tr>`).join('') || '<tr><td colspan="6">无</td></tr>'}</table>
 <h2>核查记录</h2><table id="verdicts"><tr><th>时间</th><th>结果</th><th>说明</th><th>核查人</th></tr>
-${p.verdicts.map((v) => `<tr><td>${esc(t16(v.given_at))}</td><td>${esc(VERDICT_ZH[v.verdict])}${v.duplicate_of ? `（同 ${esc(v.duplicate_of)}）` : ''}</td><td>${esc(v.note ?? '')}</td><td>${esc(v.given_by ?? '')}</td></tr>`).join('') || '<tr><td colspan="4">尚未核查</td></tr>'}</table>
+${p.verdicts.map((v) => `<tr><td>${esc(isoMinute(v.given_at))}</td><td>${esc(VERDICT_ZH[v.verdict])}${v.duplicate_of ? `（同 ${esc(v.duplicate_of)}）` : ''}</td><td>${esc(v.note ?? '')}</td><td>${esc(v.given_by ?? '')}</td></tr>`).join('') || '<tr><td colspan="4">尚未核查</td></tr>'}</table>
 ${form}
 <h2>案件修订</h2><table id="revisions"><tr><th>版本</th><th>评分</th><th>发现时间</th><th>证据截至</th><th>说明</th></tr>
-${p.revisions.map((r) => `<tr><td>${r.revision}</td><td>${r.score.toFixed(2)}</td><td>${esc(t16(r.detected_at))}</td><td>${esc(t16(r.window_end))}</td><td>${esc(r.summary_zh)}</td></tr>`).join('')}</table>`, p.csrf);
+${p.revisions.map((r) => `<tr><td>${r.revision}</td><td>${r.score.toFixed(2)}</td><td>${esc(isoMinute(r.detected_at))}</td><td>${esc(isoMinute(r.window_end))}</td><td>${esc(r.summary_zh)}</td></tr>`).join('')}</table>`, p.csrf);
 }
 
-export function backlogPage(b: { cases: BacklogCase[]; streets: StreetClosure[] }, banner: Banner, who: Principal, csrf: string): string {
+/** `notices`: deliveries failing, for district and analyst accounts. */
+export function backlogPage(b: { cases: BacklogCase[]; streets: StreetClosure[] }, banner: Banner, who: Principal, csrf: string, notices: readonly string[] = []): string {
   return layout('待核查', who, `<h1>待核查线索</h1>${bannerHtml(banner)}
-<h2>各街道闭环率</h2><table id="closure"><tr><th>街道</th><th>线索</th><th>已核查</th><th>待核查</th><th>闭环率</th><th>最久未核查（天）</th></tr>
+${notices.length ? `<div class="banner stalled" id="delivery">${notices.map((n) => `<p>${esc(n)}</p>`).join('')}</div>` : ''}<h2>各街道闭环率</h2><table id="closure"><tr><th>街道</th><th>线索</th><th>已核查</th><th>待核查</th><th>闭环率</th><th>最久未核查（天）</th></tr>
 ${b.streets.map((s) => `<tr><td>${esc(s.street)}</td><td>${s.cases}</td><td>${s.verified}</td><td>${s.open}</td><td>${(s.closure_rate * 100).toFixed(0)}%</td><td>${s.oldest_open_days ?? '—'}</td></tr>`).join('') || '<tr><td colspan="6">无</td></tr>'}</table>
 <h2>未核查（最早的在前）</h2><table id="backlog"><tr><th>案件编号</th><th>街道</th><th>存在问题类型</th><th>评分</th><th>发现时间</th><th>已等待（天）</th></tr>
-${b.cases.map((c) => `<tr><td><a href="/cases/${encodeURIComponent(c.case_id)}">${esc(c.case_id)}</a></td><td>${esc(c.street)}</td><td>${esc(c.problem_type)}</td><td>${c.score.toFixed(2)}</td><td>${esc(t16(c.detected_at))}</td><td>${c.age_days}</td></tr>`).join('') || '<tr><td colspan="6">无待核查线索</td></tr>'}</table>`, csrf);
-}
-
-export function quarterlyText(q: QuarterCounts): { leads: string; rebounds: string } {
-  return {
-    leads: `源自电力大数据筛查 ${q.workshop_leads} 家（本季电力数据线索 ${q.confirmed + q.dismissed + q.open} 条：核实属实 ${q.confirmed}，核查排除 ${q.dismissed}，待核查 ${q.open}）`,
-    rebounds: `用电监测整治场所 ${q.sites_watched} 家，其中出现反弹 ${q.rebounds} 家${q.rebound_case_nos.length ? `（反弹案件编号为 ${q.rebound_case_nos.join('、')}）` : ''}`,
-  };
+${b.cases.map((c) => `<tr><td><a href="/cases/${encodeURIComponent(c.case_id)}">${esc(c.case_id)}</a></td><td>${esc(c.street)}</td><td>${esc(c.problem_type)}</td><td>${c.score.toFixed(2)}</td><td>${esc(isoMinute(c.detected_at))}</td><td>${c.age_days}</td></tr>`).join('') || '<tr><td colspan="6">无待核查线索</td></tr>'}</table>`, csrf);
 }
 
 export function quarterlyPage(quarter: string, rows: QuarterCounts[], who: Principal, csrf: string): string {
@@ -165,4 +160,3 @@ export function errorPage(status: number, message: string, who?: Principal, csrf
   return layout(`${status}`, who, `<h1>${status}</h1><p class="error" role="alert">${esc(message)}</p><p><a href="/list">返回排查明细表</a></p>`, csrf);
 }
 
-export { DAILY_COLUMNS };

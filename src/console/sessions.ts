@@ -35,9 +35,4 @@ export class SessionStore {
   drop(token: string | undefined): void {
     if (token) this.sessions.delete(token);
   }
-
-  /** End every session of a user (account removed or password changed). */
-  dropUser(username: string): void {
-    for (const [t, s] of this.sessions) if (s.username === username) this.sessions.delete(t);
-  }
 }

@@ -89,17 +89,20 @@ export class AccountBook {
   private byName = new Map<string, Account>();
   constructor(readonly file: string) {}
 
-  get(username: string): Account | undefined {
+  private fresh(): Map<string, Account> {
     const m = existsSync(this.file) ? statSync(this.file).mtimeMs : 0;
     if (m !== this.mtime) {
       this.byName = new Map(loadAccounts(this.file).map((a) => [a.username, a]));
       this.mtime = m;
     }
-    return this.byName.get(username);
+    return this.byName;
+  }
+
+  get(username: string): Account | undefined {
+    return this.fresh().get(username);
   }
 
   size(): number {
-    this.get('');
-    return this.byName.size;
+    return this.fresh().size;
   }
 }

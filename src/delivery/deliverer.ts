@@ -13,9 +13,10 @@ import type { Db } from '../store/db.js';
 import { suspectList } from '../report/dailyList.js';
 import { renderXlsx } from '../report/xlsx.js';
 import { DAILY_COLUMNS } from '../report/daily.js';
-import { coverage, knownStreets } from '../store/districtStats.js';
+import { knownStreets } from '../store/districtStats.js';
+import { dataWatermarkMs } from '../store/readingStore.js';
 import { dueDeliveries, failingDeliveries, isPlanned, markFailed, markSent, planDeliveries, type DeliveryRow } from '../store/deliveries.js';
-import { dueLists, listDays, retryDelayMin, type Channel, type PlannedDelivery } from './plan.js';
+import { dueLists, listDays, retryDelayMin, type Channel } from './plan.js';
 import { MINUTE_MS, nowLocalMs, parseDate } from '../time.js';
 
 export interface MailMessage { to: string[]; subject: string; text: string; attachments: { filename: string; content: Buffer }[] }
@@ -51,14 +52,13 @@ export class Deliverer {
     const channels = this.channels();
     if (!channels.length) return;
     const streets = await this.o.withDb((db) => knownStreets(db));
+    // the data must reach the day: a stalled feed sends nothing rather than an empty list
+    const watermark = await this.o.withDb((db) => dataWatermarkMs(db));
     const planned = dueLists(now, this.cfg.time, streets, channels)
-      .filter((p) => p.channel === 'webhook' || this.recipients(p.street).length > 0);
+      .filter((p) => (p.channel === 'webhook' || this.recipients(p.street).length > 0) && watermark !== undefined && watermark - 1 >= parseDate(p.day)!);
     for (const p of planned) {
       await this.o.withDb(async (db) => {
         if (await isPlanned(db, p)) return;
-        // the data must reach the day: a stalled feed sends nothing rather than an empty list
-        const cov = await coverage(db);
-        if (!cov.data_day || parseDate(cov.data_day)! < parseDate(p.day)!) return;
         const l = await suspectList(db, { date: p.day, days: listDays(p.kind), street: p.street, statuses: ['open', 'confirmed'] });
         await planDeliveries(db, [{ ...p, rows: l.rows.length }]);
         if (!l.rows.length) await markSent(db, p, now); // nothing new for this street: recorded, not sent
@@ -120,4 +120,3 @@ export async function transportsFor(pipeline: Pipeline, env: NodeJS.ProcessEnv =
   return t;
 }
 
-export type { PlannedDelivery };

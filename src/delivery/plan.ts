@@ -2,7 +2,8 @@
  * Which lists go out when, and when a failed one is retried. Pure: the delivery runner stores the
  * plan in the `deliveries` table (so a day already sent is not sent again after a restart).
  */
-import { DAY_MS, MINUTE_MS, formatDate, parseDate } from '../time.js';
+import { dueReportDate } from '../worker/reportSchedule.js';
+import { parseDate } from '../time.js';
 
 export type DeliveryKind = 'daily' | 'weekly';
 export type Channel = 'email' | 'webhook';
@@ -11,18 +12,17 @@ export interface PlannedDelivery { day: string; street: string; kind: DeliveryKi
 
 /**
  * The lists due at `nowLocalMs`: from `time` each day, every street's new leads of the day before;
- * on Fridays also the week's table (附件1 is due before Friday noon, seed 000). Undefined before time.
+ * on Fridays also the week's table (附件1 is due before Friday noon, seed 000). Empty before time.
  */
 export function dueLists(nowLocalMs: number, time: string, streets: readonly string[], channels: readonly Channel[]): PlannedDelivery[] {
-  const [hh, mm] = time.split(':').map(Number);
-  const today = parseDate(formatDate(nowLocalMs))!;
-  if (nowLocalMs < today + (hh! * 60 + mm!) * MINUTE_MS) return [];
-  const day = formatDate(today - DAY_MS);
-  const friday = new Date(today).getUTCDay() === 5;
+  // the same rule as the worker's daily list file; the deliveries table, not a last-sent date, keeps it once
+  const due = dueReportDate(nowLocalMs, time, '');
+  if (!due) return [];
+  const friday = new Date(parseDate(due.writtenOn)!).getUTCDay() === 5;
   const out: PlannedDelivery[] = [];
   for (const channel of channels) for (const street of streets) {
-    out.push({ day, street, kind: 'daily', channel });
-    if (friday) out.push({ day, street, kind: 'weekly', channel });
+    out.push({ day: due.listDate, street, kind: 'daily', channel });
+    if (friday) out.push({ day: due.listDate, street, kind: 'weekly', channel });
   }
   return out;
 }
@@ -36,5 +36,3 @@ export function retryDelayMin(attempt: number): number {
 export function listDays(kind: DeliveryKind): number {
   return kind === 'weekly' ? 7 : 1;
 }
-
-export { DAY_MS };

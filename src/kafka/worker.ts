@@ -19,7 +19,7 @@ import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { registryOf, type Pipeline } from '../config/pipeline.js';
 import type { DetectorRegistry } from '../config/detectorRegistry.js';
-import { openDb, type Db } from '../store/db.js';
+import { openDb, serialQueue, type Db } from '../store/db.js';
 import { ReadingStore } from '../store/readingStore.js';
 import { monitoredMeters, upsertMeters, upsertSites } from '../store/reference.js';
 import { mergeCases, pendingOutboxCount } from '../store/caseStore.js';
@@ -67,7 +67,6 @@ export class Worker {
   private publisher!: Publisher;
   private server: RunningConsole | undefined;
   private timers: NodeJS.Timeout[] = [];
-  private lock: Promise<unknown> = Promise.resolve();
   private readonly partitions = new PartitionTracker();
   private readonly days = new DayClose();
   private monitored = new Set<string>();
@@ -92,11 +91,7 @@ export class Worker {
   private get log() { return this.opts.log; }
 
   /** All DuckDB work goes through one queue: one connection, no interleaving. */
-  private serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = this.lock.then(fn, fn);
-    this.lock = next.catch(() => undefined);
-    return next;
-  };
+  private serial = serialQueue();
 
   async start(): Promise<void> {
     this.registry = registryOf(this.pipeline);

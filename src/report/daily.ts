@@ -6,6 +6,7 @@
  */
 import type { Case, SiteContext } from '../core/types.js';
 import { toCsv } from '../io/csv.js';
+import { dayOfIntervalEnd, formatDate, isoMinute, parseLocalMs } from '../time.js';
 
 /** 附件1's columns in its order (社区/网格 added after 街道), then what the power data adds. */
 export const DAILY_COLUMNS = [
@@ -44,11 +45,8 @@ function progress(c: Case, site: SiteContext | undefined, v: VerdictView | undef
   return site ? `原案件${site.status || ''}，用电显示疑似反弹，待核查` : VERDICT_ZH.open;
 }
 
-const localDay = (iso: string) => {
-  // detected_at is an interval end: midnight belongs to the day before
-  const d = new Date(Date.parse(iso) + 8 * 3600_000 - 1);
-  return d.toISOString().slice(0, 10);
-};
+// detected_at is an interval end: midnight belongs to the day before
+const localDay = (iso: string) => formatDate(dayOfIntervalEnd(parseLocalMs(iso)!));
 
 export function dailyRows(
   cases: readonly (Case & { community?: string })[], sites: ReadonlyMap<string, SiteContext & { power_cut?: boolean }>,
@@ -59,7 +57,7 @@ export function dailyRows(
     const site = c.site_case_no ? sites.get(c.site_case_no) : undefined;
     const v = verdicts.get(c.case_id);
     const remark = [
-      `电表 ${c.meter_id}`, c.site_case_no ? `反弹案件编号 ${c.site_case_no}` : '', `发现于 ${c.detected_at.slice(0, 16).replace('T', ' ')}`,
+      `电表 ${c.meter_id}`, c.site_case_no ? `反弹案件编号 ${c.site_case_no}` : '', `发现于 ${isoMinute(c.detected_at)}`,
       v ? `核查：${v.note ?? VERDICT_ZH[v.verdict]}（${v.given_by ?? '街道'} ${v.given_at.slice(0, 10)}）` : '',
     ].filter(Boolean).join('；');
     return {

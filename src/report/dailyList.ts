@@ -38,15 +38,9 @@ function day(text: string, field: string): number {
   return ms;
 }
 
-/** The Friday a weekly list is due for the week holding `date` (local). */
-export function fridayOf(date: string): string {
-  const ms = day(date, 'date');
-  const dow = new Date(ms).getUTCDay(); // 0 Sunday … 5 Friday
-  return formatDate(ms + ((5 - dow + 7) % 7) * DAY_MS);
-}
-
 export async function suspectList(db: Db, q: ListQuery, unit = ''): Promise<SuspectList> {
-  const cov = await coverage(db);
+  // the banner's counts are the street's; the data's range is the district's either way
+  const cov = await coverage(db, q.street);
   if (!cov.data_day) throw new PowerscreenError('INPUT_MALFORMED', `${db.path}: the database holds no readings yet; run backfill first or start the worker`);
   const to = q.date ?? cov.data_day;
   const toMs = day(to, '--date');
@@ -76,7 +70,8 @@ export async function suspectList(db: Db, q: ListQuery, unit = ''): Promise<Susp
 export interface DailyListOptions extends ListQuery { format: 'csv' | 'md' | 'html' }
 
 export async function dailyList(db: Db, o: DailyListOptions, unit = ''): Promise<{ text: string; rows: number; date: string }> {
-  const l = await suspectList(db, { statuses: ['open', 'confirmed'], ...o }, unit);
+  // the files street offices receive leave out verified-empty and duplicate cases unless asked
+  const l = await suspectList(db, { ...o, statuses: o.statuses ?? ['open', 'confirmed'] }, unit);
   const text = o.format === 'csv' ? renderCsv(l.rows, l.meta) : o.format === 'html' ? renderHtml(l.rows, l.meta) : renderMarkdown(l.rows, l.meta);
   return { text, rows: l.rows.length, date: l.to };
 }

@@ -3,9 +3,9 @@
  * when the meter draws most, so the inspectors find the machines running. Pure.
  */
 import type { Case, DetectorEvidence } from '../core/types.js';
+import { isoMinute, parseLocalMs } from '../time.js';
 
 const r1 = (x: number) => (Math.round(x * 10) / 10).toString();
-const time = (iso: string) => iso.slice(0, 16).replace('T', ' ');
 
 /** Known evidence keys → how a sentence names them (unit last). */
 const LABELS: Record<string, [string, string]> = {
@@ -58,7 +58,7 @@ const SKIP = new Set(['score', 'detected_at', 'episode_start', 'window_end', 'ba
 
 function value(v: unknown, unit: string): string | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return `${Math.abs(v) >= 100 ? Math.round(v) : r1(v)}${unit ? ` ${unit}` : ''}`;
-  if (typeof v === 'string' && v) return /^\d{4}-\d{2}-\d{2}T/.test(v) ? time(v) : v;
+  if (typeof v === 'string' && v) return /^\d{4}-\d{2}-\d{2}T/.test(v) ? isoMinute(v) : v;
   if (typeof v === 'boolean') return v ? '是' : '否';
   return undefined;
 }
@@ -66,7 +66,7 @@ function value(v: unknown, unit: string): string | undefined {
 /** One sentence per detector that contributed to the case. */
 export function evidenceSentences(c: Pick<Case, 'evidence'>, detectorTitle: (d: string) => string = (d) => DETECTOR_ZH[d] ?? d): string[] {
   return Object.entries(c.evidence).map(([detector, e]: [string, DetectorEvidence]) => {
-    const parts = [`${detectorTitle(detector)}：评分 ${e.score.toFixed(2)}，${time(e.episode_start)} 起，${time(e.detected_at)} 达到阈值`];
+    const parts = [`${detectorTitle(detector)}：评分 ${e.score.toFixed(2)}，${isoMinute(e.episode_start)} 起，${isoMinute(e.detected_at)} 达到阈值`];
     const levels: string[] = [];
     if (e.baseline_kwh_day != null) levels.push(`此前日均 ${r1(e.baseline_kwh_day)} kWh`);
     if (e.level_kwh_day != null) levels.push(`期间日均 ${r1(e.level_kwh_day)} kWh`);
@@ -92,8 +92,7 @@ export function visitHours(recent: readonly { ts: string; kw: number }[]): { ran
   const sum = new Array<number>(24).fill(0), n = new Array<number>(24).fill(0);
   for (const p of recent) {
     // ts is the interval END: a reading ending at 09:00 was drawn in the 08 o'clock hour
-    const end = Date.parse(p.ts.slice(0, 19) + 'Z') - 1;
-    const h = new Date(end).getUTCHours();
+    const h = new Date(parseLocalMs(p.ts)! - 1).getUTCHours();
     sum[h]! += p.kw;
     n[h]!++;
   }

@@ -1,7 +1,7 @@
 /** The console's audit log: who gave which verdict and who downloaded which list (no names or addresses). */
 import { DuckDBTimestampValue, TIMESTAMP, VARCHAR } from '@duckdb/node-api';
 import type { Db } from './db.js';
-import { formatLocal, nowLocalMs } from '../time.js';
+import { nowLocalMs } from '../time.js';
 
 export interface AuditEntry { username: string; action: string; target?: string; detail?: string }
 
@@ -11,9 +11,4 @@ export async function recordAudit(db: Db, e: AuditEntry, atLocalMs = nowLocalMs(
     { at: new DuckDBTimestampValue(BigInt(atLocalMs) * 1000n), u: e.username, a: e.action, t: e.target ?? null, d: e.detail ?? null },
     { at: TIMESTAMP, u: VARCHAR, a: VARCHAR, t: VARCHAR, d: VARCHAR },
   );
-}
-
-export async function auditLog(db: Db, limit = 1000): Promise<(AuditEntry & { at: string })[]> {
-  const rows = (await db.con.runAndReadAll(`select * from audit_log order by logged_at desc limit ${Math.floor(limit)}`)).getRowObjectsJS();
-  return rows.map((r) => ({ at: formatLocal((r.logged_at as Date).getTime()), username: String(r.username), action: String(r.action), target: r.target === null ? undefined : String(r.target), detail: r.detail === null ? undefined : String(r.detail) }));
 }

@@ -56,6 +56,19 @@ export async function openDb(path = ':memory:', opts: OpenOptions = {}): Promise
   };
 }
 
+/**
+ * One queue for every task on a database: DuckDB transactions on one connection must not
+ * interleave (the worker's batches, registry updates, console requests; `serve`'s requests).
+ */
+export function serialQueue(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let lock: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>) => {
+    const next = lock.then(fn, fn);
+    lock = next.catch(() => undefined);
+    return next;
+  };
+}
+
 /** The shared SQL steps (sql/macros/*.sql) as TEMP macros: per connection, never stored in the file. */
 export async function createMacros(con: DuckDBConnection, dir = MACRO_DIR): Promise<void> {
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.sql')).sort()) {

@@ -7,6 +7,7 @@ import { VARCHAR } from '@duckdb/node-api';
 import type { Db } from './db.js';
 import { formatDate, formatLocal, DAY_MS } from '../time.js';
 import { loadWorkerDays } from './workerState.js';
+import { dataWatermarkMs } from './readingStore.js';
 
 export interface Coverage {
   /** Latest interval end stored (local ISO), or null for an empty store. */
@@ -29,10 +30,8 @@ const STREET = streetIs('street');
 export async function coverage(db: Db, street?: string): Promise<Coverage> {
   const p = { street: street ?? null };
   const t = { street: VARCHAR };
-  const r = (await db.con.runAndReadAll(
-    `select epoch_ms(max(ts)) as w, (select min(day) from meter_daily) as first_day from readings`,
-  )).getRowObjectsJS()[0]!;
-  const w = r.w === null ? undefined : Number(r.w);
+  const w = await dataWatermarkMs(db);
+  const first = (await db.con.runAndReadAll(`select min(day) as first_day from meter_daily`)).getRowObjectsJS()[0]!.first_day as Date | null;
   const dataDay = w === undefined ? null : formatDate(w - 1);
   const counts = (await db.con.runAndReadAll(
     `select (select count(*) from meters where ${STREET}) as registered,
@@ -45,7 +44,7 @@ export async function coverage(db: Db, street?: string): Promise<Coverage> {
   return {
     data_through: w === undefined ? null : formatLocal(w), data_day: dataDay,
     meters_registered: Number(counts.registered), meters_reporting: Number(counts.reporting), sites_watched: Number(counts.sites),
-    closed_through: closed, first_day: r.first_day === null ? null : formatDate((r.first_day as Date).getTime()),
+    closed_through: closed, first_day: first === null ? null : formatDate(first.getTime()),
   };
 }
 

@@ -13,10 +13,9 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import ExcelJS from 'exceljs';
 import { pino } from 'pino';
 import { tempDir } from '../helpers.js';
-import { openDb, type Db } from '../../src/store/db.js';
+import { openDb, serialQueue, type Db } from '../../src/store/db.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { Deliverer, transportsFor } from '../../src/delivery/deliverer.js';
-import { serialQueue } from '../../src/cli/commands/serve.js';
 import { freePort } from '../../src/kafka/localBroker.js';
 import { parseLocalMs } from '../../src/time.js';
 

@@ -2,11 +2,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runDemo } from '../../src/cli/commands/demo.js';
-import { openDb, type Db } from '../../src/store/db.js';
+import { openDb, serialQueue, type Db } from '../../src/store/db.js';
 import { hashPassword, saveAccounts, usersFileFor, type Account } from '../../src/console/users.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { startConsole, type RunningConsole } from '../../src/console/server.js';
-import { serialQueue } from '../../src/cli/commands/serve.js';
 
 export const PASSWORD = 'correct-horse-1';
 

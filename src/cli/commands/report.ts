@@ -3,10 +3,9 @@ import { loadPipeline } from '../../config/pipeline.js';
 import { openDb } from '../../store/db.js';
 import { dailyList, type DailyListOptions } from '../../report/dailyList.js';
 import { quarterCounts, quarterRange, type QuarterCounts } from '../../store/districtStats.js';
-import { quarterlyText } from '../../console/pages.js';
+import { renderQuarterly } from '../../report/quarterly.js';
 import { findWorker, sayVia } from '../../console/workerLink.js';
 import { writePrivateFile } from '../../sinks/private.js';
-import { toCsv } from '../../io/csv.js';
 import { PowerscreenError } from '../../errors.js';
 import { parseDate } from '../../time.js';
 
@@ -79,11 +78,6 @@ export function register(program: Command): void {
         try { rows = await quarterCounts(db, range.from, range.to); } finally { db.close(); }
       }
       const title = `${pipeline.report.district || ''}散乱污企业（场所）综合整治情况季度调度表 — ${o.quarter}（${range.from} 至 ${range.to}）`;
-      const lines = rows.map((r) => ({ r, t: quarterlyText(r) }));
-      const text = o.format === 'json' ? JSON.stringify({ quarter: o.quarter, ...range, streets: lines.map(({ r, t }) => ({ ...r, ...t })) }, null, 2) + '\n'
-        : o.format === 'csv' ? '\uFEFF' + toCsv(['序号', '街道（镇）、管委会', '摸排开展情况', '巩固整治成果', '电力数据筛查线索', '出现反弹', '反弹案件编号', '监测场所', '核实属实', '核查排除', '待核查'],
-          lines.map(({ r, t }, i) => [String(i + 1), r.street, t.leads, t.rebounds, String(r.workshop_leads), String(r.rebounds), r.rebound_case_nos.join('、'), String(r.sites_watched), String(r.confirmed), String(r.dismissed), String(r.open)]))
-        : [`# ${title}`, '', '| 序号 | 街道（镇）、管委会 | 摸排开展情况 | 巩固整治成果 |', '|---|---|---|---|', ...lines.map(({ r, t }, i) => `| ${i + 1} | ${r.street} | ${t.leads} | ${t.rebounds} |`), ''].join('\n');
-      output(text, o.out, `${rows.length} street(s) for ${o.quarter}`);
+      output(renderQuarterly(rows, o.format as 'md' | 'csv' | 'json', { title, quarter: o.quarter, ...range }), o.out, `${rows.length} street(s) for ${o.quarter}`);
     });
 }

@@ -1,18 +1,8 @@
 import type { Command } from 'commander';
 import { loadPipeline } from '../../config/pipeline.js';
-import { openDb } from '../../store/db.js';
+import { openDb, serialQueue } from '../../store/db.js';
 import { startConsole } from '../../console/server.js';
 import { PowerscreenError } from '../../errors.js';
-
-/** One queue for every database task: DuckDB transactions on one connection must not interleave. */
-export function serialQueue(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let lock: Promise<unknown> = Promise.resolve();
-  return <T>(fn: () => Promise<T>) => {
-    const next = lock.then(fn, fn);
-    lock = next.catch(() => undefined);
-    return next;
-  };
-}
 
 export function register(program: Command): void {
   program
