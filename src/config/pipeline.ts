@@ -35,6 +35,8 @@ const baseShape = {
     cooldown_days: z.number().nonnegative().default(14),
     /** …unless their level reaches this multiple of the dismissed level (escalation). */
     escalation_ratio: z.number().min(1).default(1.5),
+    /** …judged on the median of this many trailing days (a jump is seen in days, not after an episode's average). */
+    escalation_window_days: z.number().int().min(1).max(28).default(3),
   }).prefault({}),
   sinks: z.strictObject({
     cases_jsonl: z.string().optional(),

@@ -13,6 +13,51 @@ export interface CaseOptions {
   merge_gap_days: number;
   cooldown_days?: number;
   escalation_ratio?: number;
+  /** Escalation is judged on the median daily level of this many trailing days, not the episode's average. */
+  escalation_window_days?: number;
+}
+
+/** A meter's daily energy (kWh/day, from well-covered days), oldest first. */
+export interface DayLevel {
+  day_ms: number;
+  kwh_day: number;
+}
+
+/** Where a dismissed case's meter drew past ratio × the dismissed level, judged on recent days. */
+export interface Escalation {
+  /** The first day of the trailing window that crossed (the escalation's episode start). */
+  start_ms: number;
+  /** The end of the day that crossed: when a live worker would have seen it. */
+  detected_at_ms: number;
+  recent_kwh_day: number;
+  dismissed_kwh_day: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * The first day, within the lead's window, whose trailing window of days has a median level at or
+ * above ratio × what was dismissed. Judged from the days themselves, so a worker closing day by day
+ * and a backfill of the same data find the same day, and a jump shows in days, not after an
+ * episode-long average catches up.
+ */
+export function findEscalation(levels: readonly DayLevel[], dismissedKwhDay: number, fromMs: number, throughMs: number, ratio: number, windowDays: number): Escalation | undefined {
+  if (!(dismissedKwhDay > 0)) return undefined;
+  const days = levels.filter((l) => l.day_ms >= fromMs && l.day_ms < throughMs);
+  for (let i = 0; i < days.length; i++) {
+    const d = days[i]!;
+    const window = days.filter((x) => x.day_ms > d.day_ms - windowDays * DAY_MS && x.day_ms <= d.day_ms);
+    // a window needs most of its days: one heavy day after a gap is not an escalation
+    if (window.length * 2 <= windowDays) continue;
+    const recent = median(window.map((x) => x.kwh_day));
+    if (recent >= ratio * dismissedKwhDay) {
+      return { start_ms: window[0]!.day_ms, detected_at_ms: d.day_ms + DAY_MS, recent_kwh_day: recent, dismissed_kwh_day: dismissedKwhDay };
+    }
+  }
+  return undefined;
 }
 
 /** The highest daily level a case's evidence shows (what a dismissal was about). */
@@ -74,6 +119,8 @@ export function buildCases(
   meters: ReadonlyMap<string, MeterInfo>,
   sites: ReadonlyMap<string, SiteInfo>,
   opts: CaseOptions,
+  /** Daily levels of the meters with dismissed cases; without them escalation compares the lead's own level. */
+  levels?: ReadonlyMap<string, readonly DayLevel[]>,
 ): CaseBuildResult {
   const cases = new Map(existing.map((c) => [c.case_id, structuredClone(c)]));
   const byMeterFamily = new Map<string, Case[]>();
@@ -101,12 +148,19 @@ export function buildCases(
     }
     // A dismissed case keeps its episode (and a cool-down after it) quiet unless the evidence escalates.
     const dismissed = open.find((c) => c.status === 'dismissed' && overlaps(c, Math.max(gap, (opts.cooldown_days ?? 0) * DAY_MS)));
-    let escalates: string | undefined;
+    let c: Case;
     if (dismissed) {
-      if (!((lead.level_kwh_day ?? 0) >= (opts.escalation_ratio ?? 1.5) * caseLevel(dismissed) && caseLevel(dismissed) > 0)) continue;
-      escalates = dismissed.case_id;
-    }
-    const c = newCase(lead, meters, sites, escalates);
+      const ratio = opts.escalation_ratio ?? 1.5;
+      const meterLevels = levels?.get(lead.meter_id);
+      if (meterLevels) {
+        const esc = findEscalation(meterLevels, caseLevel(dismissed), ms(dismissed.episode_start), lead.window_end_ms, ratio, opts.escalation_window_days ?? 3);
+        if (!esc) continue;
+        c = newCase({ ...lead, episode_start_ms: esc.start_ms, window_start_ms: esc.start_ms, detected_at_ms: esc.detected_at_ms, level_kwh_day: esc.recent_kwh_day }, meters, sites, dismissed.case_id, esc);
+      } else {
+        if (!((lead.level_kwh_day ?? 0) >= ratio * caseLevel(dismissed) && caseLevel(dismissed) > 0)) continue;
+        c = newCase(lead, meters, sites, dismissed.case_id);
+      }
+    } else c = newCase(lead, meters, sites);
     if (cases.has(c.case_id)) continue; // same episode already known (e.g. closed): never a second case
     cases.set(c.case_id, c);
     open.push(c);
@@ -150,7 +204,14 @@ function identity(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: Rea
   };
 }
 
-function newCase(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: ReadonlyMap<string, SiteInfo>, escalates?: string): Case {
+function escalationNote(caseId: string, esc?: Escalation): string {
+  const n = (v: number) => (v >= 10 ? v.toFixed(0) : v.toFixed(1));
+  return esc
+    ? `（已核查排除的案件 ${caseId} 用电再次升高：近期日均 ${n(esc.recent_kwh_day)} kWh，为排除时 ${n(esc.dismissed_kwh_day)} kWh 的 ${(esc.recent_kwh_day / esc.dismissed_kwh_day).toFixed(1)} 倍）`
+    : `（已核查排除的案件 ${caseId} 用电再次升高）`;
+}
+
+function newCase(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: ReadonlyMap<string, SiteInfo>, escalates?: string, esc?: Escalation): Case {
   const family = lead.family;
   return {
     // an escalation of a dismissed case is a case of its own, stable like any other
@@ -167,17 +228,23 @@ function newCase(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: Read
     window_start: formatLocal(lead.window_start_ms),
     window_end: formatLocal(lead.window_end_ms),
     detected_at: formatLocal(lead.detected_at_ms),
-    evidence: { [lead.detector]: escalates ? { ...evidenceOf(lead), escalates_dismissed_case: escalates } : evidenceOf(lead) },
-    summary_zh: lead.summary_zh + (escalates ? `（已核查排除的案件 ${escalates} 用电再次升高）` : ''),
+    evidence: { [lead.detector]: escalates ? { ...evidenceOf(lead), escalates_dismissed_case: escalates, ...(esc ? { dismissed_kwh_day: Math.round(esc.dismissed_kwh_day * 100) / 100 } : {}) } : evidenceOf(lead) },
+    summary_zh: lead.summary_zh + (escalates ? escalationNote(escalates, esc) : ''),
     status: 'open',
     revision: 1,
   };
 }
 
 function mergeLead(c: Case, lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: ReadonlyMap<string, SiteInfo>): void {
-  const escalates = Object.values(c.evidence).map((e) => e.escalates_dismissed_case).find(Boolean) as string | undefined;
-  c.evidence[lead.detector] = escalates ? { ...evidenceOf(lead), escalates_dismissed_case: escalates } : evidenceOf(lead);
-  c.window_start = formatLocal(Math.min(ms(c.window_start), lead.window_start_ms));
+  const escalation = Object.values(c.evidence).find((e) => e.escalates_dismissed_case);
+  const escalates = escalation?.escalates_dismissed_case as string | undefined;
+  // An escalation is an episode of its own: a later lead of the dismissed episode adds its score
+  // and window end, but not its older start, detection time or level.
+  c.evidence[lead.detector] = escalation
+    ? { ...evidenceOf(lead), escalates_dismissed_case: escalates, detected_at: escalation.detected_at, episode_start: escalation.episode_start, level_kwh_day: escalation.level_kwh_day, ...('dismissed_kwh_day' in escalation ? { dismissed_kwh_day: escalation.dismissed_kwh_day } : {}) }
+    : evidenceOf(lead);
+  const note = escalates ? c.summary_zh.slice(Math.max(0, c.summary_zh.lastIndexOf('（已核查排除的案件'))) : '';
+  c.window_start = formatLocal(escalates ? Math.max(ms(c.episode_start), Math.min(ms(c.window_start), lead.window_start_ms)) : Math.min(ms(c.window_start), lead.window_start_ms));
   c.window_end = formatLocal(Math.max(ms(c.window_end), lead.window_end_ms));
   c.score = combineScores(Object.values(c.evidence).map((e) => e.score));
   // The strongest detector names the case and writes its sentence.
@@ -185,7 +252,7 @@ function mergeLead(c: Case, lead: Lead, meters: ReadonlyMap<string, MeterInfo>, 
   if (top[0] === lead.detector) {
     c.detector = lead.detector;
     c.problem_type = lead.problem_type;
-    c.summary_zh = lead.summary_zh + (escalates ? `（已核查排除的案件 ${escalates} 用电再次升高）` : '');
+    c.summary_zh = lead.summary_zh + note;
   }
   Object.assign(c, identity(lead, meters, sites));
 }

@@ -8,11 +8,11 @@ import { registryOf, type Pipeline } from '../config/pipeline.js';
 import { runDetectors } from '../store/detectors.js';
 import { loadCases, saveCases, saveCasesWithOutbox } from '../store/caseStore.js';
 import { loadReferenceMaps } from '../store/reference.js';
-import { dataWatermarkMs } from '../store/readingStore.js';
+import { dailyLevels, dataWatermarkMs } from '../store/readingStore.js';
 import { buildCases } from '../core/cases.js';
 import type { Case, Detector } from '../core/types.js';
 import type { CaseSink } from '../sinks/caseSink.js';
-import { lastCompleteDay } from '../time.js';
+import { DAY_MS, lastCompleteDay } from '../time.js';
 
 export interface ScreenResult {
   leads: number;
@@ -45,7 +45,10 @@ export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSin
   const existing: Case[] = (await loadCases(db, { meterIds: leadMeters })).map(({ community: _, ...c }) => c);
   const existingIds = new Set(existing.map((c) => c.case_id));
   const { meters, sites } = await loadReferenceMaps(db, leadMeters);
-  const { cases, changed } = buildCases(existing, leads, meters, sites, pipeline.cases);
+  // escalation of a dismissed case is judged on the meter's recent days, through the judged day
+  const dismissedMeters = [...new Set(existing.filter((c) => c.status === 'dismissed').map((c) => c.meter_id))];
+  const levels = await dailyLevels(db, dismissedMeters, lastDay + DAY_MS);
+  const { cases, changed } = buildCases(existing, leads, meters, sites, pipeline.cases, levels);
   const changedCases = [...changed].map((id) => cases.get(id)!);
   if (opts.outbox) await saveCasesWithOutbox(db, changedCases, watermarkMs);
   else await saveCases(db, changedCases, watermarkMs);

@@ -4,11 +4,12 @@
  * ones and adds them into the daily and hourly rollups. A late reading therefore updates the
  * rollups of its own day, and the next detection run sees it.
  */
-import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBTimestampValue, SMALLINT, TIMESTAMP, VARCHAR } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBTimestampValue, INTEGER, LIST, listValue, SMALLINT, TIMESTAMP, VARCHAR } from '@duckdb/node-api';
 import type { Reading } from '../contracts/reading.js';
 import type { Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
 import type { RegisterState } from '../core/register.js';
+import type { DayLevel } from '../core/cases.js';
 
 export interface AppendResult {
   accepted: number;
@@ -213,4 +214,23 @@ export class ReadingStore {
 export async function dataWatermarkMs(db: Db): Promise<number | undefined> {
   const r = (await db.con.runAndReadAll(`select epoch_ms(max(ts)) as w from readings`)).getRowObjectsJS()[0]!;
   return r.w === null ? undefined : Number(r.w);
+}
+
+/**
+ * Daily energy (kWh/day, scaled from days covered ≥ minCoveredMin) of the given meters through a
+ * day (local ms, exclusive), oldest first. Case building judges escalation of dismissed cases on it.
+ */
+export async function dailyLevels(db: Db, meterIds: readonly string[], beforeDayMs: number, minCoveredMin = 720): Promise<Map<string, DayLevel[]>> {
+  const out = new Map<string, DayLevel[]>();
+  if (!meterIds.length) return out;
+  const rows = (await db.con.runAndReadAll(`
+    select meter_id, epoch_ms(cast(day as timestamp)) as day_ms, kwh * 1440.0 / covered_min as kwh_day
+    from meter_daily
+    where list_contains($ids, meter_id) and covered_min >= $min and day < make_timestamp($before * 1000)
+    order by meter_id, day`, { ids: listValue([...meterIds]), min: minCoveredMin, before: beforeDayMs }, { ids: LIST(VARCHAR), min: INTEGER, before: BIGINT })).getRowObjectsJS();
+  for (const r of rows) {
+    const id = String(r.meter_id);
+    (out.get(id) ?? out.set(id, []).get(id)!).push({ day_ms: Number(r.day_ms), kwh_day: Number(r.kwh_day) });
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { buildCases, caseId, combineScores, materiallyEqual } from '../../src/core/cases.js';
+import { buildCases, caseId, combineScores, findEscalation, materiallyEqual, type DayLevel } from '../../src/core/cases.js';
 import type { Lead, MeterInfo, SiteInfo } from '../../src/core/types.js';
 import { parseLocalMs, DAY_MS } from '../../src/time.js';
 
@@ -80,5 +80,42 @@ describe('feedback: dismissed cases', () => {
     const again = buildCases([...r.cases.values()], [withLevel(lead('step_up', '2026-10-12T00:00:00', '2026-10-30T00:00:00'), 95)], meters, sites, o);
     expect(again.changed.size).toBe(0);
     expect(buildCases([d], [withLevel(lead('step_up', '2026-10-12T00:00:00', '2026-10-30T00:00:00'), 80)], meters, sites, o).changed.size).toBe(0);
+  });
+
+  // The dismissed case was at 60 kWh/day (10-12 … 10-20); the meter then doubles from 11-02.
+  const days = (from: string, n: number, kwh: (i: number) => number): DayLevel[] => Array.from({ length: n }, (_, i) => ({ day_ms: at(from) + i * DAY_MS, kwh_day: kwh(i) }));
+  const history = days('2026-10-12T00:00:00', 35, (i) => (i < 21 ? 60 : 130));
+  const levels = new Map([['m1', history]]);
+
+  it('escalation is judged on the recent days: raised the day the trailing median crossed, not at the old episode start', () => {
+    const d = dismissedCase();
+    // the detector's lead still describes the whole (old) episode with its first-day level
+    const r = buildCases([d], [lead('step_up', '2026-10-12T00:00:00', '2026-11-10T00:00:00')], meters, sites, o, levels);
+    expect(r.changed.size).toBe(1);
+    const esc = r.cases.get([...r.changed][0]!)!;
+    // 11-02 and 11-03 at 130: the 3-day median crosses 1.5 × 60 at the end of 11-03
+    expect(esc.detected_at).toBe('2026-11-04T00:00:00+08:00');
+    expect(esc.episode_start).toBe('2026-11-01T00:00:00+08:00');
+    expect(esc.evidence.step_up).toMatchObject({ escalates_dismissed_case: d.case_id, level_kwh_day: 130, dismissed_kwh_day: 60 });
+    expect(esc.summary_zh).toContain('近期日均 130 kWh，为排除时 60 kWh 的 2.2 倍');
+    // a day-by-day worker finds the same case on the day it crossed, and later leads only extend it
+    const early = buildCases([d], [lead('step_up', '2026-10-12T00:00:00', '2026-11-04T00:00:00+08:00')], meters, sites, o, new Map([['m1', history.filter((x) => x.day_ms < at('2026-11-04T00:00:00'))]]));
+    const earlyCase = [...early.changed].map((id) => early.cases.get(id)!)[0]!;
+    expect(earlyCase.case_id).toBe(esc.case_id);
+    const later = buildCases([...early.cases.values()], [lead('step_up', '2026-10-12T00:00:00', '2026-11-10T00:00:00', 0.9)], meters, sites, o, levels);
+    expect(later.cases.size).toBe(2);
+    const grown = later.cases.get(esc.case_id)!;
+    expect(grown).toMatchObject({ detected_at: '2026-11-04T00:00:00+08:00', episode_start: '2026-11-01T00:00:00+08:00', window_start: '2026-11-01T00:00:00+08:00', window_end: '2026-11-10T00:00:00+08:00', revision: 2 });
+    expect(grown.summary_zh).toContain('为排除时 60 kWh 的 2.2 倍');
+  });
+
+  it('no escalation while the recent level stays under the ratio, or on one heavy day', () => {
+    const d = dismissedCase();
+    const flat = new Map([['m1', days('2026-10-12T00:00:00', 35, () => 80)]]);
+    expect(buildCases([d], [lead('step_up', '2026-10-12T00:00:00', '2026-11-10T00:00:00')], meters, sites, o, flat).changed.size).toBe(0);
+    const spike = days('2026-10-12T00:00:00', 35, (i) => (i === 25 ? 500 : 60));
+    expect(findEscalation(spike, 60, at('2026-10-12T00:00:00'), at('2026-11-20T00:00:00'), 1.5, 3)).toBeUndefined();
+    // a window needs most of its days: a lone reading after a gap does not count
+    expect(findEscalation([{ day_ms: at('2026-11-01T00:00:00'), kwh_day: 500 }], 60, 0, at('2026-12-01T00:00:00'), 1.5, 3)).toBeUndefined();
   });
 });
