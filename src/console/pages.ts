@@ -2,7 +2,7 @@
  * The console's pages: server-rendered HTML, Chinese UI, no scripts, nothing fetched from outside
  * (government intranets are offline). Pure: each page takes the data and returns the markup.
  */
-import { EMPTY_LIST, esc, listTables, VERDICT_ZH, type DailyRow } from '../report/daily.js';
+import { EMPTY_LIST, esc, LIST_CSS, listTables, VERDICT_ZH, type DailyRow } from '../report/daily.js';
 import { quarterlyText } from '../report/quarterly.js';
 import { isoMinute } from '../time.js';
 import type { Coverage, BacklogCase, QuarterCounts, StreetClosure } from '../store/districtStats.js';
@@ -19,7 +19,7 @@ th{background:#eee}.banner{padding:.5em .8em;margin:.5em 0;border-radius:4px;bac
 .banner.stalled{background:#fdeaea;border-color:#d66}.banner.history{background:#f4f4f4;border-color:#bbb}
 form.filters{display:flex;flex-wrap:wrap;gap:.6em;align-items:end;margin:.5em 0}form.filters label{display:flex;flex-direction:column;font-size:12px}
 .error{color:#a00}.ok{color:#070}.muted{color:#777}.evidence li{margin:.3em 0}form.verdict{border:1px solid #ccc;padding:.8em;max-width:38em}
-form.verdict label{display:block;margin:.4em 0}textarea{width:100%}`;
+form.verdict label{display:block;margin:.4em 0}textarea{width:100%}${LIST_CSS}`;
 
 export interface Banner {
   coverage: Coverage;

@@ -14,6 +14,11 @@ export const DAILY_COLUMNS = [
   '主办单位', '配套办法', '整治措施', '整改情况', '中督件（是/否）', '备注', '评分', '用电证据',
 ] as const;
 
+const WIDE_COLUMNS = new Set<string>(['企业详细地址', '存在问题类型', '备注', '用电证据']);
+
+/** Column widths for the list's HTML tables (the console and the CLI's HTML file). */
+export const LIST_CSS = '.list-scroll{overflow-x:auto}table.list th{white-space:nowrap}table.list td{min-width:4.5em}table.list td.wide{min-width:14em}';
+
 export interface DailyRow {
   street: string;
   case_id: string;
@@ -113,16 +118,19 @@ export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 /** The table part of the list (also inside the console's pages); `caseHref` links 案件编号. */
 export function listTables(rows: readonly DailyRow[], caseHref?: (caseId: string) => string): string {
   const idCol = DAILY_COLUMNS.indexOf('案件编号');
+  // Short-valued columns (主办单位, 整治措施…) would otherwise be squeezed to one character a line
+  // by the long ones; the long ones get a wide minimum and the table scrolls sideways instead.
+  const cls = DAILY_COLUMNS.map((c) => (WIDE_COLUMNS.has(c) ? ' class="wide"' : ''));
   return [...byStreet(rows)].map(([street, rs]) => `
 <h2>${esc(street)}（${rs.length} 条）</h2>
-<table class="list"><thead><tr>${DAILY_COLUMNS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
-<tbody>${rs.map((r) => `<tr data-case="${esc(r.case_id)}">${r.cells.map((c, i) => `<td>${i === idCol && caseHref ? `<a href="${esc(caseHref(r.case_id))}">${esc(c)}</a>` : esc(c)}</td>`).join('')}</tr>`).join('\n')}</tbody></table>`).join('\n');
+<div class="list-scroll"><table class="list"><thead><tr>${DAILY_COLUMNS.map((c, i) => `<th${cls[i]}>${esc(c)}</th>`).join('')}</tr></thead>
+<tbody>${rs.map((r) => `<tr data-case="${esc(r.case_id)}">${r.cells.map((c, i) => `<td${cls[i]}>${i === idCol && caseHref ? `<a href="${esc(caseHref(r.case_id))}">${esc(c)}</a>` : esc(c)}</td>`).join('')}</tr>`).join('\n')}</tbody></table></div>`).join('\n');
 }
 
 export function renderHtml(rows: readonly DailyRow[], meta: ListMeta): string {
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>${esc(meta.title)}</title>
 <style>body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:1.5em}table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{border:1px solid #999;padding:4px 6px;vertical-align:top}th{background:#eee}h2{margin-top:1.5em}</style></head>
+th,td{border:1px solid #999;padding:4px 6px;vertical-align:top}th{background:#eee}h2{margin-top:1.5em}${LIST_CSS}</style></head>
 <body><h1>${esc(meta.title)}</h1><p>填报单位：${esc(meta.unit)}　填报日期：${esc(meta.date)}</p>${rows.length ? listTables(rows) : `<p>${EMPTY_LIST}</p>`}</body></html>
 `;
 }

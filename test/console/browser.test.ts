@@ -39,6 +39,9 @@ describe.skipIf(!CHROMIUM)('console in headless Chromium', () => {
     expect(streets.length).toBeGreaterThan(0);
     expect(streets.every((s) => s.startsWith('鼓东街道'))).toBe(true);
     await expect.poll(() => page.locator('#coverage').textContent()).toContain('数据截至');
+    // no column squeezed to a character a line: every cell of the short columns is at least 4 characters wide
+    const narrowest = await page.locator('table.list td').evaluateAll((tds) => Math.min(...tds.map((td) => td.getBoundingClientRect().width)));
+    expect(narrowest).toBeGreaterThanOrEqual(4 * 13);
     if (process.env.CONSOLE_SCREENSHOT) await page.screenshot({ path: process.env.CONSOLE_SCREENSHOT, fullPage: false });
 
     // another street's case, by URL: refused, nothing of it shown
