@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Two projects: `unit` needs no broker (an analyst's `npx vitest run --project unit` or
 // `npx vitest run test/sql` needs no Java or Maven); `integration` starts a real Kafka broker for
 // the tests that talk to one. The pure tests of src/kafka modules stay in `unit`.
-const BROKER_TESTS = ['test/kafka/worker.test.ts', 'test/kafka/crash.test.ts', 'test/kafka/equivalence.test.ts', 'test/kafka/scaleout.test.ts'];
+const BROKER_TESTS = ['test/kafka/worker.test.ts', 'test/kafka/crash.test.ts', 'test/kafka/equivalence.test.ts', 'test/kafka/scaleout.test.ts', 'test/kafka/outage.test.ts'];
 const shared = {
   // 2 cores: DuckDB uses threads of its own, so keep file-level parallelism low.
   pool: 'forks' as const,

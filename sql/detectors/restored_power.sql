@@ -45,7 +45,7 @@ post_cut_readings as (
   -- only intervals that START at or after the cut
   select r.meter_id, s.case_no, s.power_cut_at, r.ts, r.interval_min, r.kwh,
          r.kwh * 60.0 / r.interval_min as kw
-  from readings r
+  from judged_readings() r
   join monitored_sites s using (meter_id)
   where r.ts - to_minutes(cast(r.interval_min as bigint)) >= s.power_cut_at
 ),

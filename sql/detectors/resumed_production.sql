@@ -46,7 +46,7 @@ production_level as (
 
 post_halt_readings as (
   select r.meter_id, s.case_no, s.halt_ordered_at, r.ts, r.interval_min, r.kwh
-  from readings r
+  from judged_readings() r
   join halted_sites s using (meter_id)
   where r.ts - to_minutes(cast(r.interval_min as bigint)) >= s.halt_ordered_at
 ),

@@ -4,6 +4,19 @@
 -- CTE of the calling query by name (query_table) and add columns to it, so a detector stays one
 -- readable query and the shared step is written once.
 
+-- How far each meter's raw readings may be judged at interval grain (the site detectors). Empty in
+-- a backfill: all the data is there. A streaming worker fills it before a site check with, for a
+-- meter missing an interval that may still arrive (within the allowed lateness), the last reading
+-- before that gap: a trailing window is judged only once every reading it covers is in, so the
+-- first flagged interval - and the case id derived from it - does not depend on arrival order.
+create temp table if not exists judge_horizon (meter_id varchar primary key, through_ts timestamp not null);
+
+-- The readings the site detectors judge: all of them, up to a meter's horizon where one is set.
+create or replace temp macro judged_readings() as table
+  select r.* from readings r
+  left join judge_horizon h using (meter_id)
+  where h.through_ts is null or r.ts <= h.through_ts;
+
 -- Daily energy per meter, scaled to a full day, from days whose readings cover at least
 -- min_covered_min minutes. day_no counts days, for range windows.
 create or replace temp macro daily_levels(min_covered_min) as table

@@ -84,6 +84,10 @@ const baseShape = {
     /** Address the ops server listens on: loopback unless set (e.g. "0.0.0.0" behind a firewall, for a scraper elsewhere). */
     http_host: z.string().min(1).default('127.0.0.1'),
     stats_interval_s: z.number().positive().default(30),
+    /** /healthz fails when no fetch or heartbeat has reached the broker for this long. */
+    broker_silence_s: z.number().int().min(10).default(60),
+    /** /healthz fails when a gained partition is still being restored after this long. */
+    max_restore_min: z.number().int().min(1).default(60),
   }).prefault({}),
   console: z.strictObject({
     /** Accounts file (default: console-users.json beside the database); `powerscreen users` manages it. */

@@ -61,12 +61,15 @@ const canConnect = (port: number) => new Promise<boolean>((resolve) => {
 export async function startLocalBroker(opts: { log?: (s: string) => void; timeoutMs?: number; dataDir?: string } = {}): Promise<LocalBroker> {
   const log = opts.log ?? (() => {});
   ensureKafkaJars(log);
-  const [port, saslPort, controllerPort] = [await freePort(), await freePort(), await freePort()];
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'powerscreen-kafka-'));
   mkdirSync(dataDir, { recursive: true });
   const props = join(dataDir, 'server.properties');
+  // A data folder this function formatted before is started again as it was: same cluster id,
+  // same ports (clients and stored offsets point at them), its topics and offsets kept.
+  const reuse = existsSync(props) && existsSync(join(dataDir, 'logs', 'meta.properties'));
+  const [port, saslPort, controllerPort] = reuse ? portsOf(readFileSync(props, 'utf8'), props) : [await freePort(), await freePort(), await freePort()];
   const plain = SASL_USERS.plain;
-  writeFileSync(props, [
+  if (!reuse) writeFileSync(props, [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
@@ -96,8 +99,10 @@ export async function startLocalBroker(opts: { log?: (s: string) => void; timeou
   ].join('\n') + '\n');
   const cp = `${KAFKA_LIBS}/*`;
   const scram = SASL_USERS.scram;
-  const fmt = spawnSync('java', ['-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props, '--add-scram', `SCRAM-SHA-256=[name=${scram.username},password=${scram.password}]`], { encoding: 'utf8' });
-  if (fmt.status !== 0) throw new Error(`kafka storage format failed: ${fmt.stderr || fmt.stdout}`);
+  if (!reuse) {
+    const fmt = spawnSync('java', ['-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props, '--add-scram', `SCRAM-SHA-256=[name=${scram.username},password=${scram.password}]`], { encoding: 'utf8' });
+    if (fmt.status !== 0) throw new Error(`kafka storage format failed: ${fmt.stderr || fmt.stdout}`);
+  }
   const logFile = join(dataDir, 'broker.log');
   const out = openSync(logFile, 'a'); // to a file, not an unread pipe that would block the broker
   const proc: ChildProcess = spawn('java', ['-Xms256m', '-Xmx768m', '-Dlog4j.configuration=file:' + writeLog4j(dataDir), '-cp', cp, 'kafka.Kafka', props], { stdio: ['ignore', out, out], detached: false });
@@ -125,6 +130,13 @@ export async function startLocalBroker(opts: { log?: (s: string) => void; timeou
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The PLAINTEXT, SASL and controller ports a server.properties written here listens on. */
+function portsOf(text: string, file: string): [number, number, number] {
+  const m = /^listeners=PLAINTEXT:\/\/[^:]+:(\d+),SASL_PLAINTEXT:\/\/[^:]+:(\d+),CONTROLLER:\/\/[^:]+:(\d+)$/m.exec(text);
+  if (!m) throw new Error(`${file}: listeners: not a kafka-local data folder (expected PLAINTEXT, SASL_PLAINTEXT and CONTROLLER listeners)`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
 }
 
 function writeLog4j(dir: string): string {

@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { registryOf, type Pipeline } from '../config/pipeline.js';
 import type { DetectorRegistry } from '../config/detectorRegistry.js';
 import { openDb, serialQueue, type Db } from '../store/db.js';
-import { ReadingStore } from '../store/readingStore.js';
+import { clearJudgeHorizon, ReadingStore, setJudgeHorizon } from '../store/readingStore.js';
 import { monitoredMeters, upsertMeters, upsertSites } from '../store/reference.js';
 import { mergeCases, pendingOutboxCount } from '../store/caseStore.js';
 import { refreshPeers } from '../store/detectors.js';
@@ -74,6 +74,11 @@ export class Worker {
   /** Set when the readings or registry consumer crashed and will not restart: /healthz says so. */
   private consumerDown: string | undefined;
   private lastReadingAt = Date.now();
+  private lastBrokerContactAt = Date.now();
+  private lastCloseAt: number | undefined;
+  private restoringSince: number | undefined;
+  /** Site meters the last site check judged only up to a gap that may still fill. */
+  private heldBack = 0;
   private lastReportDate = '';
   private deliverer: Deliverer | undefined;
   private lastDeliveryAt = 0;
@@ -123,6 +128,10 @@ export class Worker {
       this.log.error({ error: String(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
       if (!e.payload.restart) this.consumerDown = `readings consumer crashed: ${String(e.payload.error)}`;
     });
+    // any answer from the broker (a fetch, empty or not, or a heartbeat) shows it is reachable
+    const contact = () => { this.lastBrokerContactAt = Date.now(); };
+    this.consumer.on(this.consumer.events.FETCH, contact);
+    this.consumer.on(this.consumer.events.HEARTBEAT, contact);
     this.registryFeed.on(this.registryFeed.events.CRASH, (e) => {
       this.log.error({ error: String(e.payload.error), restart: e.payload.restart }, 'registry consumer crashed');
       if (!e.payload.restart) this.consumerDown = `registry consumer crashed: ${String(e.payload.error)}`;
@@ -131,7 +140,10 @@ export class Worker {
     await this.consumer.subscribe({ topic: this.topics.readings, fromBeginning: true });
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.serial(() => this.onBatch(p)) });
     this.running = true;
-    const view: WorkerView = { partitions: this.partitions, days: this.days, counters: this.counters, running: () => this.running, stopping: () => this.stopping, outboxPending: () => this.outboxPending, down: () => this.consumerDown };
+    const view: WorkerView = { partitions: this.partitions, days: this.days, counters: this.counters, running: () => this.running, stopping: () => this.stopping, outboxPending: () => this.outboxPending, down: () => this.consumerDown,
+      lastBrokerContactMs: () => this.lastBrokerContactAt, lastCloseAtMs: () => this.lastCloseAt, restoringSinceMs: () => this.restoringSince,
+      limits: { brokerSilenceS: this.pipeline.worker.broker_silence_s, maxRestoreMin: this.pipeline.worker.max_restore_min, latenessMs: this.pipeline.worker.allowed_lateness_min * MINUTE_MS },
+    };
     const transports = await transportsFor(this.pipeline, this.opts.env);
     if (transports.email || transports.webhook) {
       this.deliverer = new Deliverer({ pipeline: this.pipeline, withDb: (fn) => this.serial(() => fn(this.db)), transports, log: this.log, now: this.opts.nowLocal });
@@ -278,14 +290,19 @@ export class Worker {
     }
     const judge = this.days.nextJudge();
     if (judge === undefined) return;
-    await this.runScreen(undefined, judge, true);
+    await this.runScreen(undefined, judge, true, idle);
     this.days.judged(judge);
+    this.lastCloseAt = Date.now();
     await saveWorkerDay(this.db, 'lastClosedDay', judge);
     this.log.info({ closed_day: formatDate(judge) }, 'day-level detectors ran');
   }
 
-  private async runScreen(only?: Detector[], lastCompleteDayMs?: number, peersReady = false): Promise<void> {
+  private async runScreen(only?: Detector[], lastCompleteDayMs?: number, peersReady = false, judgeAll = false): Promise<void> {
     if (this.partitions.restoring()) return;
+    // site meters missing an interval that may still arrive are judged up to the gap (arrival
+    // order must not decide where an episode starts); an idle feed waits for nothing
+    if (judgeAll) await clearJudgeHorizon(this.db);
+    this.heldBack = judgeAll ? 0 : await setJudgeHorizon(this.db, this.pipeline.worker.allowed_lateness_min);
     // site detectors judge raw readings up to now; day-level ones only closed days
     const r = await screen(this.db, this.pipeline, [], { only, outbox: true, peersReady, lastCompleteDayMs: lastCompleteDayMs ?? (only ? undefined : this.days.closedThrough) });
     this.counters.screens++;
@@ -309,8 +326,16 @@ export class Worker {
 
   private async tick(): Promise<void> {
     if (this.stopping || !this.running) return;
+    if (!this.partitions.restoring()) this.restoringSince = undefined;
+    else this.restoringSince ??= Date.now();
     const idle = this.opts.idleCloseS ?? 0;
-    if (idle > 0 && Date.now() - this.lastReadingAt >= idle * 1000) await this.serial(() => this.closeDays(true));
+    if (idle > 0 && Date.now() - this.lastReadingAt >= idle * 1000) {
+      await this.serial(async () => {
+        await this.closeDays(true);
+        // readings the site check held back for a gap: the feed went quiet, nothing more is coming
+        if (this.heldBack) await this.runScreen(this.registry.siteDetectors(), undefined, false, true);
+      });
+    }
     const due = dueReportDate((this.opts.nowLocal ?? nowLocalMs)(), this.pipeline.worker.report_time, this.lastReportDate);
     // one worker of a group writes the list (every worker holds every case): partition 0's owner
     if (due && this.partitions.owns(0)) {

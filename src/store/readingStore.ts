@@ -234,3 +234,36 @@ export async function dailyLevels(db: Db, meterIds: readonly string[], beforeDay
   }
   return out;
 }
+
+/**
+ * Fill judge_horizon (sql/macros/shared_steps.sql) for a streaming site check: a monitored
+ * meter with a missing interval that may still arrive - it ends after the store's watermark less
+ * the allowed lateness - is judged only through the reading before that gap. Once the reading
+ * arrives or the lateness has passed, the meter is judged through all it has, as a backfill would.
+ * Returns how many meters are held back.
+ */
+export async function setJudgeHorizon(db: Db, allowedLatenessMin: number): Promise<number> {
+  await db.con.run(`delete from judge_horizon`);
+  await db.con.run(`
+    insert into judge_horizon
+    with wm as (select max(ts) as wm_ts from readings),
+    monitored as (select distinct meter_id from sites where power_cut_at is not null or halt_ordered_at is not null),
+    recent as (
+      select r.meter_id, r.ts, r.interval_min, lag(r.ts) over (partition by r.meter_id order by r.ts) as prev_ts
+      from readings r join monitored using (meter_id), wm
+      -- a day more than the lateness: a gap before it could not be waited for anyway
+      where r.ts > wm.wm_ts - to_minutes(cast($late + 1440 as bigint))
+    )
+    select meter_id, min(prev_ts) as through_ts
+    from recent, wm
+    where prev_ts is not null
+      and ts - to_minutes(cast(interval_min as bigint)) > prev_ts
+      and prev_ts + to_minutes(cast(interval_min as bigint)) > wm.wm_ts - to_minutes(cast($late as bigint))
+    group by meter_id`, { late: allowedLatenessMin }, { late: INTEGER });
+  return Number((await db.con.runAndReadAll(`select count(*) as n from judge_horizon`)).getRowObjectsJS()[0]!.n);
+}
+
+/** Judge every reading (a backfill, or a check that must see all). */
+export async function clearJudgeHorizon(db: Db): Promise<void> {
+  await db.con.run(`delete from judge_horizon`);
+}

@@ -15,7 +15,7 @@ import { writeDistrict } from '../../src/fixtures/districtFiles.js';
 import { DISTRICT_READING_FILES, type District } from '../../src/fixtures/district.js';
 import type { Case } from '../../src/core/types.js';
 import { tempDir } from '../helpers.js';
-import { createTopic, districtFeed, kafka, lastDataDay, produceArrow, produceJson, readTopic, smallDistrict, testPipeline, waitCaughtUp, waitFor } from './helpers.js';
+import { arrivalOrder, createTopic, districtFeed, kafka, lastDataDay, produceArrow, produceJson, readTopic, smallDistrict, testPipeline, waitCaughtUp, waitFor } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let district: District;
@@ -32,7 +32,7 @@ async function readingTotals(dbPath: string) {
   }
 }
 
-async function runWorkerOver(form: 'json' | 'arrow') {
+async function runWorkerOver(form: 'json' | 'arrow' | 'late') {
   const pipeline = testPipeline();
   const dbPath = join(tmp.dir, `worker-${form}.duckdb`);
   const db = await openDb(dbPath);
@@ -44,7 +44,14 @@ async function runWorkerOver(form: 'json' | 'arrow') {
   const p = kafka().producer();
   await p.connect();
   const feed = districtFeed(district);
-  if (form === 'json') await produceJson(p, pipeline.kafka.topics.readings, feed.records, feed.invalid);
+  if (form === 'late') {
+    // within the allowed lateness (less a margin), so every reading must still count as on time
+    const late = arrivalOrder(feed.records, (pipeline.worker.allowed_lateness_min - 10) * 60_000, 7);
+    expect(late.map((r) => r.ts)).not.toEqual(feed.records.map((r) => r.ts));
+    // small sends: the shuffled readings reach the worker in many batches
+    for (let i = 0; i < late.length; i += 2000) await produceJson(p, pipeline.kafka.topics.readings, late.slice(i, i + 2000));
+    await produceJson(p, pipeline.kafka.topics.readings, [], feed.invalid);
+  } else if (form === 'json') await produceJson(p, pipeline.kafka.topics.readings, feed.records, feed.invalid);
   else {
     await produceArrow(p, pipeline.kafka.topics.readings, feed.records);
     await produceJson(p, pipeline.kafka.topics.readings, [], feed.invalid);
@@ -77,8 +84,8 @@ describe('Kafka worker ≡ backfill on the small district', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  for (const form of ['json', 'arrow'] as const) {
-    it(`${form === 'json' ? 'one JSON reading per message' : 'Arrow IPC batches'}: same readings, same case ids, every case on the topic`, async () => {
+  for (const form of ['json', 'arrow', 'late'] as const) {
+    it(`${{ json: 'one JSON reading per message', arrow: 'Arrow IPC batches', late: 'readings arriving late and out of order (within the allowed lateness)' }[form]}: same readings, same case ids, every case on the topic`, async () => {
       const r = await runWorkerOver(form);
       expect({ n: r.n, kwh: r.kwh }).toEqual(expectedReadings);
       expect(r.cases.map((c) => c.case_id).sort()).toEqual(expected.map((c) => c.case_id).sort());

@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { tableToIPC, Table, vectorFromArray, Utf8, Float64, TimestampMillisecond } from 'apache-arrow';
 import { parsePipeline, type Pipeline } from '../../src/config/pipeline.js';
-import { generateDistrict, districtSpecSchema, DISTRICT_READING_FILES, type District } from '../../src/fixtures/district.js';
+import { generateDistrict, districtSpecSchema, DISTRICT_READING_FILES, rng, type District } from '../../src/fixtures/district.js';
 import { ARROW_CONTENT_TYPE } from '../../src/kafka/decode.js';
 import { parseLocalMs } from '../../src/time.js';
 
@@ -177,4 +177,18 @@ export async function topicEnd(topic: string): Promise<number> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Readings as a real feed delivers them: each arrives up to `lateMs` after its interval ends, so
+ * neighbours swap places and some land after later intervals were judged (seeded, reproducible).
+ */
+export function arrivalOrder(records: readonly Record<string, unknown>[], lateMs: number, seed: number): Record<string, unknown>[] {
+  const rand = rng(seed);
+  return records
+    // register values (reading_kwh) keep their order: a delta needs the value before it, and one
+    // arriving after a later one is dead-lettered as already accounted for (energy kept, resolution not)
+    .map((r) => ({ r, at: parseLocalMs(String(r.ts))! + (r.reading_kwh === undefined && rand() < 0.2 ? rand() * lateMs : 0) }))
+    .sort((a, b) => a.at - b.at)
+    .map((x) => x.r);
 }
