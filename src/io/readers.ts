@@ -130,14 +130,14 @@ async function* readCsv(file: string, batchRows: number): AsyncGenerator<RawBatc
           // a stray quote: its row is rejected and the lines after it are read again as rows of their own
           const [[first, firstNo], ...rest] = pending;
           pending = [];
-          batch.broken.push({ row: firstNo, raw: first, reason: 'unclosed quote (a stray " in this row)' });
+          batch.broken.push({ row: firstNo, raw: first, reason: 'row: unclosed quote (a stray " in this row)' });
           queue.unshift(...rest);
         }
         continue;
       }
       pending = [];
       if (cells.length !== header.length) {
-        batch.broken.push({ row: rowNo, raw: text, reason: `row has ${cells.length} fields, header has ${header.length}` });
+        batch.broken.push({ row: rowNo, raw: text, reason: `row: has ${cells.length} fields, header has ${header.length}` });
       } else {
         const rec: Record<string, unknown> = {};
         for (let i = 0; i < header.length; i++) rec[header[i]!] = cells[i];
@@ -160,7 +160,7 @@ async function* readCsv(file: string, batchRows: number): AsyncGenerator<RawBatc
   while (pending.length) {
     const [[first, firstNo], ...rest] = pending;
     pending = [];
-    batch.broken.push({ row: firstNo, raw: first, reason: 'unclosed quote (a stray " in this row)' });
+    batch.broken.push({ row: firstNo, raw: first, reason: 'row: unclosed quote (a stray " in this row)' });
     handle(rest);
   }
   if (!header) throw new PowerscreenError('INPUT_MALFORMED', `${file}: empty file (no header row)`);
@@ -175,7 +175,7 @@ async function* readJsonl(file: string, batchRows: number): AsyncGenerator<RawBa
       batch.records.push(JSON.parse(line));
       batch.rows.push(lineNo);
     } catch (e) {
-      batch.broken.push({ row: lineNo, raw: line.slice(0, 2000), reason: `not JSON: ${(e as Error).message}` });
+      batch.broken.push({ row: lineNo, raw: line.slice(0, 2000), reason: `line: not JSON: ${(e as Error).message}` });
     }
     if (batch.records.length >= batchRows) {
       yield batch;

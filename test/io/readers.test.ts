@@ -38,7 +38,7 @@ describe('file readers', () => {
     const r = await all(file('a.csv.gz', gzipSync(text)));
     expect(r.records).toEqual([{ meter_id: 'm1', ts: '2026-11-21T08:15:00+08:00', kwh: '0.42' }]);
     expect(r.rows).toEqual([2]);
-    expect(r.broken).toEqual([{ row: 3, raw: 'm1,2026-11-21T08:30:00,0.5,extra', reason: 'row has 4 fields, header has 3' }]);
+    expect(r.broken).toEqual([{ row: 3, raw: 'm1,2026-11-21T08:30:00,0.5,extra', reason: 'row: has 4 fields, header has 3' }]);
   });
 
   it('wide layout p1…p96: point k ends at k × 15 min; empty cells are missing points', async () => {
@@ -66,7 +66,7 @@ describe('file readers', () => {
   it('JSONL keeps unparseable lines as broken with the line number; JSON arrays work', async () => {
     const r = await all(file('a.jsonl', '{"meter_id":"m1","ts":"2026-11-21T08:15:00","kwh":1}\n{oops\n\n{"meter_id":"m2","ts":"2026-11-21T08:15:00","kwh":2}\n'));
     expect(r.rows).toEqual([1, 4]);
-    expect(r.broken[0]).toMatchObject({ row: 2, reason: expect.stringMatching(/^not JSON/) });
+    expect(r.broken[0]).toMatchObject({ row: 2, reason: expect.stringMatching(/^line: not JSON/) });
     const j = await all(file('a.json', JSON.stringify([{ meter_id: 'm1', ts: '2026-11-21T08:15:00', kwh: 1 }])));
     expect(j.records.length).toBe(1);
   });
@@ -111,7 +111,7 @@ describe('CSV that breaks (issue 11, items 3 and 7)', () => {
     lines[4] = 'm1,"2026-11-04T03:15:00+08:00,0.3';
     const r = await all(file('stray.csv', lines.join('\n') + '\n'));
     expect(r.records).toHaveLength(1999);
-    expect(r.broken).toEqual([{ row: 5, raw: lines[4], reason: 'unclosed quote (a stray " in this row)' }]);
+    expect(r.broken).toEqual([{ row: 5, raw: lines[4], reason: 'row: unclosed quote (a stray " in this row)' }]);
   });
 
   it('a stray quote in the last rows is caught at the end of the file too', async () => {

@@ -85,7 +85,7 @@ describe('backfill on the bundled district', () => {
     const rejects = readFileSync(join(tmp.dir, 'rejects-a.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rejects.length).toBe(s.rejected);
     expect(rejects.filter((r) => r.source.endsWith('readings-late.jsonl')).length).toBe(district.stats.invalid);
-    for (const r of rejects) expect(r.reason).toMatch(/^[a-z_]+: |^not JSON|^record: /);
+    for (const r of rejects) expect(r.reason).toMatch(/^[a-z_]+: |^record: /);
     // the generator replaces two register meters mid-period and rolls one over at 100000:
     // the replacements leave one unknown interval each, the roll-over is consumption
     const registerRejects = rejects.filter((r) => r.source.endsWith('readings-register.csv'));
