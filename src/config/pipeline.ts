@@ -84,6 +84,8 @@ const baseShape = {
     /** Address the ops server listens on: loopback unless set (e.g. "0.0.0.0" behind a firewall, for a scraper elsewhere). */
     http_host: z.string().min(1).default('127.0.0.1'),
     stats_interval_s: z.number().positive().default(30),
+    /** A reading timed more than this after the worker's clock is dead-lettered (it would close days that have not happened). */
+    max_clock_skew_min: z.number().int().min(0).default(60),
     /** /healthz fails when no fetch or heartbeat has reached the broker for this long. */
     broker_silence_s: z.number().int().min(10).default(60),
     /** /healthz fails when a gained partition is still being restored after this long. */

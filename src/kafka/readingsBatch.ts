@@ -73,6 +73,8 @@ export interface StoreBatchContext {
   watermarkMs: number | undefined;
   maxMessageBytes: number;
   defaultIntervalMin: number;
+  /** Readings after this (local ms: now plus the allowed clock skew) are dead-lettered, not stored. */
+  notAfterMs?: number;
 }
 
 /**
@@ -82,7 +84,7 @@ export interface StoreBatchContext {
  */
 export async function storeBatch(ctx: StoreBatchContext, topic: string, partition: number, messages: readonly ReadingMessage[], nextOffset: bigint): Promise<Prepared> {
   const decoded = decodeReadings(messages, topic, partition, ctx.maxMessageBytes, ctx.defaultIntervalMin);
-  const prepared = await ctx.ingestor.prepare(decoded.raw, `${topic}/${partition}`, decoded.valid);
+  const prepared = await ctx.ingestor.prepare(decoded.raw, `${topic}/${partition}`, decoded.valid, { notAfterMs: ctx.notAfterMs });
   await ctx.sendDlq([...decoded.dead, ...rejectsToDeadLetters(prepared.rejects, decoded, topic, partition)]);
   await ctx.heartbeat();
   let wm = ctx.watermarkMs ?? -Infinity;

@@ -255,6 +255,7 @@ export class Worker {
       const prepared = await storeBatch({
         ingestor: this.ingestor, sendDlq: (d) => this.sendDlq(d), heartbeat, watermarkMs: this.days.watermarkOf().get(partition),
         maxMessageBytes: this.pipeline.kafka.max_message_bytes, defaultIntervalMin: this.pipeline.source.interval_min,
+        notAfterMs: (this.opts.nowLocal ?? nowLocalMs)() + this.pipeline.worker.max_clock_skew_min * MINUTE_MS,
       }, batch.topic, partition, messages, last + 1n);
       this.days.stored(partition, prepared.readings.map((r) => r.ts_ms));
       this.counters.readings_read += prepared.read;

@@ -9,6 +9,8 @@ import { loadMeterFile, loadSiteFile } from '../io/reference.js';
 import type { TextEncoding } from '../io/lines.js';
 import { readRecords } from '../io/readers.js';
 import { Ingestor } from './ingest.js';
+import { judgeCadence } from '../core/cadence.js';
+import { PowerscreenError } from '../errors.js';
 import { screen, type ScreenResult } from './screen.js';
 import type { RejectSink } from '../sinks/rejects.js';
 import type { CaseSink } from '../sinks/caseSink.js';
@@ -46,6 +48,8 @@ export interface BackfillSummary {
   detect_s: number;
   readings_per_s: number;
   rejects_file: string | undefined;
+  /** What backfill decided about a file on its own (e.g. an interval read from the cadence). */
+  notes: string[];
   screen: ScreenResult;
 }
 
@@ -59,8 +63,22 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
   await loadReference(o.db, o.meters, o.sites, o.encoding);
   const store = new ReadingStore(o.db);
   const ingestor = new Ingestor(store, o.pipeline.source.interval_min);
+  const notes: string[] = [];
   for (const file of o.readings) {
+    let first = true;
     for await (const batch of readRecords(file, o.pipeline.source.batch_rows)) {
+      if (first) {
+        // a file that does not say its interval must have the default's cadence: a daily file read
+        // as 15-minute values would store every day's energy as a quarter hour's
+        const c = judgeCadence(batch.records, o.pipeline.source.interval_min);
+        if (c.ok === false) throw new PowerscreenError('INPUT_MALFORMED', `${file}: ${c.problem}`);
+        ingestor.defaultIntervalMin = c.ok === 'infer' ? c.interval_min : o.pipeline.source.interval_min;
+        if (c.ok === 'infer') {
+          o.log?.warn({ file, interval_min: c.interval_min }, c.note);
+          notes.push(`${file}: ${c.note}`);
+        }
+        first = false;
+      }
       await ingestor.ingest(batch, file, o.rejects);
       o.onProgress?.({ file, read: ingestor.counts.read });
     }
@@ -88,6 +106,7 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
     detect_s: Math.round((t2 - t1) / 10) / 100,
     readings_per_s: Math.round(totals.read / Math.max((t1 - t0) / 1000, 1e-3)),
     rejects_file: o.rejects.path,
+    notes,
     screen: result,
   };
 }

@@ -7,6 +7,7 @@ import { RegisterDeriver, type RegisterState } from '../core/register.js';
 import type { OffsetMark, ReadingStore } from '../store/readingStore.js';
 import type { Reject, RejectSink } from '../sinks/rejects.js';
 import type { RawBatch } from '../io/readers.js';
+import { formatLocal, HOUR_MS } from '../time.js';
 
 export interface IngestCounts {
   read: number;
@@ -46,7 +47,8 @@ export class Ingestor {
 
   constructor(
     private readonly store: ReadingStore,
-    private readonly defaultIntervalMin: number,
+    /** The interval of records that carry none (backfill sets it per file from the file's cadence). */
+    public defaultIntervalMin: number,
   ) {}
 
   /** The meter registry changed: contract capacities are read again at the next batch. */
@@ -68,7 +70,7 @@ export class Ingestor {
    * Validate a batch and derive register values, without storing anything yet. The worker sends
    * the rejects to its DLQ between prepare and commit, so a crash re-sends rather than loses them.
    */
-  async prepare(batch: RawBatch, source: string, valid: readonly Reading[] = []): Promise<Prepared> {
+  async prepare(batch: RawBatch, source: string, valid: readonly Reading[] = [], opts: { notAfterMs?: number } = {}): Promise<Prepared> {
     // `valid`: readings a decoder already checked against the same rules (Arrow columns)
     const readings: Reading[] = [...valid];
     // where each reading came from (file row or message offset), for a reject that names it
@@ -107,7 +109,18 @@ export class Ingestor {
     const registerState = new Map<string, RegisterState>();
     if (draft) for (const r of registers) registerState.set(r.meter_id, draft.state.get(r.meter_id)!);
     this.contracts ??= await this.store.contractCapacities();
-    const plausible = this.contracts.size ? readings.filter((r) => {
+    // a streaming worker knows what "now" is: a reading from beyond it (a meter or head-end clock
+    // gone wrong, a year typed wrong) would move the watermark and close days that have not happened
+    const notAfter = opts.notAfterMs;
+    const timely = notAfter === undefined ? readings : readings.filter((r) => {
+      if (r.ts_ms <= notAfter) return true;
+      rejects.push({
+        source, row: rowOf.get(r) ?? -1, record: r,
+        reason: `ts: ${formatLocal(r.ts_ms)} is ${((r.ts_ms - notAfter) / HOUR_MS).toFixed(1)} h beyond the worker's clock and its allowed skew (a meter or head-end clock gone wrong?)`,
+      });
+      return false;
+    });
+    const plausible = this.contracts.size ? timely.filter((r) => {
       const kva = this.contracts!.get(r.meter_id);
       if (kva === undefined || r.kwh <= CONTRACT_MARGIN * kva * (r.interval_min / 60)) return true;
       const kw = (r.kwh * 60) / r.interval_min;
@@ -116,7 +129,7 @@ export class Ingestor {
         reason: `kwh: ${r.kwh} kWh in ${r.interval_min} min is ${Math.round(kw)} kW on a ${kva} kVA contract, beyond what the meter can deliver (a daily value without interval_min: 1440? a unit error?)`,
       });
       return false;
-    }) : readings;
+    }) : timely;
     return { readings: plausible, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState };
   }
 

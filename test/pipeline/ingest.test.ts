@@ -51,3 +51,28 @@ describe('Ingestor and contract capacity (issue 11, item 7)', () => {
     }
   });
 });
+
+describe('Ingestor and the clock (issue 11, item 5)', () => {
+  it('a reading beyond now plus the allowed skew is rejected with the reason, so it cannot move the watermark', async () => {
+    const db = await openDb(':memory:');
+    try {
+      const ing = new Ingestor(new ReadingStore(db), 15);
+      const now = parseLocalMs('2026-11-21T09:00:00+08:00')!;
+      const batch = {
+        records: [
+          { meter_id: 'm1', ts: '2026-11-21T08:45:00+08:00', kwh: 0.2 },
+          { meter_id: 'm1', ts: '2026-11-21T09:45:00+08:00', kwh: 0.2 }, // 45 min ahead: within a 60 min skew
+          { meter_id: 'm1', ts: '2100-01-01T00:15:00+08:00', kwh: 0.2 },
+        ],
+        rows: [1, 2, 3], broken: [],
+      };
+      const p = await ing.prepare(batch, 'r/0', [], { notAfterMs: now + 60 * 60_000 });
+      expect(p.readings.map((r) => r.ts_ms)).toEqual([parseLocalMs('2026-11-21T08:45:00+08:00'), parseLocalMs('2026-11-21T09:45:00+08:00')]);
+      expect(p.rejects).toMatchObject([{ row: 3, reason: expect.stringMatching(/^ts: 2100-01-01T00:15:00\+08:00 is \d+\.\d h beyond the worker's clock/) }]);
+      // a backfill has no "now": history is history
+      expect((await ing.prepare(batch, 'f')).rejects).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -22,6 +22,7 @@ export function formatBackfillSummary(s: BackfillSummary, files: number): string
     `meters        ${w(s.meters)}  (registry ${fmtInt(s.meters_in_registry)}, enforcement sites ${fmtInt(s.sites_in_registry)})`,
     `cases         ${w(s.open_cases)}  (${byDet}); this run: ${s.new_cases} new, ${s.updated_cases} updated`,
     `elapsed       ${s.elapsed_s.toFixed(1).padStart(10)} s  (ingest ${s.ingest_s.toFixed(1)} s, detect ${s.detect_s.toFixed(1)} s), ${fmtInt(s.readings_per_s)} readings/s`,
+    ...(s.notes ?? []).map((n) => `note: ${n}`),
   ].join('\n');
 }
 
