@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseDetectorSpec, parseSqlParams, type DetectorSpec, type ParamSpec } from '../core/detectorSpec.js';
 import { PowerscreenError } from '../errors.js';
+import { closestName } from '../core/names.js';
 import { DETECTOR_DIR, PEER_SQL_FILE } from '../paths.js';
 
 export interface DetectorRegistry {
@@ -90,23 +91,3 @@ export function detectorSettingsSchema(registry: DetectorRegistry) {
   return z.strictObject(shape);
 }
 
-/** The closest of `candidates` to `name` (edit distance), when close enough to be a likely typo. */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestD) [best, bestD] = [c, d];
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}

@@ -8,7 +8,8 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { PowerscreenError } from '../errors.js';
 import { DETECTOR_DIR } from '../paths.js';
-import { closestName, detectorSettingsSchema, loadRegistry, type DetectorRegistry, type DetectorSettings } from './detectorRegistry.js';
+import { detectorSettingsSchema, loadRegistry, type DetectorRegistry, type DetectorSettings } from './detectorRegistry.js';
+import { closestName } from '../core/names.js';
 
 const baseShape = {
   $schema: z.string().optional(),

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseLocalMs } from '../time.js';
+import { editDistance } from '../core/names.js';
 
 /** An interval reading after validation: ts is the interval END as Shanghai local ms. */
 export interface Reading {
@@ -59,6 +60,22 @@ export const readingSchema = z
   })
   .strip();
 
+const CONTRACT_KEYS = new Set(['meter_id', 'ts', 'kwh', 'reading_kwh', 'interval_min']);
+
+const squash = (k: string) => k.toLowerCase().replace(/[^a-z]/g, '');
+/** The contract key `k` looks like a misspelling of: close in spelling, or the same letters shortened ("interval"). */
+function contractKeyLike(k: string): string | undefined {
+  const sq = squash(k);
+  if (sq.length < 2) return undefined;
+  // squashed, "kWh" is "kwh" and "Interval_Min" "intervalmin"; a quarter of the letters may differ
+  return [...CONTRACT_KEYS].find((c) => {
+    const sc = squash(c);
+    let common = 0;
+    while (common < sq.length && sq[common] === sc[common]) common++;
+    return editDistance(sq, sc) <= Math.max(1, Math.floor(sc.length / 4)) || (sq.length >= 4 && sc.startsWith(sq)) || common >= 6;
+  });
+}
+
 export interface ValidateOptions {
   /** Interval length when the record does not say (pipeline source setting). */
   defaultIntervalMin: number;
@@ -74,6 +91,8 @@ const METER_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
  */
 function fastInterval(r: Record<string, unknown>, opts: ValidateOptions): ValidatedRecord | undefined {
   if (typeof r.ts !== 'string') return undefined;
+  // a key the contract does not know goes the slow way, which checks it for a misspelling
+  for (const k in r) if (!CONTRACT_KEYS.has(k)) return undefined;
   if (r.reading_kwh !== undefined && r.reading_kwh !== null) return undefined;
   const ts_ms = parseLocalMs(r.ts);
   if (ts_ms === undefined) return undefined;
@@ -111,6 +130,14 @@ export function validateReading(raw: unknown, opts: ValidateOptions): ValidatedR
 export function validateWithZod(raw: unknown, opts: ValidateOptions): ValidatedRecord {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, reason: 'record: expected a JSON object with meter_id, ts and kwh' };
+  }
+  // A misspelled key would silently become a default ("intervall": 1440 read as 15 minutes), so
+  // it is refused, naming the key it resembles. Other keys (a feed's own quality flags, source
+  // tags) are not the contract's business and are ignored.
+  for (const k of Object.keys(raw)) {
+    if (CONTRACT_KEYS.has(k)) continue;
+    const near = contractKeyLike(k);
+    if (near) return { ok: false, reason: `${/^[A-Za-z_][\w-]*$/.test(k) ? k : `record: key ${JSON.stringify(k)}`}: unknown key (did you mean ${near}?)` };
   }
   const parsed = readingSchema.safeParse(raw);
   if (!parsed.success) {

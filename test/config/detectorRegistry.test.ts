@@ -1,7 +1,8 @@
 /** The detector SQL headers are the one source of truth: the pipeline schema derives from them. */
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { loadRegistry, closestName, peerParamValues } from '../../src/config/detectorRegistry.js';
+import { loadRegistry, peerParamValues } from '../../src/config/detectorRegistry.js';
+import { closestName } from '../../src/core/names.js';
 import { parsePipeline, pipelineJsonSchema } from '../../src/config/pipeline.js';
 
 describe('detector registry', () => {

@@ -62,3 +62,15 @@ describe('the fast path agrees with the zod contract', () => {
     expect(validateReading({ meter_id: 'm1', ts: '2026-11-21T08:15:00+08:00', kwh: ' 1.5e-1 ' }, { defaultIntervalMin: 15 })).toMatchObject({ ok: true, reading: { kwh: 0.15 } });
   });
 });
+
+describe('keys the contract does not know (issue 11, item 7)', () => {
+  const base = { meter_id: 'm1', ts: '2026-10-01T00:00:00+08:00', kwh: 1 };
+  it('a misspelled key is refused, naming the key it resembles (it would silently become a default)', () => {
+    expect(validateReading({ ...base, intervall: 1440 }, { defaultIntervalMin: 15 })).toEqual({ ok: false, reason: 'intervall: unknown key (did you mean interval_min?)' });
+    expect(validateReading({ ...base, interval: 1440 }, { defaultIntervalMin: 15 })).toEqual({ ok: false, reason: 'interval: unknown key (did you mean interval_min?)' });
+    expect(validateReading({ meter_id: 'm1', ts: base.ts, kWh: 1 }, { defaultIntervalMin: 15 })).toEqual({ ok: false, reason: 'kWh: unknown key (did you mean kwh?)' });
+  });
+  it("a feed's own fields (quality flags, source tags) are ignored", () => {
+    expect(validateReading({ ...base, quality: 'ok', source: 'hes' }, { defaultIntervalMin: 15 })).toMatchObject({ ok: true, reading: { kwh: 1, interval_min: 15 } });
+  });
+});
