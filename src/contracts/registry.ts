@@ -57,7 +57,8 @@ export const siteSchema = z.object({
   site_name: text('site_name'),
   address: text('address', 400),
   street: text('street'),
-  measure: z.preprocess((v) => (v == null ? '' : String(v).trim()), z.string()),
+  // the contract's closed set: a typo here would hide what the site is expected to do
+  measure: z.preprocess((v) => (v == null ? '' : String(v).trim()), z.union([z.literal(''), z.enum(MEASURES)], { error: `expected ${MEASURES.join('|')} (or empty)` })),
   status: z.preprocess((v) => (v == null ? '' : String(v).trim()), z.string()),
   power_cut_at: optionalTs('power_cut_at'),
   halt_ordered_at: optionalTs('halt_ordered_at'),

@@ -50,7 +50,9 @@ describe('crash safety', () => {
     ref.close();
 
     const port = await freePort();
+    // a killed member holds its partition until its session times out: a short session keeps 20 restarts quick
     const pipeline = testPipeline({ source: { batch_rows: 100000 }, worker: { http_port: port, stats_interval_s: 3600 } });
+    pipeline.kafka.session_timeout_s = 10;
     // small fetches: many batches, so the kills land mid-stream
     const file = join(tmp.dir, 'pipeline.json');
     writeFileSync(file, JSON.stringify({ ...pipeline, kafka: { ...pipeline.kafka, max_bytes_per_partition: 256 * 1024 } }));
