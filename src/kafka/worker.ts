@@ -123,7 +123,13 @@ export class Worker {
       sessionTimeout: this.pipeline.kafka.session_timeout_s * 1000,
       heartbeatInterval: 3000,
     });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => { void this.onAssigned(e.payload.memberAssignment); });
+    // a rebalance can land while the worker stops (SIGTERM): then there is nothing to restore, and
+    // an error must be logged, never left as an unhandled rejection that exits 1
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      this.onAssigned(e.payload.memberAssignment).catch((err) => {
+        if (!this.stopping) this.log.error({ error: String(err) }, 'handling a partition assignment failed');
+      });
+    });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       this.log.error({ error: String(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
       if (!e.payload.restart) this.consumerDown = `readings consumer crashed: ${String(e.payload.error)}`;
@@ -213,6 +219,7 @@ export class Worker {
   private async onAssigned(assignment: Record<string, number[]>): Promise<void> {
     const parts = assignment[this.topics.readings] ?? [];
     await this.serial(async () => {
+      if (this.stopping) return;
       const stored = await this.store.loadOffsets(this.topics.readings);
       const gained = this.partitions.gains(parts);
       const lost = this.partitions.lostOn(parts, stored.keys());
@@ -241,7 +248,8 @@ export class Worker {
   }
 
   private async onBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
-    if (batch.isEmpty()) return;
+    // stopping: not stored, not committed, so the group's next owner reads it again
+    if (batch.isEmpty() || this.stopping) return;
     this.firstBatchAtMs ??= performance.now();
     const partition = batch.partition;
     // fetched before a rebalance took the partition away: its new owner stores it
@@ -381,7 +389,8 @@ export class Worker {
     if (this.publisher) await this.serial(() => this.publishOutbox()).catch((e) => this.log.warn({ error: String(e) }, 'outbox not fully published; it is republished on restart'));
     await this.producer?.disconnect().catch(() => undefined);
     await this.server?.close().catch(() => undefined);
-    this.db?.close();
+    // closed on the queue: a batch or assignment already queued finishes first, later ones see `stopping`
+    await this.serial(async () => this.db?.close());
     this.running = false;
     this.log.info(this.counters, 'worker stopped');
   }

@@ -10,7 +10,6 @@ import type { TextEncoding } from '../io/lines.js';
 import { readRecords } from '../io/readers.js';
 import { Ingestor } from './ingest.js';
 import { judgeCadence } from '../core/cadence.js';
-import { PowerscreenError } from '../errors.js';
 import { screen, type ScreenResult } from './screen.js';
 import type { RejectSink } from '../sinks/rejects.js';
 import type { CaseSink } from '../sinks/caseSink.js';
@@ -71,7 +70,6 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
         // a file that does not say its interval must have the default's cadence: a daily file read
         // as 15-minute values would store every day's energy as a quarter hour's
         const c = judgeCadence(batch.records, o.pipeline.source.interval_min);
-        if (c.ok === false) throw new PowerscreenError('INPUT_MALFORMED', `${file}: ${c.problem}`);
         ingestor.defaultIntervalMin = c.ok === 'infer' ? c.interval_min : o.pipeline.source.interval_min;
         if (c.ok === 'infer') {
           o.log?.warn({ file, interval_min: c.interval_min }, c.note);

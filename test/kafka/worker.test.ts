@@ -81,6 +81,57 @@ describe('worker edges', () => {
     expect(await storedCount(dbPath)).toBe(1);
   }, 120_000);
 
+  it('a bulk message of ~100k invalid elements (just under max_message_bytes) is dead-lettered element by element, once, without a replay loop', async () => {
+    const pipeline = testPipeline();
+    const { w, dbPath } = await started(pipeline, 'bulk-invalid');
+    const element = JSON.stringify({ meter_id: 'X', ts: 'bad' });
+    const n = Math.floor((pipeline.kafka.max_message_bytes - 1024) / (element.length + 1));
+    const value = `[${Array.from({ length: n }, () => element).join(',')}]`;
+    expect(value.length).toBeGreaterThan(3.9 * 1024 * 1024);
+    const rss0 = process.memoryUsage().rss;
+    const t0 = performance.now();
+    await produce(pipeline.kafka.topics.readings, [{ key: 'bulk', value }]);
+    await produce(pipeline.kafka.topics.readings, [{ key: 'm9', value: reading('m9', '2026-11-21T08:15:00+08:00', 0.5) }]);
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    const seconds = (performance.now() - t0) / 1000;
+    const rssGrowthMb = (process.memoryUsage().rss - rss0) / 2 ** 20;
+    const counters = { ...w.counters };
+    await w.stop();
+    // measured, not asserted as a time (machines are shared): printed for the closing note
+    console.log(`bulk of ${n} invalid elements (${(value.length / 2 ** 20).toFixed(1)} MiB): ${seconds.toFixed(1)} s to commit, RSS +${rssGrowthMb.toFixed(0)} MiB`);
+    expect(counters.readings_rejected).toBe(n);
+    expect(counters.batches).toBeLessThanOrEqual(3);
+    const dlq = await readTopic(pipeline.kafka.topics.dlq);
+    // each element once (no replay), with the field and reason
+    expect(dlq.length).toBe(n);
+    expect(dlq[0]!.headers['x-error-reason']).toMatch(/^ts: /);
+    expect(await storedCount(dbPath)).toBe(1);
+  }, 300_000);
+
+  it('SIGTERM while a rebalance is under way stops cleanly (no unhandled rejection, no exit 1)', async () => {
+    const pipeline = testPipeline();
+    const a = await started(pipeline, 'rebalance-a');
+    await produce(pipeline.kafka.topics.readings, [{ key: 'm1', value: reading('m1', '2026-11-21T08:15:00+08:00', 0.5) }]);
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // a second member joins: A is asked to rejoin and gets a new assignment while it stops
+      const b = new Worker(pipeline, { dbPath: join(tmp.dir, 'rebalance-b.duckdb'), log: capturingLogger().log, idleCloseS: 1 });
+      const joining = b.start();
+      await new Promise((r) => setTimeout(r, 300));
+      await a.w.stop();
+      await joining;
+      await new Promise((r) => setTimeout(r, 3000));
+      await b.stop();
+      expect(unhandled).toEqual([]);
+      expect(a.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  }, 120_000);
+
   it('a site added on registry.sites while the worker runs is monitored from then on', async () => {
     const pipeline = testPipeline();
     const { w } = await started(pipeline, 'registry');

@@ -147,19 +147,22 @@ describe('backfill on the bundled district', () => {
 });
 
 describe('backfill of a file that does not say its interval (issue 11, item 7)', () => {
-  it('daily totals are stored as days, not as quarter hours; an odd spacing is refused', async () => {
+  it('daily totals are stored as days, not as quarter hours; sparse 15-minute readings stay 15-minute', async () => {
     const dir = tempDir();
     try {
       const daily = join(dir.dir, 'daily.csv');
       writeFileSync(daily, ['meter_id,ts,kwh', ...Array.from({ length: 30 }, (_, i) => [`m1,2026-10-${String(i + 1).padStart(2, '0')}T00:00:00+08:00,42`, `m2,2026-10-${String(i + 1).padStart(2, '0')}T00:00:00+08:00,8`]).flat()].join('\n') + '\n');
       const db = await openDb(join(dir.dir, 'd.duckdb'));
       const s = await backfill({ readings: [daily], db, pipeline, rejects: new JsonlRejectSink(join(dir.dir, 'r.jsonl')), sinks: [] });
-      expect(s.notes).toEqual([expect.stringContaining('read as 1440-minute values, not 15')]);
+      expect(s.notes).toEqual([expect.stringContaining('read as daily totals (1440 min), not 15-minute values')]);
       const r = (await db.con.runAndReadAll(`select min(interval_min) lo, max(interval_min) hi, count(*) n from readings`)).getRowObjectsJS()[0]!;
       expect(r).toEqual({ lo: 1440, hi: 1440, n: 60n });
-      const odd = join(dir.dir, 'odd.csv');
-      writeFileSync(odd, ['meter_id,ts,kwh', ...Array.from({ length: 30 }, (_, i) => `m3,${new Date(Date.UTC(2026, 10, 1) + i * 4 * 3600_000).toISOString().slice(0, 19)}+08:00,3`)].join('\n') + '\n');
-      await expect(backfill({ readings: [odd], db, pipeline, rejects: new JsonlRejectSink(join(dir.dir, 'r2.jsonl')), sinks: [] })).rejects.toThrow(/odd\.csv: interval_min: readings are 240 min apart/);
+      // sparse 15-minute readings (a file of late corrections) stay 15-minute readings
+      const sparse = join(dir.dir, 'sparse.csv');
+      writeFileSync(sparse, ['meter_id,ts,kwh', ...Array.from({ length: 30 }, (_, i) => `m3,${new Date(Date.UTC(2026, 10, 1) + i * 4 * 3600_000 + 15 * 60_000).toISOString().slice(0, 19)}+08:00,3`)].join('\n') + '\n');
+      const s2 = await backfill({ readings: [sparse], db, pipeline, rejects: new JsonlRejectSink(join(dir.dir, 'r2.jsonl')), sinks: [] });
+      expect(s2.notes).toEqual([]);
+      expect((await db.con.runAndReadAll(`select distinct interval_min from readings where meter_id = 'm3'`)).getRowObjectsJS()).toEqual([{ interval_min: 15 }]);
       db.close();
     } finally {
       dir.cleanup();
