@@ -9,6 +9,10 @@ import { markPublished, pendingOutbox } from '../store/caseStore.js';
 import type { PeerRow } from '../store/detectors.js';
 import { formatDate } from '../time.js';
 
+
+/** Dead letters per produce request (bytes, roughly): well under a default broker's 1 MiB message.max.bytes, unless one letter alone is larger. */
+const DLQ_REQUEST_BYTES = 512 * 1024;
+
 export interface DeadLetter {
   topic: string;
   partition: number;
@@ -54,9 +58,7 @@ export class Publisher {
   /** Dead letters with their original bytes and the reason, source topic, partition and offset as headers. */
   async sendDlq(dead: readonly DeadLetter[]): Promise<void> {
     if (!dead.length) return;
-    await this.producer.send({
-      topic: this.topics.dlq,
-      messages: dead.map((d) => ({
+    const messages = dead.map((d) => ({
         key: d.key,
         value: d.value,
         headers: {
@@ -66,8 +68,21 @@ export class Publisher {
           'x-source-partition': String(d.partition),
           'x-source-offset': d.offset,
         },
-      })),
-    });
+      }));
+    // in requests of bounded size: one produce request must stay under the broker's message.max.bytes
+    let chunk: typeof messages = [];
+    let bytes = 0;
+    for (const m of messages) {
+      const size = (m.value?.length ?? 0) + (m.key?.length ?? 0) + 200;
+      if (chunk.length && bytes + size > DLQ_REQUEST_BYTES) {
+        await this.producer.send({ topic: this.topics.dlq, messages: chunk });
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(m);
+      bytes += size;
+    }
+    if (chunk.length) await this.producer.send({ topic: this.topics.dlq, messages: chunk });
     this.deadLetters += dead.length;
     // one line per source and reason, not per element: a bulk message of 50k bad elements is one line
     const byReason = new Map<string, { topic: string; partition: number; first_offset: string; reason: string; count: number }>();

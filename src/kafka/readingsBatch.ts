@@ -51,18 +51,41 @@ export function decodeReadings(messages: readonly ReadingMessage[], topic: strin
   return { raw, valid, dead, byOffset, recordsPerOffset };
 }
 
-/** Rejected records as dead letters: a single-reading message with its original bytes, an element of a bulk message as its JSON. */
+/** A bulk message with more rejected elements than this goes to the DLQ once, whole, not element by element. */
+export const BULK_DEAD_LETTER_ELEMENTS = 1000;
+
+/**
+ * Rejected records as dead letters: a single-reading message with its original bytes, an element
+ * of a bulk message as its JSON - unless most of a big message is bad (a feed sending garbage):
+ * then the message goes once, whole, with the first reason and the count, rather than as 100k
+ * letters that would flood the DLQ and exceed what one produce request may carry.
+ */
 export function rejectsToDeadLetters(rejects: readonly Reject[], d: DecodedReadings, topic: string, partition: number): DeadLetter[] {
-  return rejects.map((r) => {
-    const m = d.byOffset.get(r.row);
-    const single = m !== undefined && d.recordsPerOffset.get(r.row) === 1;
-    return {
-      topic, partition, offset: String(r.row), key: m?.key ?? null,
-      value: single ? m.value : Buffer.from(JSON.stringify(r.record)),
-      reason: r.reason,
-      headers: single ? m.headers : {},
-    };
-  });
+  const perOffset = new Map<number, Reject[]>();
+  for (const r of rejects) (perOffset.get(r.row) ?? perOffset.set(r.row, []).get(r.row)!).push(r);
+  const out: DeadLetter[] = [];
+  for (const [row, rs] of perOffset) {
+    const m = d.byOffset.get(row);
+    const records = d.recordsPerOffset.get(row) ?? 0;
+    if (m && rs.length > BULK_DEAD_LETTER_ELEMENTS) {
+      out.push({
+        topic, partition, offset: String(row), key: m.key, value: m.value,
+        reason: `${rs[0]!.reason} (and ${rs.length - 1} more: ${rs.length} of the message's ${records} elements rejected; the whole message is here)`,
+        headers: { ...(m.headers ?? {}), 'x-rejected-elements': String(rs.length) },
+      });
+      continue;
+    }
+    const single = m !== undefined && records === 1;
+    for (const r of rs) {
+      out.push({
+        topic, partition, offset: String(r.row), key: m?.key ?? null,
+        value: single ? m.value : Buffer.from(JSON.stringify(r.record)),
+        reason: r.reason,
+        headers: single ? m.headers : {},
+      });
+    }
+  }
+  return out;
 }
 
 export interface StoreBatchContext {

@@ -81,7 +81,7 @@ describe('worker edges', () => {
     expect(await storedCount(dbPath)).toBe(1);
   }, 120_000);
 
-  it('a bulk message of ~100k invalid elements (just under max_message_bytes) is dead-lettered element by element, once, without a replay loop', async () => {
+  it('a bulk message of ~150k invalid elements (just under max_message_bytes) is dead-lettered once, whole, with the count; no replay loop', async () => {
     const pipeline = testPipeline();
     const { w, dbPath } = await started(pipeline, 'bulk-invalid');
     const element = JSON.stringify({ meter_id: 'X', ts: 'bad' });
@@ -102,9 +102,11 @@ describe('worker edges', () => {
     expect(counters.readings_rejected).toBe(n);
     expect(counters.batches).toBeLessThanOrEqual(3);
     const dlq = await readTopic(pipeline.kafka.topics.dlq);
-    // each element once (no replay), with the field and reason
-    expect(dlq.length).toBe(n);
-    expect(dlq[0]!.headers['x-error-reason']).toMatch(/^ts: /);
+    // the message once (no replay), whole, with the first reason and the count
+    expect(dlq.length).toBe(1);
+    expect(dlq[0]!.value!.length).toBe(value.length);
+    expect(dlq[0]!.headers['x-error-reason']).toMatch(new RegExp(`^ts: .* \\(and ${n - 1} more: ${n} of the message's ${n} elements rejected; the whole message is here\\)$`));
+    expect(dlq[0]!.headers['x-rejected-elements']).toBe(String(n));
     expect(await storedCount(dbPath)).toBe(1);
   }, 300_000);
 

@@ -1,0 +1,18 @@
+import { openDb } from './src/store/db.js';
+import { ReadingStore } from './src/store/readingStore.js';
+import { Ingestor } from './src/pipeline/ingest.js';
+import { decodeReadings, rejectsToDeadLetters } from './src/kafka/readingsBatch.js';
+const db = await openDb(':memory:');
+const ing = new Ingestor(new ReadingStore(db), 15);
+const element = JSON.stringify({ meter_id: 'X', ts: 'bad' });
+const n = Math.floor((4 * 1024 * 1024 - 1024) / (element.length + 1));
+const value = Buffer.from(`[${Array.from({ length: n }, () => element).join(',')}]`);
+let t = performance.now();
+const d = decodeReadings([{ offset: '0', key: null, value }], 'r', 0, 4 * 1024 * 1024, 15);
+console.log('decode', n, (performance.now() - t).toFixed(0), 'ms');
+t = performance.now();
+const p = await ing.prepare(d.raw, 'r/0', d.valid);
+console.log('prepare', (performance.now() - t).toFixed(0), 'ms', p.rejects.length);
+t = performance.now();
+const dl = rejectsToDeadLetters(p.rejects, d, 'r', 0);
+console.log('dead letters', (performance.now() - t).toFixed(0), 'ms', dl.length);
