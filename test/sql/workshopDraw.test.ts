@@ -15,7 +15,7 @@ import { rng } from '../../src/fixtures/district.js';
 import { DAY_MS, HOUR_MS, formatLocal, lastCompleteDay, parseDate } from '../../src/time.js';
 import type { Reading } from '../../src/contracts/reading.js';
 import type { RefHour } from '../support/reference/hourly.js';
-import { dailyCapacityReference, sustainedDrawReference, type RefMeter } from '../support/reference/workshopDraw.js';
+import { dailyCapacityReference, sustainedDrawReference, workingWeekReference, type RefMeter } from '../support/reference/workshopDraw.js';
 
 const defaults = parsePipeline({}).detectors;
 const START = parseDate('2026-10-05')!;
@@ -97,6 +97,46 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
       const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
       const sql = await runDetector(db, loadRegistry().get('daily_capacity')!, defaults.daily_capacity!, { lastCompleteDayMs: last });
       const ref = dailyCapacityReference(days, kva, last, defaults.daily_capacity as never);
+      expect(sql.map(key).sort()).toEqual(ref.map(key).sort());
+      expect(ref.length).toBeGreaterThan(0);
+    } finally {
+      db.close();
+    }
+  });
+
+  it.each([1, 3, 4])('working_week on daily values (workshops, households, EV-like random days), seed %i', async (seed) => {
+    const rand = rng(seed * 7919 + 5);
+    const db = await openDb(':memory:', { threads: 1 });
+    try {
+      const days = new Map<string, Map<number, number>>();
+      const readings: Reading[] = [];
+      for (let i = 0; i < 40; i++) {
+        const id = `w${i}`;
+        const kind = rand();
+        const base = 8 + rand() * 10;
+        const m = new Map<number, number>();
+        for (let d = 0; d < 42; d++) {
+          if (rand() < 0.04) continue;
+          const day = START + d * DAY_MS;
+          const dow = ((new Date(day).getUTCDay() + 6) % 7) + 1;
+          let kwh = base * (0.7 + 0.6 * rand());
+          // a workshop working five or six days; an EV charged on random days; a heavy household
+          if (kind < 0.35) kwh += dow <= (kind < 0.17 ? 5 : 6) && rand() < 0.95 ? 30 + rand() * 80 : 0;
+          else if (kind < 0.6) kwh += rand() < 0.7 ? 15 + rand() * 20 : 0;
+          else if (kind < 0.75) kwh *= 3;
+          kwh = Math.round(kwh * 1000) / 1000;
+          m.set(day, kwh);
+          readings.push({ meter_id: id, ts_ms: day + DAY_MS, interval_min: 1440, kwh });
+        }
+        days.set(id, m);
+      }
+      await upsertMeters(db, [...days.keys()].map((id) => meterSchema.parse({ meter_id: id, street: 's', category: 'resident' })));
+      await new ReadingStore(db).append(readings);
+      const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
+      const sql = await runDetector(db, loadRegistry().get('working_week')!, defaults.working_week!, { lastCompleteDayMs: last }, defaults);
+      const peerRows = (await db.con.runAndReadAll(`select epoch_ms(day) as peer_day, median(kwh_day) as kwh from peer_daily where kwh_day is not null group by all`)).getRowObjectsJS();
+      const peers = new Map(peerRows.map((r) => [Number(r.peer_day), Number(r.kwh)]));
+      const ref = workingWeekReference(days, (d) => peers.get(d), last, defaults.working_week as never);
       expect(sql.map(key).sort()).toEqual(ref.map(key).sort());
       expect(ref.length).toBeGreaterThan(0);
     } finally {

@@ -1,4 +1,4 @@
-/** References for sustained_draw and daily_capacity (see their SQL headers): the same rules, written plainly. */
+/** References for sustained_draw, daily_capacity and working_week (see their SQL headers): the same rules, written plainly. */
 import { DAY, islands, type RefEpisode } from './common.js';
 import type { RefHour } from './hourly.js';
 
@@ -80,3 +80,54 @@ export function dailyCapacityReference(days: ReadonlyMap<string, ReadonlyMap<num
   return out;
 }
 
+
+export interface WorkingWeekParams {
+  window_days: number; min_weekdays: number; min_low_weekends: number; weekend_share: number; max_quiet_weekday_share: number;
+  min_peer_ratio: number; min_level_kwh: number; episode_gap_days: number;
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+/** ISO day of week of a local-midnight ms (1 = Monday). */
+const isoDow = (dayMs: number) => ((new Date(dayMs).getUTCDay() + 6) % 7) + 1;
+
+/**
+ * working_week (see its SQL header): each meter's daily energy (`days`, covered days only) and the
+ * street-and-category median daily energy of every day (`peerKwhDay`).
+ */
+export function workingWeekReference(days: ReadonlyMap<string, ReadonlyMap<number, number>>, peerKwhDay: (day: number) => number | undefined, lastCompleteDayMs: number, p: WorkingWeekParams): RefEpisode[] {
+  const out: RefEpisode[] = [];
+  for (const [meter, byDay] of days) {
+    const all = [...byDay].filter(([d]) => d <= lastCompleteDayMs).sort(([a], [b]) => a - b);
+    if (!all.some(([d, kwh]) => isoDow(d) <= 5 && kwh >= p.min_level_kwh)) continue;
+    const flagged: { d: number; first: number }[] = [];
+    for (const [d] of all) {
+      const win = all.filter(([x]) => x > d - p.window_days * DAY && x <= d);
+      const weekdays = win.filter(([x]) => isoDow(x) <= 5).map(([, k]) => k);
+      if (weekdays.length < p.min_weekdays) continue;
+      const level = median(weekdays);
+      if (level < p.min_level_kwh) continue;
+      const low = p.weekend_share * level;
+      // complete weekends in the window: Saturday inside it and Sunday on or before d
+      const saturdays = new Map<number, number>();
+      for (const [x, k] of all) {
+        if (isoDow(x) < 6) continue;
+        const sat = x - (isoDow(x) - 6) * DAY;
+        saturdays.set(sat, Math.min(saturdays.get(sat) ?? Infinity, k));
+      }
+      const lowWeekends = [...saturdays].filter(([sat, q]) => sat > d - p.window_days * DAY && sat + DAY <= d && q <= low).length;
+      const quiet = weekdays.filter((k) => k <= low).length;
+      const peerDays: number[] = [];
+      for (let x = win[0]![0]; x <= d; x += DAY) if (isoDow(x) <= 5 && peerKwhDay(x) !== undefined) peerDays.push(peerKwhDay(x)!);
+      if (!peerDays.length) continue;
+      const ratio = level / median(peerDays);
+      if (lowWeekends >= p.min_low_weekends && quiet <= p.max_quiet_weekday_share * weekdays.length && ratio >= p.min_peer_ratio) flagged.push({ d, first: win[0]![0] });
+    }
+    for (const ep of islands(flagged, (f) => f.d, p.episode_gap_days * DAY)) {
+      out.push({ meter_id: meter, episode_start_ms: ep[0]!.first, detected_at_ms: ep[0]!.d + DAY, window_end_ms: ep[ep.length - 1]!.d + DAY });
+    }
+  }
+  return out;
+}

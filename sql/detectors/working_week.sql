@@ -1,0 +1,141 @@
+-- detector: working_week
+-- family: workshop
+-- problem_type: 疑似散乱污生产（工作日用电远高于周末及同类户）
+-- runs: day
+-- needs: peers
+-- title: 工作日用电远高于周末和同街道同类户（日数据也能判断，含已在生产的作坊）
+-- summary_zh: 近 {evidence.window_days:0} 日工作日日均 {level_kwh_day:kwh} kWh，为同街道同类户中位的 {evidence.peer_ratio:1} 倍，{evidence.low_weekends:0} 个周末各有一天仅约 {baseline_kwh_day:kwh} kWh（按工作周生产）
+-- grain: one row per meter and episode; decided per complete local day from that day's past only
+--   (causal). Works on daily values (the daily rollup) of meters that have no hourly data.
+-- why: on a daily feed nothing shows a workshop's hours, and one that ran before the data started
+--   never changes, so neither sustained_draw nor step_up can see it; daily_capacity sees only those
+--   large for their contract. What a daily value does show is the working week: a workshop stops
+--   on Sunday (or the whole weekend) while homes use more at weekends, not less. A meter whose
+--   weekday energy is far above its street's meters of its category and whose weekends drop to
+--   half of it, three weekends running, while its weekdays stay high, works a working week. Heat pumps, EV charging and heavy
+--   households draw as much at weekends (measured on the shape library: weekend ÷ weekday ≥ 0.7).
+-- shapes: existing day-shift and batch workshops on daily feeds, six-day (Sunday off) and
+--   five-day weeks; not seven-day or night-only workshops (no weekly rhythm: daily_capacity finds
+--   those that are large for their contract; the others need hourly data).
+-- param: categories varchar[] = ['resident','commercial'] [-] (resident|commercial|industrial|other) meter categories screened
+-- param: window_days integer = 21 [d] (7..42) trailing window the week is judged over
+-- param: min_weekdays integer = 12 [d] (1..30) covered weekdays the window needs
+-- param: min_low_weekends integer = 3 [1] (1..6) complete weekends in the window whose quieter day is low (every one of three: a household away or an EV left uncharged now and then does not do that)
+-- param: weekend_share double = 0.5 [1] (0..1) a weekend's quieter day at most this share of the weekday median
+-- param: max_quiet_weekday_share double = 0.15 [1] (0..1) share of the window's weekdays as quiet as a low weekend day, at most
+-- param: min_peer_ratio double = 2.5 [1] (1..) weekday median ÷ the street-and-category median daily energy, at least
+-- param: min_level_kwh double = 20 [kWh] (0..) weekday median daily energy, at least
+-- param: min_day_coverage double = 0.75 [1] (0..1) share of a day the readings must cover for the day to count
+-- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
+-- implicit: last_complete_day date — the last local day the data watermark has passed
+-- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
+--   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
+--   level_kwh_day double, reference_kwh_day double, evidence json
+
+with days as (
+  select d.meter_id, d.day, d.day_no, d.kwh_day, isodow(d.day) as dow, g.street, g.category
+  from daily_levels($min_day_coverage * 1440) d
+  semi join screened_meters($categories) using (meter_id)
+  -- meters with hourly data are judged by sustained_draw, which sees the hours
+  anti join (select distinct meter_id from meter_hourly) h using (meter_id)
+  join meter_groups() g using (meter_id)
+  where d.day <= $last_complete_day
+),
+
+-- only meters that ever draw the minimum on a weekday are judged day by day (the self-join below)
+candidates as (
+  select * from days
+  where meter_id in (select meter_id from days where dow <= 5 and kwh_day >= $min_level_kwh)
+),
+
+weekday_windows as (
+  select c.meter_id, c.day, c.day_no, any_value(c.street) as street, any_value(c.category) as category,
+         min(x.day) as window_first_day,
+         median(x.kwh_day) filter (where x.dow <= 5) as weekday_kwh,
+         count(*) filter (where x.dow <= 5) as weekdays
+  from candidates c
+  join candidates x on x.meter_id = c.meter_id and x.day_no > c.day_no - $window_days and x.day_no <= c.day_no
+  group by c.meter_id, c.day, c.day_no
+),
+
+-- each weekend's quieter day, keyed by its Saturday
+weekends as (
+  select meter_id, day_no - (dow - 6) as saturday_no, min(kwh_day) as quiet_kwh
+  from candidates
+  where dow >= 6
+  group by all
+),
+
+-- weekdays as quiet as a weekend: a workshop works its weekdays; an EV charged on some days
+-- only, or a household away now and then, is quiet on weekdays as often as at weekends
+quiet_weekdays as (
+  select w.meter_id, w.day, count(*) as quiet_weekdays
+  from weekday_windows w
+  join candidates x on x.meter_id = w.meter_id and x.day_no > w.day_no - $window_days and x.day_no <= w.day_no
+  where x.dow <= 5 and x.kwh_day <= $weekend_share * w.weekday_kwh
+  group by all
+),
+
+judged as (
+  select w.*, coalesce(q.quiet_weekdays, 0) as quiet_weekdays,
+         count(e.saturday_no) filter (where e.quiet_kwh <= $weekend_share * w.weekday_kwh) as low_weekends,
+         median(e.quiet_kwh) filter (where e.quiet_kwh <= $weekend_share * w.weekday_kwh) as weekend_kwh
+  from weekday_windows w
+  left join quiet_weekdays q using (meter_id, day)
+  -- weekends complete inside the window (its Sunday on or before the judged day)
+  left join weekends e on e.meter_id = w.meter_id and e.saturday_no > w.day_no - $window_days and e.saturday_no + 1 <= w.day_no
+  group by all
+),
+
+with_peers as (
+  select j.*, p.peer_kwh_day, j.weekday_kwh / nullif(p.peer_kwh_day, 0) as peer_ratio
+  from judged j
+  join (
+    -- the street-and-category median over the same window's weekdays
+    select j2.meter_id, j2.day, median(p.peer_kwh_day) as peer_kwh_day
+    from judged j2
+    join peer_day_levels() p on p.street = j2.street and p.category = j2.category
+     and p.day >= j2.window_first_day and p.day <= j2.day and isodow(p.day) <= 5
+    group by all
+  ) p using (meter_id, day)
+),
+
+flagged as (
+  select *, day_no as episode_clock,
+         -- 0.5 at the thresholds, 1.0 at twice the peer ratio with a weekend at a quarter
+         least(1.0, 0.5 + 0.25 * least(1.0, (peer_ratio - $min_peer_ratio) / $min_peer_ratio)
+                        + 0.25 * least(1.0, greatest(0.0, ($weekend_share * weekday_kwh - weekend_kwh) / nullif($weekend_share * weekday_kwh, 0)) * 2)) as peak_score
+  from with_peers
+  where weekdays >= $min_weekdays
+    and weekday_kwh >= $min_level_kwh
+    and low_weekends >= $min_low_weekends
+    and quiet_weekdays <= $max_quiet_weekday_share * weekdays
+    and peer_ratio >= $min_peer_ratio
+),
+
+episodes as (
+  select * from day_episodes(flagged, $episode_gap_days)
+)
+
+select meter_id,
+       cast(null as varchar) as site_case_no,
+       cast(window_first_day as timestamp) as episode_start,
+       cast(day + 1 as timestamp) as detected_at,
+       cast(window_first_day as timestamp) as window_start,
+       cast(last_day + 1 as timestamp) as window_end,
+       peak_score as score,
+       weekend_kwh as baseline_kwh_day,
+       weekday_kwh as level_kwh_day,
+       peer_kwh_day as reference_kwh_day,
+       to_json({
+         window_days: $window_days,
+         weekdays: weekdays,
+         low_weekends: low_weekends,
+         quiet_weekdays: quiet_weekdays,
+         weekday_kwh: weekday_kwh,
+         weekend_kwh: weekend_kwh,
+         peer_kwh_day: peer_kwh_day,
+         peer_ratio: peer_ratio,
+         flagged_days: flagged_days
+       }) as evidence
+from episodes
