@@ -14,7 +14,8 @@ export interface RegisterState {
 
 export type DeriveResult =
   | { ok: true; reading: Reading; rollover: boolean; record: RegisterReading }
-  | { ok: false; reason: string; record: RegisterReading }
+  /** stale: at or before the meter's last value (the caller tells a re-read from a real problem). */
+  | { ok: false; reason: string; record: RegisterReading; stale?: boolean }
   | { ok: 'base'; record: RegisterReading }; // first value seen for a meter: a base, no energy yet
 
 /** Highest plausible average power (kW) of one meter, to tell a roll-over from a reset, and to refuse a derived energy. */
@@ -39,7 +40,7 @@ export class RegisterDeriver {
     }
     if (r.ts_ms <= prev.ts_ms) {
       const what = r.ts_ms === prev.ts_ms ? 'duplicate register value' : 'register value older than the last one derived';
-      return { ok: false, reason: `reading_kwh: ${what} for this meter; its interval is already accounted for`, record: r };
+      return { ok: false, reason: `reading_kwh: ${what} for this meter; its interval is already accounted for`, record: r, stale: true };
     }
     const minutes = (r.ts_ms - prev.ts_ms) / MINUTE_MS;
     if (minutes > MAX_REGISTER_GAP_MIN) {

@@ -26,6 +26,8 @@ export interface Prepared {
   registerBase: number;
   /** Register state after this batch, of the meters it touched: stored with the readings. */
   registerState: Map<string, RegisterState>;
+  /** Register values already accounted for by stored readings (a file or topic read again). */
+  registerDuplicates: number;
 }
 
 export function emptyCounts(): IngestCounts {
@@ -94,16 +96,28 @@ export class Ingestor {
     // derived on a draft of the register state: it advances only once the batch is stored (commit),
     // so a failed store leaves it as it was and a retry derives the same energy again
     let draft: RegisterDeriver | undefined;
+    let registerDuplicates = 0;
     if (registers.length) {
       const deriver = await this.ensureDeriver();
       draft = new RegisterDeriver(new Map(registers.map((r) => [r.meter_id, deriver.state.get(r.meter_id)!] as const).filter(([, s]) => s !== undefined)));
+      const stale: RegisterReading[] = [];
       for (const d of draft.derive(registers)) {
         if (d.ok === true) {
           readings.push(d.reading);
           rowOf.set(d.reading, registerRows.get(d.record) ?? -1);
         }
         else if (d.ok === 'base') registerBase++;
+        else if (d.stale) stale.push(d.record);
         else rejects.push({ source, row: registerRows.get(d.record) ?? 0, reason: d.reason, record: d.record });
+      }
+      // a value at or before the meter's last one: a duplicate when stored readings already cover
+      // its time (the same file or topic read again), otherwise its interval is unknown
+      if (stale.length) {
+        const covered = await this.store.registerTimesCovered(stale.map((r) => ({ meter_id: r.meter_id, ts_ms: r.ts_ms })));
+        for (const r of stale) {
+          if (covered.has(`${r.meter_id}|${r.ts_ms}`)) registerDuplicates++;
+          else rejects.push({ source, row: registerRows.get(r) ?? 0, reason: `reading_kwh: register value older than the last one derived for this meter, at a time no stored reading covers; its interval is unknown`, record: r });
+        }
       }
     }
     const registerState = new Map<string, RegisterState>();
@@ -130,7 +144,7 @@ export class Ingestor {
       });
       return false;
     }) : timely;
-    return { readings: plausible, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState };
+    return { readings: plausible, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState, registerDuplicates };
   }
 
   /** Store a prepared batch (with the Kafka offsets it covers, in the same transaction). */
@@ -143,7 +157,7 @@ export class Ingestor {
     this.counts.read += p.read;
     this.counts.accepted += r.accepted;
     this.counts.register_base += p.registerBase;
-    this.counts.duplicate += r.duplicate;
+    this.counts.duplicate += r.duplicate + p.registerDuplicates;
     this.counts.rejected += p.rejects.length;
   }
 

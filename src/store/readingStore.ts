@@ -204,6 +204,33 @@ export class ReadingStore {
     app.closeSync();
   }
 
+  /**
+   * Which of these (meter, time) points stored readings already cover: an interval of the meter
+   * starts, ends or spans it. Keys are `meter_id|ts_ms`.
+   */
+  async registerTimesCovered(points: readonly { meter_id: string; ts_ms: number }[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    if (!points.length) return out;
+    const con = this.db.con;
+    await con.run(`create or replace temp table register_points (meter_id varchar, ts timestamp)`);
+    const app = await con.createAppender('register_points', 'main', 'temp');
+    try {
+      for (const p of points) {
+        app.appendVarchar(p.meter_id);
+        app.appendTimestamp(new DuckDBTimestampValue(BigInt(p.ts_ms) * 1000n));
+        app.endRow();
+      }
+    } finally {
+      app.closeSync();
+    }
+    const rows = (await con.runAndReadAll(`
+      select distinct p.meter_id, epoch_ms(p.ts) as ts_ms from temp.register_points p
+      where exists (select 1 from readings r where r.meter_id = p.meter_id
+                    and p.ts >= r.ts - to_minutes(cast(r.interval_min as bigint)) and p.ts <= r.ts)`)).getRowObjectsJS();
+    for (const r of rows) out.add(`${String(r.meter_id)}|${Number(r.ts_ms)}`);
+    return out;
+  }
+
   /** Latest interval end stored: the data watermark detection treats as "now". */
   watermarkMs(): Promise<number | undefined> {
     return dataWatermarkMs(this.db);

@@ -76,3 +76,25 @@ describe('Ingestor and the clock (issue 11, item 5)', () => {
     }
   });
 });
+
+describe('Ingestor and a register feed read twice (issue 11, item 4)', () => {
+  it('the second reading of the same register values counts duplicates, not rejects; an unknown older value is still a reject', async () => {
+    const db = await openDb(':memory:');
+    try {
+      const ing = new Ingestor(new ReadingStore(db), 15);
+      const values = ['08:00', '08:15', '08:30', '08:45'].map((t, i) => rec(t, 100 + i * 1.5));
+      const batch = { records: values, rows: [1, 2, 3, 4], broken: [] };
+      await ing.commit(await ing.prepare(batch, 'f'));
+      expect(ing.totals()).toMatchObject({ read: 4, accepted: 4, rejected: 0, duplicate: 0, register_base: 1 });
+      const again = await ing.prepare(batch, 'f');
+      expect(again.rejects).toEqual([]);
+      await ing.commit(again);
+      expect(ing.totals()).toMatchObject({ read: 8, accepted: 4, rejected: 0, duplicate: 4 });
+      // a value from before anything stored for the meter: its interval is unknown
+      const older = await ing.prepare({ records: [rec('07:00', 99)], rows: [9], broken: [] }, 'f');
+      expect(older.rejects).toMatchObject([{ row: 9, reason: expect.stringMatching(/^reading_kwh: register value older than the last one derived/) }]);
+    } finally {
+      db.close();
+    }
+  });
+});
