@@ -2,7 +2,7 @@
 -- family: workshop
 -- problem_type: 疑似散乱污生产（用电持续异常）
 -- runs: day
--- summary_zh: {episode_start:date}起多个时段用电持续显著高于自身同时段基线，日均多用 {evidence.median_excess_kwh:kwh} kWh
+-- summary_zh: {episode_start:date}起多个时段用电持续显著高于自身同时段基线，日均多用 {evidence.median_excess_kwh:kwh} kWh[；用电时段 {evidence.draw_hours:hours}]
 -- title: 同时段用电持续显著高于自身基线
 -- grain: one row per meter and episode; decided per complete local day (causal). Needs hourly data.
 -- why: each hour of the week is compared with the SAME hour of the week over the preceding weeks,
@@ -30,6 +30,7 @@
 -- param: evidence_min_day_coverage double = 0.75 [1] (0..1) share of a day the readings must cover to count in that ordinary day
 -- param: full_score_excess double = 4 [1] (1..) daily excess, as a multiple of min_excess_kw · min_hours, that scores 1.0 (0.5 at 1×)
 -- implicit: last_complete_day date — the last local day the data watermark has passed
+-- param: draw_share double = 0.5 [1] (0..1) an hour of day counts as drawing (the hours to visit) at this share of the meter's busiest hour
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
@@ -113,24 +114,28 @@ baseline_daily as (
    and d.day < e.first_anomalous_day
    and d.day >= e.first_anomalous_day - $evidence_baseline_days
   group by all
+),
+
+leads as (
+  select e.meter_id,
+         cast(null as varchar) as site_case_no,
+         cast(e.first_anomalous_day as timestamp) as episode_start,
+         cast(e.day + 1 as timestamp) as detected_at,
+         cast(e.first_anomalous_day as timestamp) as window_start,
+         cast(e.last_day + 1 as timestamp) as window_end,
+         -- 0.5 at the minimum sustained excess; 1.0 when the daily excess reaches full_score_excess × that
+         least(1.0, 0.5 + 0.5 * (e.peak_excess_kwh / ($min_excess_kw * $min_hours) - 1) / ($full_score_excess - 1)) as score,
+         coalesce(b.base_kwh_day, 0) as baseline_kwh_day,
+         coalesce(b.base_kwh_day, 0) + e.median_excess_kwh as level_kwh_day,
+         cast(null as double) as reference_kwh_day,
+         to_json({
+           anomalous_days: e.anomalous_days,
+           median_excess_kwh: e.median_excess_kwh,
+           median_robust_z: e.median_z,
+           flagged_days: e.flagged_days
+         }) as evidence
+  from episodes e
+  left join baseline_daily b using (meter_id, episode_no)
 )
 
-select e.meter_id,
-       cast(null as varchar) as site_case_no,
-       cast(e.first_anomalous_day as timestamp) as episode_start,
-       cast(e.day + 1 as timestamp) as detected_at,
-       cast(e.first_anomalous_day as timestamp) as window_start,
-       cast(e.last_day + 1 as timestamp) as window_end,
-       -- 0.5 at the minimum sustained excess; 1.0 when the daily excess reaches full_score_excess × that
-       least(1.0, 0.5 + 0.5 * (e.peak_excess_kwh / ($min_excess_kw * $min_hours) - 1) / ($full_score_excess - 1)) as score,
-       coalesce(b.base_kwh_day, 0) as baseline_kwh_day,
-       coalesce(b.base_kwh_day, 0) + e.median_excess_kwh as level_kwh_day,
-       cast(null as double) as reference_kwh_day,
-       to_json({
-         anomalous_days: e.anomalous_days,
-         median_excess_kwh: e.median_excess_kwh,
-         median_robust_z: e.median_z,
-         flagged_days: e.flagged_days
-       }) as evidence
-from episodes e
-left join baseline_daily b using (meter_id, episode_no)
+select * from lead_with_draw_hours(leads, $draw_share)

@@ -4,7 +4,7 @@
 -- runs: day
 -- needs: peers
 -- title: 非工业户呈工业用电特征
--- summary_zh: 工作日白天持续约 {evidence.work_kw:kwh} kW 平稳负荷、夜间 {evidence.night_kw:kwh} kW，为同街道同类用户的 {evidence.peer_ratio:0} 倍，呈工业生产用电特征
+-- summary_zh: 工作日白天持续约 {evidence.work_kw:kwh} kW 平稳负荷、夜间 {evidence.night_kw:kwh} kW，为同街道同类用户的 {evidence.peer_ratio:0} 倍，呈工业生产用电特征[；用电时段 {evidence.draw_hours:hours}]
 -- grain: one row per meter and episode; decided per complete local day over the trailing
 --   window_days of hourly data (causal). Needs hourly-or-finer readings.
 -- why: machines draw a flat daytime plateau on working days and little at night, with a high
@@ -28,6 +28,7 @@
 -- param: min_night_kw double = 0.05 [kW] (0..) floor of the night draw in ratios (a dark night is not a zero divisor)
 -- param: min_peer_kw double = 0.1 [kW] (0..) floor of the peer draw in ratios
 -- implicit: last_complete_day date — the last local day the data watermark has passed
+-- param: draw_share double = 0.5 [1] (0..1) an hour of day counts as drawing (the hours to visit) at this share of the meter's busiest hour
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
@@ -111,29 +112,33 @@ industrial_days as (
 episodes as (
   -- evidence as it stood on the first flagged day (what a live worker would have seen); peak_score over the episode
   select * from day_episodes(industrial_days, $episode_gap_days)
+),
+
+leads as (
+  select meter_id,
+         cast(null as varchar) as site_case_no,
+         cast(first_plateau_day as timestamp) as episode_start,
+         cast(day + 1 as timestamp) as detected_at,
+         cast(first_plateau_day as timestamp) as window_start,
+         cast(last_day + 1 as timestamp) as window_end,
+         peak_score as score,
+         peer_work_kw * 24 as baseline_kwh_day,
+         mean_kw * 24 as level_kwh_day,
+         cast(null as double) as reference_kwh_day,
+         to_json({
+           work_kw: work_kw_median,
+           night_kw: night_kw_median,
+           rest_day_kw: rest_kw_median,
+           work_cv: work_cv_median,
+           load_factor: mean_kw / nullif(high_kw, 0),
+           capacity_use: high_kw / nullif(contract_kva, 0),
+           peer_work_kw: peer_work_kw,
+           peer_ratio: peer_ratio,
+           peer_percentile: peer_percentile,
+           plateau_workdays: plateau_workdays,
+           flagged_days: flagged_days
+         }) as evidence
+  from episodes
 )
 
-select meter_id,
-       cast(null as varchar) as site_case_no,
-       cast(first_plateau_day as timestamp) as episode_start,
-       cast(day + 1 as timestamp) as detected_at,
-       cast(first_plateau_day as timestamp) as window_start,
-       cast(last_day + 1 as timestamp) as window_end,
-       peak_score as score,
-       peer_work_kw * 24 as baseline_kwh_day,
-       mean_kw * 24 as level_kwh_day,
-       cast(null as double) as reference_kwh_day,
-       to_json({
-         work_kw: work_kw_median,
-         night_kw: night_kw_median,
-         rest_day_kw: rest_kw_median,
-         work_cv: work_cv_median,
-         load_factor: mean_kw / nullif(high_kw, 0),
-         capacity_use: high_kw / nullif(contract_kva, 0),
-         peer_work_kw: peer_work_kw,
-         peer_ratio: peer_ratio,
-         peer_percentile: peer_percentile,
-         plateau_workdays: plateau_workdays,
-         flagged_days: flagged_days
-       }) as evidence
-from episodes
+select * from lead_with_draw_hours(leads, $draw_share)

@@ -4,7 +4,7 @@
 -- runs: day
 -- needs: peers
 -- title: 用电量阶跃上升（疑似住宅/商铺变作坊）
--- summary_zh: {episode_start:date}起日均用电 {level_kwh_day:kwh} kWh，此前日均 {baseline_kwh_day:kwh} kWh，升至 {evidence.ratio:1} 倍并持续
+-- summary_zh: {episode_start:date}起日均用电 {level_kwh_day:kwh} kWh，此前日均 {baseline_kwh_day:kwh} kWh，升至 {evidence.ratio:1} 倍并持续[；用电时段 {evidence.draw_hours:hours}]
 -- grain: one row per meter and episode; decided per complete local day from that day's past only
 --   (causal), so a backfill and a live worker decide the same day the same way.
 -- why: a flat that became a workshop shifts its daily energy up and keeps it there. The reference
@@ -37,6 +37,7 @@
 -- param: score_at_threshold double = 0.5 [1] (0..1) score of a step exactly at the threshold ratio
 -- param: score_per_ratio double = 0.25 [1] (0..) score added per threshold ratio above it (1.0 at three times it, by default)
 -- implicit: last_complete_day date — the last local day the data watermark has passed
+-- param: draw_share double = 0.5 [1] (0..1) an hour of day counts as drawing (the hours to visit) at this share of the meter's busiest hour
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
@@ -109,26 +110,30 @@ flagged_days as (
 episodes as (
   -- evidence as it stood on the first confirming day (what a live worker would have seen); peak_* over the episode
   select * from day_episodes(flagged_days, $episode_gap_days)
+),
+
+leads as (
+  select meter_id,
+         cast(null as varchar) as site_case_no,
+         cast(change_day as timestamp) as episode_start,
+         cast(day + 1 as timestamp) as detected_at,
+         cast(change_day as timestamp) as window_start,
+         cast(last_day + 1 as timestamp) as window_end,
+         least(1.0, $score_at_threshold + $score_per_ratio * (peak_ratio - $ratio) / $ratio) as score,
+         ref_kwh_day as baseline_kwh_day,
+         confirm_median_kwh as level_kwh_day,
+         cast(null as double) as reference_kwh_day,
+         to_json({
+           change_day: strftime(change_day, '%Y-%m-%d'),
+           base_median_kwh: base_median_kwh,
+           history_level_kwh: history_level_kwh,
+           confirm_median_kwh: confirm_median_kwh,
+           ratio: confirm_median_kwh / ref_kwh_day,
+           high_days: high_days,
+           peer_kwh_day: peer_kwh_day,
+           flagged_days: flagged_days
+         }) as evidence
+  from episodes
 )
 
-select meter_id,
-       cast(null as varchar) as site_case_no,
-       cast(change_day as timestamp) as episode_start,
-       cast(day + 1 as timestamp) as detected_at,
-       cast(change_day as timestamp) as window_start,
-       cast(last_day + 1 as timestamp) as window_end,
-       least(1.0, $score_at_threshold + $score_per_ratio * (peak_ratio - $ratio) / $ratio) as score,
-       ref_kwh_day as baseline_kwh_day,
-       confirm_median_kwh as level_kwh_day,
-       cast(null as double) as reference_kwh_day,
-       to_json({
-         change_day: strftime(change_day, '%Y-%m-%d'),
-         base_median_kwh: base_median_kwh,
-         history_level_kwh: history_level_kwh,
-         confirm_median_kwh: confirm_median_kwh,
-         ratio: confirm_median_kwh / ref_kwh_day,
-         high_days: high_days,
-         peer_kwh_day: peer_kwh_day,
-         flagged_days: flagged_days
-       }) as evidence
-from episodes
+select * from lead_with_draw_hours(leads, $draw_share)

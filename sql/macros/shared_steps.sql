@@ -149,3 +149,28 @@ create or replace temp macro site_episodes(flagged, site_readings, gap_s, window
          e.episode_kwh / e.episode_days as level_kwh_day, coalesce(q.quiet_kwh_day, 0) as baseline_kwh_day
   from energy e
   left join quiet q using (meter_id, episode_no);
+
+-- Leads with the hours to visit: the hours of day at which the meter drew at least share of its
+-- busiest hour, from the episode's start up to detection (what a live worker had seen), merged
+-- into the evidence as draw_hours. A meter without hourly data keeps its evidence as it was.
+-- leads needs meter_id, episode_start, detected_at, evidence (json).
+create or replace temp macro lead_with_draw_hours(leads, share) as table
+  with l as (select * from query_table(leads)),
+  h as (
+    select l.meter_id, l.episode_start, hour(x.hour) as hod, median(x.kwh * 60.0 / x.covered_min) as kw
+    from l
+    join meter_hourly x on x.meter_id = l.meter_id and x.hour >= l.episode_start and x.hour < l.detected_at and x.covered_min >= 30
+    group by all
+  ),
+  d as (
+    select h.meter_id, h.episode_start,
+           list(h.hod order by h.hod) filter (where h.kw >= share * t.top_kw and t.top_kw > 0) as draw_hours
+    from h
+    join (select meter_id, episode_start, max(kw) as top_kw from h group by all) t using (meter_id, episode_start)
+    group by all
+  )
+  select l.* replace (
+           case when d.draw_hours is null or len(d.draw_hours) = 0 then l.evidence
+                else json_merge_patch(l.evidence, to_json({draw_hours: d.draw_hours})) end as evidence)
+  from l
+  left join d using (meter_id, episode_start);
