@@ -4,6 +4,7 @@
  */
 import type { Case, DetectorEvidence } from '../core/types.js';
 import { isoMinute, parseLocalMs } from '../time.js';
+import { formatHours } from '../core/detectorSpec.js';
 
 const r1 = (x: number) => (Math.round(x * 10) / 10).toString();
 
@@ -28,7 +29,13 @@ const LABELS: Record<string, [string, string]> = {
   working_days: ['高负荷工作日', '天'],
   window_days: ['观察窗口', '天'],
   sustained_hours: ['每日持续小时数门槛', '小时'],
-  draw_hours: ['每日高负荷小时数', '小时'],
+  draw_hours: ['用电时段', ''],
+  weekdays: ['有数据的工作日', '天'],
+  weekday_kwh: ['工作日日均', 'kWh'],
+  weekend_kwh: ['周末低用电日日均', 'kWh'],
+  low_weekends: ['周末明显停工', '个'],
+  quiet_weekdays: ['工作日同样低用电', '天'],
+  dismissed_kwh_day: ['排除时日均', 'kWh'],
   flagged_days: ['异常天数', '天'],
   high_days: ['高用电天数', '天'],
   anomalous_days: ['异常天数', '天'],
@@ -52,6 +59,7 @@ const LABELS: Record<string, [string, string]> = {
 export const DETECTOR_ZH: Record<string, string> = {
   restored_power: '停电后恢复用电', resumed_production: '责令停产后恢复生产', step_up: '用电量阶跃上升', baseline_anomaly: '用电偏离自身基线',
   industrial_profile: '工业化用电曲线', sustained_draw: '持续高负荷', daily_capacity: '日电量超出容量',
+  working_week: '按工作周生产',
 };
 
 const SKIP = new Set(['score', 'detected_at', 'episode_start', 'window_end', 'baseline_kwh_day', 'level_kwh_day', 'reference_kwh_day', 'escalates_dismissed_case']);
@@ -75,7 +83,8 @@ export function evidenceSentences(c: Pick<Case, 'evidence'>, detectorTitle: (d: 
     for (const [k, v] of Object.entries(e)) {
       if (SKIP.has(k)) continue;
       const [label, unit] = LABELS[k] ?? [k.replace(/_/g, ' '), ''];
-      const text = value(v, unit);
+      // hours of day (draw_hours) read as ranges, as the sentence writes them
+      const text = Array.isArray(v) && v.length && v.every((h) => Number.isInteger(h)) ? formatHours(v as number[]) : value(v, unit);
       if (text !== undefined) parts.push(`${label} ${text}`);
     }
     if (e.escalates_dismissed_case) parts.push(`已核查排除的案件 ${String(e.escalates_dismissed_case)} 用电再次升高`);

@@ -1,0 +1,17 @@
+/** Evidence as sentences a street office reads: every key a label, hours as ranges, no raw JSON. */
+import { describe, it, expect } from 'vitest';
+import { evidenceSentences } from '../../src/report/evidence.js';
+
+const base = { score: 0.9, detected_at: '2026-10-26T00:00:00+08:00', episode_start: '2026-10-05T00:00:00+08:00', window_end: '2026-10-30T00:00:00+08:00', baseline_kwh_day: 9.6, level_kwh_day: 96, reference_kwh_day: 12 };
+
+describe('evidenceSentences', () => {
+  it('a working-week case reads as Chinese sentences, hours to visit as ranges', () => {
+    const [s] = evidenceSentences({ evidence: { working_week: { ...base, window_days: 21, weekdays: 15, low_weekends: 3, quiet_weekdays: 0, weekday_kwh: 96, weekend_kwh: 9.6, peer_ratio: 8, draw_hours: [8, 9, 10, 11, 13, 14, 15, 16, 17] } } });
+    expect(s).toMatch(/^按工作周生产：评分 0.90/);
+    expect(s).toContain('周末明显停工 3 个');
+    expect(s).toContain('工作日日均 96 kWh');
+    expect(s).toContain('用电时段 08:00–12:00、13:00–18:00');
+    // no key left in its raw form
+    expect(s).not.toMatch(/[a-z]+_[a-z]+/);
+  });
+});
