@@ -15,9 +15,11 @@ export const DAILY_COLUMNS = [
 ] as const;
 
 const WIDE_COLUMNS = new Set<string>(['企业详细地址', '存在问题类型', '备注', '用电证据']);
+/** Dates and case numbers are read (and copied) whole: never broken across lines. */
+const WHOLE_COLUMNS = new Set<string>(['报送日期', '案件编号']);
 
 /** Column widths for the list's HTML tables (the console and the CLI's HTML file). */
-export const LIST_CSS = '.list-scroll{overflow-x:auto}table.list th{white-space:nowrap}table.list td{min-width:4.5em}table.list td.wide{min-width:14em}';
+export const LIST_CSS = '.list-scroll{overflow-x:auto}table.list th{white-space:nowrap}table.list td{min-width:4.5em}table.list td.wide{min-width:14em}table.list td.whole{white-space:nowrap}';
 
 export interface DailyRow {
   street: string;
@@ -120,7 +122,7 @@ export function listTables(rows: readonly DailyRow[], caseHref?: (caseId: string
   const idCol = DAILY_COLUMNS.indexOf('案件编号');
   // Short-valued columns (主办单位, 整治措施…) would otherwise be squeezed to one character a line
   // by the long ones; the long ones get a wide minimum and the table scrolls sideways instead.
-  const cls = DAILY_COLUMNS.map((c) => (WIDE_COLUMNS.has(c) ? ' class="wide"' : ''));
+  const cls = DAILY_COLUMNS.map((c) => (WIDE_COLUMNS.has(c) ? ' class="wide"' : WHOLE_COLUMNS.has(c) ? ' class="whole"' : ''));
   return [...byStreet(rows)].map(([street, rs]) => `
 <h2>${esc(street)}（${rs.length} 条）</h2>
 <div class="list-scroll"><table class="list"><thead><tr>${DAILY_COLUMNS.map((c, i) => `<th${cls[i]}>${esc(c)}</th>`).join('')}</tr></thead>
