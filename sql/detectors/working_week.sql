@@ -52,7 +52,8 @@ weekday_windows as (
   select c.meter_id, c.day, c.day_no, any_value(c.street) as street, any_value(c.category) as category,
          min(x.day) as window_first_day,
          median(x.kwh_day) filter (where x.dow <= 5) as weekday_kwh,
-         count(*) filter (where x.dow <= 5) as weekdays
+         count(*) filter (where x.dow <= 5) as weekdays,
+         list(x.kwh_day) filter (where x.dow <= 5) as weekday_levels
   from candidates c
   join candidates x on x.meter_id = c.meter_id and x.day_no > c.day_no - $window_days and x.day_no <= c.day_no
   group by c.meter_id, c.day, c.day_no
@@ -66,22 +67,14 @@ weekends as (
   group by all
 ),
 
--- weekdays as quiet as a weekend: a workshop works its weekdays; an EV charged on some days
--- only, or a household away now and then, is quiet on weekdays as often as at weekends
-quiet_weekdays as (
-  select w.meter_id, w.day, count(*) as quiet_weekdays
-  from weekday_windows w
-  join candidates x on x.meter_id = w.meter_id and x.day_no > w.day_no - $window_days and x.day_no <= w.day_no
-  where x.dow <= 5 and x.kwh_day <= $weekend_share * w.weekday_kwh
-  group by all
-),
-
 judged as (
-  select w.*, coalesce(q.quiet_weekdays, 0) as quiet_weekdays,
+  -- weekdays as quiet as a weekend: a workshop works its weekdays; an EV charged on some days
+  -- only, or a household away now and then, is quiet on weekdays as often as at weekends
+  select w.* exclude (weekday_levels),
+         len(list_filter(w.weekday_levels, k -> k <= $weekend_share * w.weekday_kwh)) as quiet_weekdays,
          count(e.saturday_no) filter (where e.quiet_kwh <= $weekend_share * w.weekday_kwh) as low_weekends,
          median(e.quiet_kwh) filter (where e.quiet_kwh <= $weekend_share * w.weekday_kwh) as weekend_kwh
   from weekday_windows w
-  left join quiet_weekdays q using (meter_id, day)
   -- weekends complete inside the window (its Sunday on or before the judged day)
   left join weekends e on e.meter_id = w.meter_id and e.saturday_no > w.day_no - $window_days and e.saturday_no + 1 <= w.day_no
   group by all

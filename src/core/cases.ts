@@ -5,6 +5,7 @@
  * same data in two halves, yields the same ids. Pure: no I/O.
  */
 import { createHash } from 'node:crypto';
+import { median } from 'simple-statistics';
 import type { Case, DetectorEvidence, Lead, MeterInfo, SiteInfo, Detector } from './types.js';
 import { DAY_MS, formatLocal, parseLocalMs } from '../time.js';
 
@@ -32,11 +33,6 @@ export interface Escalation {
   recent_kwh_day: number;
   dismissed_kwh_day: number;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /**
  * The first day, within the lead's window, whose trailing window of days has a median level at or
@@ -204,15 +200,20 @@ function identity(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: Rea
   };
 }
 
-function escalationNote(caseId: string, esc?: Escalation): string {
+/** The sentence's escalation suffix, from the escalation's own evidence (one derivation for new and merged cases). */
+function escalationNote(e: DetectorEvidence): string {
   const n = (v: number) => (v >= 10 ? v.toFixed(0) : v.toFixed(1));
-  return esc
-    ? `（已核查排除的案件 ${caseId} 用电再次升高：近期日均 ${n(esc.recent_kwh_day)} kWh，为排除时 ${n(esc.dismissed_kwh_day)} kWh 的 ${(esc.recent_kwh_day / esc.dismissed_kwh_day).toFixed(1)} 倍）`
-    : `（已核查排除的案件 ${caseId} 用电再次升高）`;
+  const recent = e.level_kwh_day, dismissed = e.dismissed_kwh_day;
+  return typeof dismissed === 'number' && dismissed > 0 && recent !== null
+    ? `（已核查排除的案件 ${String(e.escalates_dismissed_case)} 用电再次升高：近期日均 ${n(recent)} kWh，为排除时 ${n(dismissed)} kWh 的 ${(recent / dismissed).toFixed(1)} 倍）`
+    : `（已核查排除的案件 ${String(e.escalates_dismissed_case)} 用电再次升高）`;
 }
 
 function newCase(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: ReadonlyMap<string, SiteInfo>, escalates?: string, esc?: Escalation): Case {
   const family = lead.family;
+  const evidence: DetectorEvidence = escalates
+    ? { ...evidenceOf(lead), escalates_dismissed_case: escalates, ...(esc ? { dismissed_kwh_day: Math.round(esc.dismissed_kwh_day * 100) / 100 } : {}) }
+    : evidenceOf(lead);
   return {
     // an escalation of a dismissed case is a case of its own, stable like any other
     case_id: caseId(lead.meter_id, escalates ? `${family}#escalation-of-${escalates}` : family, lead.episode_start_ms),
@@ -228,8 +229,8 @@ function newCase(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: Read
     window_start: formatLocal(lead.window_start_ms),
     window_end: formatLocal(lead.window_end_ms),
     detected_at: formatLocal(lead.detected_at_ms),
-    evidence: { [lead.detector]: escalates ? { ...evidenceOf(lead), escalates_dismissed_case: escalates, ...(esc ? { dismissed_kwh_day: Math.round(esc.dismissed_kwh_day * 100) / 100 } : {}) } : evidenceOf(lead) },
-    summary_zh: lead.summary_zh + (escalates ? escalationNote(escalates, esc) : ''),
+    evidence: { [lead.detector]: evidence },
+    summary_zh: lead.summary_zh + (escalates ? escalationNote(evidence) : ''),
     status: 'open',
     revision: 1,
   };
@@ -243,8 +244,9 @@ function mergeLead(c: Case, lead: Lead, meters: ReadonlyMap<string, MeterInfo>, 
   c.evidence[lead.detector] = escalation
     ? { ...evidenceOf(lead), escalates_dismissed_case: escalates, detected_at: escalation.detected_at, episode_start: escalation.episode_start, level_kwh_day: escalation.level_kwh_day, ...('dismissed_kwh_day' in escalation ? { dismissed_kwh_day: escalation.dismissed_kwh_day } : {}) }
     : evidenceOf(lead);
-  const note = escalates ? c.summary_zh.slice(Math.max(0, c.summary_zh.lastIndexOf('（已核查排除的案件'))) : '';
-  c.window_start = formatLocal(escalates ? Math.max(ms(c.episode_start), Math.min(ms(c.window_start), lead.window_start_ms)) : Math.min(ms(c.window_start), lead.window_start_ms));
+  const note = escalation ? escalationNote(escalation) : '';
+  const start = Math.min(ms(c.window_start), lead.window_start_ms);
+  c.window_start = formatLocal(escalation ? Math.max(ms(c.episode_start), start) : start);
   c.window_end = formatLocal(Math.max(ms(c.window_end), lead.window_end_ms));
   c.score = combineScores(Object.values(c.evidence).map((e) => e.score));
   // The strongest detector names the case and writes its sentence.

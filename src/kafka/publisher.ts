@@ -9,7 +9,6 @@ import { markPublished, pendingOutbox } from '../store/caseStore.js';
 import type { PeerRow } from '../store/detectors.js';
 import { formatDate } from '../time.js';
 
-
 /** Dead letters per produce request (bytes, roughly): well under a default broker's 1 MiB message.max.bytes, unless one letter alone is larger. */
 const DLQ_REQUEST_BYTES = 512 * 1024;
 
@@ -59,16 +58,16 @@ export class Publisher {
   async sendDlq(dead: readonly DeadLetter[]): Promise<void> {
     if (!dead.length) return;
     const messages = dead.map((d) => ({
-        key: d.key,
-        value: d.value,
-        headers: {
-          ...Object.fromEntries(Object.entries(d.headers ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Buffer.isBuffer(v) ? v : String(v)])),
-          'x-error-reason': d.reason,
-          'x-source-topic': d.topic,
-          'x-source-partition': String(d.partition),
-          'x-source-offset': d.offset,
-        },
-      }));
+      key: d.key,
+      value: d.value,
+      headers: {
+        ...Object.fromEntries(Object.entries(d.headers ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Buffer.isBuffer(v) ? v : String(v)])),
+        'x-error-reason': d.reason,
+        'x-source-topic': d.topic,
+        'x-source-partition': String(d.partition),
+        'x-source-offset': d.offset,
+      },
+    }));
     // in requests of bounded size: one produce request must stay under the broker's message.max.bytes
     let chunk: typeof messages = [];
     let bytes = 0;

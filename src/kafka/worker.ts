@@ -310,8 +310,10 @@ export class Worker {
     if (this.partitions.restoring()) return;
     // site meters missing an interval that may still arrive are judged up to the gap (arrival
     // order must not decide where an episode starts); an idle feed waits for nothing
-    if (judgeAll) await clearJudgeHorizon(this.db);
-    this.heldBack = judgeAll ? 0 : await setJudgeHorizon(this.db, this.pipeline.worker.allowed_lateness_min);
+    if (judgeAll) {
+      await clearJudgeHorizon(this.db);
+      this.heldBack = 0;
+    } else this.heldBack = await setJudgeHorizon(this.db, this.pipeline.worker.allowed_lateness_min);
     // site detectors judge raw readings up to now; day-level ones only closed days
     const r = await screen(this.db, this.pipeline, [], { only, outbox: true, peersReady, lastCompleteDayMs: lastCompleteDayMs ?? (only ? undefined : this.days.closedThrough) });
     this.counters.screens++;

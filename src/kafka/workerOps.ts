@@ -50,7 +50,7 @@ export function gauges(v: WorkerView): Record<string, Record<string, number>> {
     get seconds_since_last_close() { const t = v.lastCloseAtMs(); return t === undefined ? {} : { '': Math.round(((v.now ?? Date.now)() - t) / 1000) }; },
     get close_backlog_days() { return { '': closeBacklogDays(v) }; },
     get restoring() { return { '': v.partitions.restoring() ? 1 : 0 }; },
-    get restore_lag() { return v.partitions.restoring() ? { '': [...v.partitions.lagOf().values()].reduce((a, b) => a + b, 0) } : { '': 0 }; },
+    get restore_lag() { return { '': v.partitions.restoring() ? [...v.partitions.lagOf().values()].reduce((a, b) => a + b, 0) : 0 }; },
     get seconds_since_broker_contact() { return { '': Math.round(((v.now ?? Date.now)() - v.lastBrokerContactMs()) / 1000) }; },
   } as Record<string, Record<string, number>>;
 }

@@ -49,6 +49,11 @@ export function niceAxis(max: number, ticks = 4): { step: number; top: number } 
   return { step, top: Math.ceil(m / step - 1e-9) * step };
 }
 
+/** A text's width at 11 px sans-serif, estimated: charPx a Latin character, twice that a CJK one. */
+function textWidth(text: string, charPx: number): number {
+  return [...text].reduce((w, ch) => w + (ch.charCodeAt(0) > 0x2e80 ? 2 : 1), 0) * charPx;
+}
+
 /**
  * Rows for labels along an axis so none overlaps: each label goes in the first row whose last
  * label ends left of it. Widths are estimated from the character count (CJK counted double).
@@ -56,7 +61,7 @@ export function niceAxis(max: number, ticks = 4): { step: number; top: number } 
 export function labelRows(labels: readonly { x: number; text: string }[], charPx = 6.2): number[] {
   const ends: number[] = [];
   return labels.map((l) => {
-    const width = [...l.text].reduce((w, ch) => w + (ch.charCodeAt(0) > 0x2e80 ? 2 : 1), 0) * charPx + 6;
+    const width = textWidth(l.text, charPx) + 6;
     let row = ends.findIndex((e) => e <= l.x);
     if (row < 0) row = ends.push(0) - 1;
     ends[row] = l.x + width;
@@ -94,7 +99,7 @@ export function renderSvg(e: Explanation): string {
   const legendParts: string[] = [];
   for (const [sym, text] of legend) {
     legendParts.push(`<g transform="translate(${lx},36)">${sym}<text x="22" y="4" fill="#333">${esc(text)}</text></g>`);
-    lx += 22 + [...text].reduce((w, ch) => w + (ch.charCodeAt(0) > 0x2e80 ? 11 : 6), 0) + 18;
+    lx += 22 + textWidth(text, 5.5) + 18;
   }
   parts.push(`<g class="legend">${legendParts.join('')}</g>`);
   // axes and grid, on round values

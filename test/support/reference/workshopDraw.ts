@@ -1,5 +1,5 @@
 /** References for sustained_draw, daily_capacity and working_week (see their SQL headers): the same rules, written plainly. */
-import { DAY, islands, type RefEpisode } from './common.js';
+import { DAY, islands, median, type RefEpisode } from './common.js';
 import type { RefHour } from './hourly.js';
 
 export interface SustainedDrawParams {
@@ -86,10 +86,6 @@ export interface WorkingWeekParams {
   min_peer_ratio: number; min_level_kwh: number; episode_gap_days: number;
 }
 
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 /** ISO day of week of a local-midnight ms (1 = Monday). */
 const isoDow = (dayMs: number) => ((new Date(dayMs).getUTCDay() + 6) % 7) + 1;
 
