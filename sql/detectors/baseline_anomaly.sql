@@ -30,6 +30,7 @@
 -- param: evidence_min_day_coverage double = 0.75 [1] (0..1) share of a day the readings must cover to count in that ordinary day
 -- param: full_score_excess double = 4 [1] (1..) daily excess, as a multiple of min_excess_kw · min_hours, that scores 1.0 (0.5 at 1×)
 -- implicit: last_complete_day date — the last local day the data watermark has passed
+-- implicit: judge_from_day date — the first day judged (1970-01-01 = all); earlier days' flags are kept (src/core/incremental.ts)
 -- param: draw_share double = 0.5 [1] (0..1) an hour of day counts as drawing (the hours to visit) at this share of the meter's busiest hour
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
@@ -39,14 +40,16 @@ with hourly_kw as (
   select h.meter_id, h.hour, h.day, h.hour_of_week, h.kw
   from hourly_levels($min_hour_covered_min) h
   semi join screened_meters($categories) using (meter_id)
-  where h.day <= $last_complete_day
+  -- the days judged and the baselines behind them: hour-of-week history and the confirm window
+  where h.day between $judge_from_day - (greatest($baseline_weeks, $history_weeks) * 7 + $confirm_days) and $last_complete_day
 ),
 
 candidate_hours as (
   -- only an hour drawing at least min_excess_kw can exceed its baseline by that much, so baselines
   -- are computed for these hours alone, not for every hour of every meter (most household hours
   -- never qualify): this step was ~85 % of all detection time
-  select * from hourly_kw where kw >= $min_excess_kw
+  -- (an incremental close needs the judged days and the confirm window before them)
+  select * from hourly_kw where kw >= $min_excess_kw and day >= $judge_from_day - ($confirm_days - 1)
 ),
 
 hour_of_week_baselines as (

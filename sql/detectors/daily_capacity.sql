@@ -21,6 +21,7 @@
 -- param: min_day_coverage double = 0.75 [1] (0..1) share of a day the readings must cover for the day to count
 -- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
 -- implicit: last_complete_day date — the last local day the data watermark has passed
+-- implicit: judge_from_day date — the first day judged (1970-01-01 = all); earlier days' flags are kept (src/core/incremental.ts)
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
@@ -34,7 +35,7 @@ with high_days as (
   anti join (select distinct meter_id from meter_hourly) h using (meter_id)
   join meter_groups() g using (meter_id)
   where g.contract_kva > 0
-    and d.day <= $last_complete_day
+    and d.day between $judge_from_day - ($window_days - 1) and $last_complete_day
     and d.kwh_day >= $capacity_share * g.contract_kva * 24
 ),
 

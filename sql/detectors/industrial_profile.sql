@@ -28,6 +28,7 @@
 -- param: min_night_kw double = 0.05 [kW] (0..) floor of the night draw in ratios (a dark night is not a zero divisor)
 -- param: min_peer_kw double = 0.1 [kW] (0..) floor of the peer draw in ratios
 -- implicit: last_complete_day date — the last local day the data watermark has passed
+-- implicit: judge_from_day date — the first day judged (1970-01-01 = all); earlier days' flags are kept (src/core/incremental.ts)
 -- param: draw_share double = 0.5 [1] (0..1) an hour of day counts as drawing (the hours to visit) at this share of the meter's busiest hour
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
@@ -39,7 +40,7 @@ with plateau_days as (
          work_kw >= $min_plateau_kw
            and work_kw >= $min_day_night_ratio * greatest(night_kw, $min_night_kw)
            and work_sd_kw <= $max_day_cv * work_kw as is_plateau
-  from day_profiles($min_hour_covered_min, $min_day_hours, $work_start_hour, $work_end_hour, $night_end_hour, date '1970-01-01', $last_complete_day)
+  from day_profiles($min_hour_covered_min, $min_day_hours, $work_start_hour, $work_end_hour, $night_end_hour, $judge_from_day - ($window_days - 1), $last_complete_day)
 ),
 
 plateau_meters as (
@@ -74,7 +75,7 @@ peer_levels as (
          percent_rank() over (peer_group order by p.work_kw) as peer_percentile
   from peer_daily p
   left join meters m using (meter_id)
-  where p.profiled
+  where p.profiled and p.day >= $judge_from_day
   window peer_group as (partition by coalesce(m.street, ''), coalesce(m.category, 'other'), p.day)
 ),
 

@@ -37,6 +37,7 @@
 -- param: score_at_threshold double = 0.5 [1] (0..1) score of a step exactly at the threshold ratio
 -- param: score_per_ratio double = 0.25 [1] (0..) score added per threshold ratio above it (1.0 at three times it, by default)
 -- implicit: last_complete_day date — the last local day the data watermark has passed
+-- implicit: judge_from_day date — the first day judged (1970-01-01 = all); earlier days' flags are kept (src/core/incremental.ts)
 -- param: draw_share double = 0.5 [1] (0..1) an hour of day counts as drawing (the hours to visit) at this share of the meter's busiest hour
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
@@ -47,7 +48,8 @@ complete_days as (
   select d.meter_id, d.day, d.day_no, d.kwh_day
   from daily_levels($min_day_coverage * 1440) d
   semi join screened_meters($categories) using (meter_id)
-  where d.day <= $last_complete_day
+  -- the days judged and the longest window behind them (the long-run history window)
+  where d.day between $judge_from_day - ($history_days + $confirm_days - 1) and $last_complete_day
 ),
 
 step_candidates as (
@@ -98,7 +100,7 @@ confirmed_steps as (
   select s.*, len(s.high_series) as high_days, s.high_series[1].day as change_day, p.peer_kwh_day
   from step_days s
   join meter_groups() g using (meter_id)
-  join peer_day_levels() p on p.street = g.street and p.category = g.category and p.day = s.day
+  join peer_day_levels($judge_from_day) p on p.street = g.street and p.category = g.category and p.day = s.day
   where len(s.high_series) >= $min_high_days
     and s.confirm_median_kwh >= $min_peer_ratio * p.peer_kwh_day
 ),

@@ -42,6 +42,7 @@
 -- param: draw_share double = 0.5 [1] (0..1) an hour of day is a drawing hour when its median reaches this share of the level
 -- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
 -- implicit: last_complete_day date — the last local day the data watermark has passed
+-- implicit: judge_from_day date — the first day judged (1970-01-01 = all); earlier days' flags are kept (src/core/incremental.ts)
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
@@ -50,7 +51,8 @@ with screened_hours as (
   select h.meter_id, h.day, h.hod, h.kw
   from hourly_levels($min_hour_covered_min) h
   semi join screened_meters($categories) using (meter_id)
-  where h.day <= $last_complete_day
+  -- the days judged and the window behind them
+  where h.day between $judge_from_day - ($window_days - 1) and $last_complete_day
 ),
 
 level_floors as (
@@ -99,11 +101,13 @@ judged_days as (
 ),
 
 candidate_meters as (
-  -- only a meter with min_days such days in all its history can qualify: the rest are not windowed
+  -- only a meter with min_days such days, or one first day at first_day_capacity_frac of its
+  -- contract, can qualify: the rest are not windowed. Judged over the days read, never later ones,
+  -- so a day is flagged the same way whether later days are in the store or not.
   select meter_id from judged_days
   where has_rhythm and (over_capacity or peer_candidate)
   group by meter_id
-  having count(*) >= $min_days
+  having count(*) >= $min_days or bool_or(level_kw >= $first_day_capacity_frac * contract_kva)
 ),
 
 
@@ -112,7 +116,7 @@ working_days as (
          j.has_rhythm and (j.over_capacity or (j.peer_candidate and j.kwh >= $min_peer_ratio * p.peer_kwh_day)) as is_working
   from judged_days j
   semi join candidate_meters using (meter_id)
-  left join peer_day_levels() p on p.street = j.street and p.category = j.category and p.day = j.day
+  left join peer_day_levels($judge_from_day - ($window_days - 1)) p on p.street = j.street and p.category = j.category and p.day = j.day
 ),
 
 windows as (
@@ -127,7 +131,7 @@ windows as (
   window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
 ),
 
-flagged as (
+flagged_windows as (
   select *, day_no as episode_clock,
          window_level_kw / nullif(contract_kva, 0) as capacity_use,
          window_kwh_day / nullif(window_peer_kwh_day, 0) as peer_ratio,
@@ -142,23 +146,30 @@ flagged as (
     and window_level_kw >= $min_contrast * greatest(window_quiet_kw, $min_quiet_kw)
 ),
 
+draw_hours as (
+  -- the hours of day the meter draws near its level on the working days of the window up to the
+  -- flagged day: when to visit. Kept with the flagged day, so an episode keeps its first day's hours.
+  select f.meter_id, f.day, list(h.hod order by h.hod) as hours
+  from flagged_windows f
+  join (
+    select f2.meter_id, f2.day, s.hod, median(s.kw) as kw
+    from flagged_windows f2
+    join working_days w on w.meter_id = f2.meter_id and w.is_working and w.day between f2.first_working_day and f2.day
+    join screened_hours s on s.meter_id = w.meter_id and s.day = w.day
+    group by all
+  ) h on h.meter_id = f.meter_id and h.day = f.day and h.kw >= $draw_share * f.window_level_kw
+  group by all
+),
+
+flagged as (
+  select f.*, coalesce(d.hours, []) as draw_hours
+  from flagged_windows f
+  left join draw_hours d using (meter_id, day)
+),
+
 episodes as (
   -- evidence as it stood on the first flagged day (what a live worker would have seen); peak_score over the episode
   select * from day_episodes(flagged, $episode_gap_days)
-),
-
-draw_hours as (
-  -- the hours of day the meter draws near its level on working days up to detection: when to visit
-  select e.meter_id, e.episode_no, list(h.hod order by h.hod) as hours
-  from episodes e
-  join (
-    select s.meter_id, s.hod, e2.episode_no, median(s.kw) as kw
-    from screened_hours s
-    join episodes e2 on e2.meter_id = s.meter_id and s.day between e2.first_working_day and e2.day
-    join working_days w on w.meter_id = s.meter_id and w.day = s.day and w.is_working
-    group by all
-  ) h on h.meter_id = e.meter_id and h.episode_no = e.episode_no and h.kw >= $draw_share * e.window_level_kw
-  group by all
 )
 
 select e.meter_id,
@@ -181,8 +192,7 @@ select e.meter_id,
          working_days: e.working_days_in_window,
          window_days: $window_days,
          sustained_hours: $sustained_hours,
-         draw_hours: coalesce(d.hours, []),
+         draw_hours: e.draw_hours,
          flagged_days: e.flagged_days
        }) as evidence
 from episodes e
-left join draw_hours d using (meter_id, episode_no)

@@ -28,6 +28,7 @@
 -- param: min_day_coverage double = 0.75 [1] (0..1) share of a day the readings must cover for the day to count
 -- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
 -- implicit: last_complete_day date — the last local day the data watermark has passed
+-- implicit: judge_from_day date — the first day judged (1970-01-01 = all); earlier days' flags are kept (src/core/incremental.ts)
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
@@ -39,7 +40,7 @@ with days as (
   -- meters with hourly data are judged by sustained_draw, which sees the hours
   anti join (select distinct meter_id from meter_hourly) h using (meter_id)
   join meter_groups() g using (meter_id)
-  where d.day <= $last_complete_day
+  where d.day between $judge_from_day - ($window_days - 1) and $last_complete_day
 ),
 
 -- only meters that ever draw the minimum on a weekday are judged day by day (the self-join below)
@@ -56,6 +57,7 @@ weekday_windows as (
          list(x.kwh_day) filter (where x.dow <= 5) as weekday_levels
   from candidates c
   join candidates x on x.meter_id = c.meter_id and x.day_no > c.day_no - $window_days and x.day_no <= c.day_no
+  where c.day >= $judge_from_day
   group by c.meter_id, c.day, c.day_no
 ),
 
@@ -87,7 +89,7 @@ with_peers as (
     -- the street-and-category median over the same window's weekdays
     select j2.meter_id, j2.day, median(p.peer_kwh_day) as peer_kwh_day
     from judged j2
-    join peer_day_levels() p on p.street = j2.street and p.category = j2.category
+    join peer_day_levels($judge_from_day - ($window_days - 1)) p on p.street = j2.street and p.category = j2.category
      and p.day >= j2.window_first_day and p.day <= j2.day and isodow(p.day) <= 5
     group by all
   ) p using (meter_id, day)

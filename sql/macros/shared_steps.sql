@@ -17,6 +17,13 @@ create or replace temp macro judged_readings() as table
   left join judge_horizon h using (meter_id)
   where h.through_ts is null or r.ts <= h.through_ts;
 
+-- Two levels are the same when both are null or they differ by no more than the rounding noise of
+-- parallel float sums (a recomputed peer row is not a change, and does not send detectors back).
+-- Never null, so `not same_level(…)` is true when one side is null. Use it in WHERE, not in a
+-- join condition (an OR there keeps DuckDB from hashing on the keys).
+create or replace temp macro same_level(a, b) as
+  coalesce((a is null and b is null) or abs(a - b) <= 1e-9 * greatest(abs(a), abs(b), 1), false);
+
 -- Daily energy per meter, scaled to a full day, from days whose readings cover at least
 -- min_covered_min minutes. day_no counts days, for range windows.
 create or replace temp macro daily_levels(min_covered_min) as table
@@ -50,12 +57,13 @@ create or replace temp macro meter_groups() as table
 
 -- What an ordinary meter of a street and category uses in a day: the median daily energy over
 -- peer_daily, which holds every meter of the deployment (each worker adds its own, reads the rest).
-create or replace temp macro peer_day_levels() as table
+-- Days from from_day on (an incremental close needs only its windows' days).
+create or replace temp macro peer_day_levels(from_day) as table
   select coalesce(m.street, '') as street, coalesce(m.category, 'other') as category, p.day,
          median(p.kwh_day) as peer_kwh_day
   from peer_daily p
   left join meters m using (meter_id)
-  where p.kwh_day is not null
+  where p.kwh_day is not null and p.day >= from_day
   group by all;
 
 -- One row per meter and local day of hourly draw: the working-hours band's mean and spread, the

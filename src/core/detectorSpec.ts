@@ -18,6 +18,7 @@
 import { PowerscreenError } from '../errors.js';
 import { formatZhDate } from '../time.js';
 import type { Family, Lead } from './types.js';
+import { planIncremental, type IncrementalPlan } from './incremental.js';
 
 export interface ParamSpec {
   name: string;
@@ -46,10 +47,15 @@ export interface DetectorSpec {
   params: ParamSpec[];
   grain: string;
   title: string;
+  /** Set when the file uses $judge_from_day: its flagged days are kept and only new days judged (./incremental.ts). */
+  incremental?: IncrementalPlan;
 }
 
-/** Bound by the runner, not the pipeline: the last judged day, and where an incremental refresh starts. */
-export const IMPLICIT_PARAMS = ['last_complete_day', 'since_day'] as const;
+/**
+ * Bound by the runner, not the pipeline: the last judged day, where an incremental peer refresh
+ * starts, and the first day whose flags a day detector judges (1970-01-01 = all).
+ */
+export const IMPLICIT_PARAMS = ['last_complete_day', 'since_day', 'judge_from_day'] as const;
 
 const PARAM_RE = /^--\s*param:\s*(\w+)\s+(double|integer|varchar\[\])\s*=\s*(\[[^\]]*\]|[-\d.]+)\s*\[([^\]]*)\]\s*(?:\(([^)]*)\))?\s*(.*)$/;
 
@@ -108,11 +114,19 @@ export function parseDetectorSpec(file: string, sql: string): DetectorSpec {
   const summaryZh = headerLine(sql, 'summary_zh');
   if (!summaryZh) throw fail(file, 'header needs "-- summary_zh: <sentence template>"');
   checkSummaryTemplate(file, summaryZh);
+  let incremental: IncrementalPlan | undefined;
+  try {
+    incremental = planIncremental(sql);
+  } catch (e) {
+    throw fail(file, (e as Error).message);
+  }
+  if (incremental && runs !== 'day') throw fail(file, 'only a "runs: day" detector can judge incrementally ($judge_from_day)');
   return {
     name, file, sql, family, problemType, runs, peers: needs.includes('peers'), summaryZh,
     params: parseSqlParams(file, sql),
     grain: headerLine(sql, 'grain') ?? '',
     title: headerLine(sql, 'title') ?? name,
+    ...(incremental ? { incremental } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ export interface ScreenResult {
   leads: number;
   leadsByDetector: Record<string, number>;
   detectorMs: Record<string, number>;
+  /** The first day each incremental detector judged (local midnight ms; 0 = all of them). */
+  judgedFrom: Record<string, number>;
   newCases: Case[];
   updatedCases: Case[];
   watermarkMs: number | undefined;
@@ -32,13 +34,16 @@ export interface ScreenOptions {
   lastCompleteDayMs?: number;
   /** peer_daily is already current through that day (the worker prepared and shared it). */
   peersReady?: boolean;
+  /** Judge every day again instead of only the days since the last run (kept flags are rebuilt). */
+  full?: boolean;
 }
 
 export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSink[], opts: ScreenOptions = {}): Promise<ScreenResult> {
   const watermarkMs = await dataWatermarkMs(db);
-  if (watermarkMs === undefined) return { leads: 0, leadsByDetector: {}, detectorMs: {}, newCases: [], updatedCases: [], watermarkMs };
+  if (watermarkMs === undefined) return { leads: 0, leadsByDetector: {}, detectorMs: {}, judgedFrom: {}, newCases: [], updatedCases: [], watermarkMs };
   const lastDay = opts.lastCompleteDayMs ?? lastCompleteDay(watermarkMs);
-  const { leads, byDetector, ms } = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay, peersReady: opts.peersReady }, opts.only, registryOf(pipeline));
+  const run = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay, peersReady: opts.peersReady, incremental: !opts.full }, opts.only, registryOf(pipeline));
+  const { leads, byDetector, ms } = run;
   // only the meters with leads can gain or change a case: load their cases and registry rows, not all
   const leadMeters = [...new Set(leads.map((l) => l.meter_id))];
   // community is a list column, not part of the published case
@@ -53,10 +58,13 @@ export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSin
   if (opts.outbox) await saveCasesWithOutbox(db, changedCases, watermarkMs);
   else await saveCases(db, changedCases, watermarkMs);
   for (const s of sinks) await s.publish(changedCases);
+  // the judged days' flags count as done only now that their cases are stored
+  await run.commit();
   return {
     leads: leads.length,
     leadsByDetector: byDetector,
     detectorMs: ms,
+    judgedFrom: run.judgedFrom,
     newCases: changedCases.filter((c) => !existingIds.has(c.case_id)),
     updatedCases: changedCases.filter((c) => existingIds.has(c.case_id)),
     watermarkMs,

@@ -7,8 +7,14 @@ import {
   DuckDBDateValue, DOUBLE, INTEGER, VARCHAR, DATE, LIST, listValue,
   type DuckDBType, type DuckDBValue,
 } from '@duckdb/node-api';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
+import { FLAGS_RELATION } from '../core/incremental.js';
+import { flagsTable, judgeFromMs, loadJudged, markDirtyFrom, saveJudged } from './judgeState.js';
+import { MACRO_DIR } from '../paths.js';
 import { renderSummary, type DetectorSpec, type ParamSpec } from '../core/detectorSpec.js';
 import { loadPeerSql, loadRegistry, peerParamValues, type DetectorRegistry, type DetectorSettings } from '../config/detectorRegistry.js';
 import type { Lead } from '../core/types.js';
@@ -21,6 +27,12 @@ export interface DetectContext {
   peersReady?: boolean;
   /** refreshPeers: recompute only days from this one (local midnight ms); earlier rows are kept. */
   sinceDayMs?: number;
+  /**
+   * A day detector that judges incrementally judges days from this one (local midnight ms; 0 = all)
+   * and keeps their flags; leads are returned for the episodes those days touch. Unset: the whole
+   * file runs as one query and nothing is kept (given/expect cases, references).
+   */
+  judgeFromMs?: number;
 }
 
 export interface PeerRow {
@@ -46,9 +58,11 @@ export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: Dete
     await con.run(`
       create or replace temp table peer_changed as
       select f.* from temp.peer_fresh f
-      anti join peer_daily p on p.meter_id = f.meter_id and p.day = f.day
-        and p.kwh_day is not distinct from f.kwh_day and p.profiled = f.profiled and p.work_kw is not distinct from f.work_kw`);
+      left join peer_daily p on p.meter_id = f.meter_id and p.day = f.day
+      where p.meter_id is null or p.profiled <> f.profiled or not same_level(p.kwh_day, f.kwh_day) or not same_level(p.work_kw, f.work_kw)`);
     await con.run(`insert or replace into peer_daily select * from temp.peer_changed`);
+    // changed peer levels change the peer detectors' judgement of those days
+    await markDirtyFrom(con, `select min(day) from temp.peer_changed`);
     const rows = (await con.runAndReadAll(`select meter_id, epoch_ms(day) as day_ms, kwh_day, profiled, work_kw from temp.peer_changed order by meter_id, day`)).getRowObjectsJS();
     return rows.map((r) => ({ meter_id: String(r.meter_id), day_ms: Number(r.day_ms), kwh_day: num(r.kwh_day), profiled: Boolean(r.profiled), work_kw: num(r.work_kw) }));
   } catch (e) {
@@ -58,7 +72,12 @@ export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: Dete
 
 const TYPES: Record<ParamSpec['type'], DuckDBType> = { double: DOUBLE, integer: INTEGER, 'varchar[]': LIST(VARCHAR) };
 
-function bindValues(d: { sql: string; params: readonly ParamSpec[] }, params: Record<string, unknown>, ctx: DetectContext) {
+interface Bound {
+  values: Record<string, DuckDBValue>;
+  types: Record<string, DuckDBType>;
+}
+
+function bindValues(d: { sql: string; params: readonly ParamSpec[] }, params: Record<string, unknown>, ctx: DetectContext): Bound {
   const values: Record<string, DuckDBValue> = {};
   const types: Record<string, DuckDBType> = {};
   for (const p of d.params) {
@@ -75,8 +94,71 @@ function bindValues(d: { sql: string; params: readonly ParamSpec[] }, params: Re
     values.last_complete_day = new DuckDBDateValue(Math.floor(ctx.lastCompleteDayMs / DAY_MS));
     types.last_complete_day = DATE;
   }
+  if (d.sql.includes('$judge_from_day')) {
+    values.judge_from_day = new DuckDBDateValue(Math.floor((ctx.judgeFromMs ?? 0) / DAY_MS));
+    types.judge_from_day = DATE;
+  }
   return { values, types };
 }
+
+/** Run one statement of a file, binding only the parameters it uses (the two halves of an incremental detector use different ones). */
+async function runBound(db: Db, sql: string, b: Bound): Promise<Record<string, unknown>[]> {
+  const { values, types } = pickBound(sql, b);
+  return (await db.con.runAndReadAll(sql, values, types)).getRowObjectsJS() as Record<string, unknown>[];
+}
+
+function pickBound(sql: string, b: Bound): Bound {
+  const values: Record<string, DuckDBValue> = {};
+  const types: Record<string, DuckDBType> = {};
+  for (const k of Object.keys(b.values)) {
+    if (new RegExp(`\\$${k}\\b`).test(sql)) {
+      values[k] = b.values[k]!;
+      types[k] = b.types[k]!;
+    }
+  }
+  return { values, types };
+}
+
+let macroText: string | undefined;
+
+/** What a detector's kept flags were computed with: its SQL, the shared macros and its bound parameters. */
+export function detectorFingerprint(d: DetectorSpec, params: Record<string, unknown>): string {
+  macroText ??= readdirSync(MACRO_DIR).filter((f) => f.endsWith('.sql')).sort().map((f) => readFileSync(join(MACRO_DIR, f), 'utf8')).join('\n');
+  const bound = Object.fromEntries(d.params.map((p) => [p.name, params[p.name] ?? p.default]));
+  return createHash('sha1').update(d.sql).update(macroText).update(JSON.stringify(bound)).digest('hex');
+}
+
+/**
+ * An incremental detector's two statements (src/core/incremental.ts): judge days from judgeFromMs,
+ * replace the kept flags of those days, then build episodes over all kept flags of the meters
+ * flagged now. Only episodes reaching those days come back: the rest are unchanged.
+ */
+async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: number): Promise<Record<string, unknown>[]> {
+  const plan = d.incremental!;
+  const table = flagsTable(d.name);
+  const con = db.con;
+  const fromDate = `date '1970-01-01' + ${Math.floor(fromMs / DAY_MS)}`;
+  const f = pickBound(plan.flagsSql, b);
+  await con.run(`create or replace temp table flags_new as ${plan.flagsSql}`, f.values, f.types);
+  await con.run('begin transaction');
+  try {
+    // a full judgement starts afresh: the flags may come from other SQL with other columns
+    if (fromMs <= 0) await con.run(`drop table if exists ${table}`);
+    await con.run(`create table if not exists ${table} as select * from temp.flags_new limit 0`);
+    await con.run(`delete from ${table} where day >= ${fromDate}`);
+    await con.run(`insert into ${table} select * from temp.flags_new`);
+    await con.run('commit');
+  } catch (e) {
+    await con.run('rollback').catch(() => undefined);
+    throw e;
+  }
+  await con.run(`create or replace temp view ${FLAGS_RELATION} as
+    select * from ${table} semi join (select distinct meter_id from temp.flags_new) using (meter_id)`);
+  const rows = await runBound(db, plan.episodesSql, b);
+  await con.run('drop view temp.' + FLAGS_RELATION + '; drop table temp.flags_new');
+  return fromMs <= 0 ? rows : rows.filter((r) => (toMs(r.window_end) ?? Infinity) > fromMs);
+}
+
 
 const toMs = (v: unknown): number | null => (v instanceof Date ? v.getTime() : v === null || v === undefined ? null : Number(v));
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -89,10 +171,12 @@ export async function runDetector(db: Db, d: DetectorSpec, params: Record<string
   if (!ctx.peersReady && d.peers) {
     await refreshPeers(db, all ?? ({ [d.name]: params } as DetectorSettings), ctx, registry);
   }
-  const { values, types } = bindValues(d, params, ctx);
+  const bound = bindValues(d, params, ctx);
   let rows: Record<string, unknown>[];
   try {
-    rows = (await db.con.runAndReadAll(d.sql, values, types)).getRowObjectsJS() as Record<string, unknown>[];
+    rows = d.incremental && ctx.judgeFromMs !== undefined
+      ? await judgeIncrementally(db, d, bound, ctx.judgeFromMs)
+      : await runBound(db, d.sql, bound);
   } catch (e) {
     throw new PowerscreenError('DETECTOR_FAILED', `${d.file}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
@@ -119,28 +203,65 @@ export async function runDetector(db: Db, d: DetectorSpec, params: Record<string
   });
 }
 
-/** Run every enabled detector of the registry; returns leads in a deterministic order. */
+export interface DetectorRun {
+  leads: Lead[];
+  byDetector: Record<string, number>;
+  ms: Record<string, number>;
+  /** The first day each incremental detector judged (local midnight ms; 0 = all). */
+  judgedFrom: Record<string, number>;
+  /**
+   * Record that the incremental detectors' flags are current through the judged day. Call it once
+   * the leads are safely stored: until then a crash leaves the next run judging the same days again.
+   */
+  commit(): Promise<void>;
+}
+
+/**
+ * Run every enabled detector of the registry; returns leads in a deterministic order. With
+ * `incremental`, a day detector that supports it judges only the days since its last committed run
+ * (or since the earliest day whose inputs changed), and returns leads only for episodes reaching them.
+ */
 export async function runDetectors(
-  db: Db, settings: DetectorSettings, ctx: DetectContext, only?: readonly string[], registry = loadRegistry(),
-): Promise<{ leads: Lead[]; byDetector: Record<string, number>; ms: Record<string, number> }> {
+  db: Db, settings: DetectorSettings, ctx: DetectContext & { incremental?: boolean }, only?: readonly string[], registry = loadRegistry(),
+): Promise<DetectorRun> {
   const leads: Lead[] = [];
   const byDetector: Record<string, number> = {};
   const timing: Record<string, number> = {};
-  let peersReady = ctx.peersReady ?? false;
-  for (const d of registry.detectors) {
+  const judgedFrom: Record<string, number> = {};
+  const judged: { name: string; fingerprint: string }[] = [];
+  const chosen = registry.detectors.filter((d) => {
     const p = settings[d.name];
-    if (!p || p.enabled === false || (only && !only.includes(d.name))) continue;
-    if (!peersReady && d.peers) {
-      const t0 = performance.now();
-      await refreshPeers(db, settings, ctx, registry);
-      timing.peer_daily = Math.round(performance.now() - t0);
-      peersReady = true;
-    }
+    return p && p.enabled !== false && (!only || only.includes(d.name));
+  });
+  const firstDay = async (d: DetectorSpec) =>
+    ctx.incremental && d.incremental ? judgeFromMs(await loadJudged(db, d.name), detectorFingerprint(d, settings[d.name]!), ctx.lastCompleteDayMs) : 0;
+  // peer rows first: changing them marks the days they change for judging again. An incremental run
+  // recomputes them from the first day any detector judges (a peer row uses its day's past only).
+  if (!ctx.peersReady && chosen.some((d) => d.peers)) {
     const t0 = performance.now();
-    const found = await runDetector(db, d, p, { ...ctx, peersReady }, settings, registry);
+    let since = Infinity;
+    for (const d of chosen) since = Math.min(since, await firstDay(d));
+    await refreshPeers(db, settings, { ...ctx, sinceDayMs: since > 0 && Number.isFinite(since) ? since : ctx.sinceDayMs }, registry);
+    timing.peer_daily = Math.round(performance.now() - t0);
+  }
+  for (const d of chosen) {
+    const p = settings[d.name]!;
+    const t0 = performance.now();
+    let judgeFrom: number | undefined;
+    if (ctx.incremental && d.incremental) {
+      judgeFrom = await firstDay(d);
+      judgedFrom[d.name] = judgeFrom;
+      judged.push({ name: d.name, fingerprint: detectorFingerprint(d, p) });
+    }
+    const found = await runDetector(db, d, p, { ...ctx, peersReady: true, judgeFromMs: judgeFrom }, settings, registry);
     timing[d.name] = Math.round(performance.now() - t0);
     byDetector[d.name] = found.length;
     leads.push(...found);
   }
-  return { leads, byDetector, ms: timing };
+  return {
+    leads, byDetector, ms: timing, judgedFrom,
+    async commit() {
+      for (const j of judged) await saveJudged(db, j.name, j.fingerprint, ctx.lastCompleteDayMs);
+    },
+  };
 }

@@ -5,6 +5,7 @@
 import { DuckDBDateValue } from '@duckdb/node-api';
 import type { Db } from './db.js';
 import type { PeerRow } from './detectors.js';
+import { markDirtyFrom } from './judgeState.js';
 import { DAY_MS } from '../time.js';
 
 /** Store remote peer rows; returns the days (local midnight ms) whose stored values changed. */
@@ -29,9 +30,10 @@ export async function applyPeerRows(db: Db, rows: readonly PeerRow[]): Promise<n
     create or replace temp table peer_incoming as
     select s.* from temp.peer_stage s
     anti join meter_partition m on m.meter_id = s.meter_id
-    anti join peer_daily p on p.meter_id = s.meter_id and p.day = s.day
-      and p.kwh_day is not distinct from s.kwh_day and p.profiled = s.profiled and p.work_kw is not distinct from s.work_kw`);
+    left join peer_daily p on p.meter_id = s.meter_id and p.day = s.day
+    where p.meter_id is null or p.profiled <> s.profiled or not same_level(p.kwh_day, s.kwh_day) or not same_level(p.work_kw, s.work_kw)`);
   await con.run(`insert or replace into peer_daily select * from temp.peer_incoming`);
+  await markDirtyFrom(con, `select min(day) from temp.peer_incoming`);
   const days = (await con.runAndReadAll(`select distinct epoch_ms(day) d from temp.peer_incoming`)).getRowObjectsJS();
   return days.map((r) => Number(r.d));
 }

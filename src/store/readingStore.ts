@@ -8,6 +8,7 @@ import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBTimestampValue, INTEGER, LIST, l
 import type { Reading } from '../contracts/reading.js';
 import type { Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
+import { dropFlagsOf, markDirtyFrom } from './judgeState.js';
 import type { RegisterState } from '../core/register.js';
 import type { DayLevel } from '../core/cases.js';
 
@@ -112,6 +113,8 @@ export class ReadingStore {
         on conflict (meter_id, hour) do update set
           kwh = meter_hourly.kwh + excluded.kwh,
           covered_min = meter_hourly.covered_min + excluded.covered_min`);
+      // the days these readings complete are judged again (late readings for a closed day included)
+      await markDirtyFrom(con, `select cast(min(ts) - interval 1 second as date) from temp.reading_fresh`);
       const accepted = Number((await con.runAndReadAll(`select count(*) n from temp.reading_fresh`)).getRowObjectsJS()[0]!.n);
       if (offsets.length === 1) {
         // a worker's batch comes from one partition: remember where each meter lives, so the
@@ -161,9 +164,12 @@ export class ReadingStore {
     await con.run('begin transaction');
     try {
       const meters = Number((await con.runAndReadAll(`select count(*) n from meter_partition where "partition" in ${parts}`)).getRowObjectsJS()[0]!.n);
+      const lostMeters = `select meter_id from meter_partition where "partition" in ${parts}`;
       for (const t of ['readings', 'meter_daily', 'meter_hourly', 'register_state']) {
-        await con.run(`delete from ${t} where meter_id in (select meter_id from meter_partition where "partition" in ${parts})`);
+        await con.run(`delete from ${t} where meter_id in (${lostMeters})`);
       }
+      // their kept flags too: a full judgement of what this store now holds would find none
+      await dropFlagsOf(con, lostMeters);
       await con.run(`delete from meter_partition where "partition" in ${parts}`);
       await con.run(`delete from kafka_offsets where topic = $t and "partition" in ${parts}`, { t: topic });
       await con.run('commit');

@@ -3,6 +3,7 @@ import { DuckDBTimestampValue, LIST, VARCHAR, listValue } from '@duckdb/node-api
 import type { Meter, Site } from '../contracts/registry.js';
 import type { MeterInfo, SiteContext, SiteInfo } from '../core/types.js';
 import type { Db } from './db.js';
+import { markAllDirty } from './judgeState.js';
 
 const tsOrNull = (ms: number | undefined) => (ms === undefined ? null : new DuckDBTimestampValue(BigInt(ms) * 1000n));
 
@@ -22,7 +23,13 @@ export async function upsertMeters(db: Db, meters: readonly Meter[]): Promise<vo
     app.endRow();
   }
   app.closeSync();
+  // a new meter, or a changed street, category or capacity, changes whom detectors judge and against which peers
+  const changed = await con.runAndReadAll(`
+    select count(*) n from (select distinct on (meter_id) * from temp.meter_stage) s
+    anti join meters m on m.meter_id = s.meter_id and m.street is not distinct from s.street
+      and m.category is not distinct from s.category and m.contract_kva is not distinct from s.contract_kva`);
   await con.run(`insert or replace into meters select distinct on (meter_id) * from temp.meter_stage`);
+  if (Number(changed.getRowObjectsJS()[0]!.n) > 0) await markAllDirty(con);
 }
 
 export async function upsertSites(db: Db, sites: readonly Site[]): Promise<void> {
@@ -39,7 +46,10 @@ export async function upsertSites(db: Db, sites: readonly Site[]): Promise<void>
     app.endRow();
   }
   app.closeSync();
+  // a meter that becomes a site leaves the workshop detectors (screened_meters)
+  const newSiteMeters = await con.runAndReadAll(`select count(*) n from temp.site_stage anti join sites using (meter_id)`);
   await con.run(`insert or replace into sites select distinct on (case_no) * from temp.site_stage`);
+  if (Number(newSiteMeters.getRowObjectsJS()[0]!.n) > 0) await markAllDirty(con);
 }
 
 /** Registry rows of the given meters (all when omitted), for naming cases. */

@@ -1,0 +1,54 @@
+import { describe, it, expect } from 'vitest';
+import { FLAGS_RELATION, planIncremental, topLevelSelects } from '../../src/core/incremental.js';
+import { judgeFromMs } from '../../src/store/judgeState.js';
+import { loadRegistry } from '../../src/config/detectorRegistry.js';
+import { DAY_MS } from '../../src/time.js';
+
+const SQL = `-- detector: x
+-- a comment with select in it ('select')
+with a as (select 1 as day),
+b as (
+  select * from a where 'it''s (select' <> ')' -- select
+),
+flagged as (select *, day as episode_clock from b where day >= $judge_from_day)
+select * from day_episodes(flagged, $gap)`;
+
+describe('incremental plan of a detector file', () => {
+  it('finds the main select past comments, strings and nested queries', () => {
+    const body = SQL.split('\n').filter((l) => !l.startsWith('--')).join('\n');
+    const tops = topLevelSelects(body);
+    expect(tops).toHaveLength(1);
+    expect(body.slice(tops[0]!)).toMatch(/^select \* from day_episodes/);
+  });
+
+  it('splits into the flags statement and the episodes statement', () => {
+    const p = planIncremental(SQL)!;
+    expect(p.flagsCte).toBe('flagged');
+    expect(p.flagsSql).toMatch(/\),\s*flagged as \(.*\)\s*select \* from flagged where day >= \$judge_from_day$/s);
+    expect(p.flagsSql).not.toContain('day_episodes');
+    expect(p.episodesSql).toContain(`day_episodes(${FLAGS_RELATION}, $gap)`);
+  });
+
+  it('a file without $judge_from_day runs whole; one that uses it must call day_episodes once', () => {
+    expect(planIncremental('with a as (select 1) select * from day_episodes(a, 7)')).toBeUndefined();
+    expect(() => planIncremental('with a as (select $judge_from_day as day) select * from a')).toThrow(/day_episodes exactly once/);
+  });
+
+  it('every day detector of the registry judges incrementally; site detectors do not', () => {
+    for (const d of loadRegistry().detectors) expect(Boolean(d.incremental), d.name).toBe(d.runs === 'day');
+  });
+});
+
+describe('the first day a run judges', () => {
+  const t = 100 * DAY_MS;
+  it('everything when the flags were made by other SQL or parameters, or never', () => {
+    expect(judgeFromMs(undefined, 'f', t)).toBe(0);
+    expect(judgeFromMs({ fingerprint: 'g', judgedThroughMs: t - DAY_MS, dirtyFromMs: undefined }, 'f', t)).toBe(0);
+  });
+  it('the day after the last judged one, or the earliest day whose inputs changed', () => {
+    expect(judgeFromMs({ fingerprint: 'f', judgedThroughMs: t - DAY_MS, dirtyFromMs: undefined }, 'f', t)).toBe(t);
+    expect(judgeFromMs({ fingerprint: 'f', judgedThroughMs: t - DAY_MS, dirtyFromMs: t - 5 * DAY_MS }, 'f', t)).toBe(t - 5 * DAY_MS);
+    // a run through an earlier day than judged drops the later flags
+    expect(judgeFromMs({ fingerprint: 'f', judgedThroughMs: t + 3 * DAY_MS, dirtyFromMs: undefined }, 'f', t)).toBe(t + DAY_MS);
+  });
+});
