@@ -4,7 +4,7 @@
  * Scenarios: backfill from CSV and Parquet vs DuckDB's own read_csv / read_parquet; detection time
  * over N meters × 60 days as N grows; and against a real Kafka broker (bench/kafka.ts) ingest vs a
  * bare kafkajs consumer and vs DuckDB's appender, peak worker memory, end-to-end latency.
- * `--only name,name` runs some of them (names: backfill, detection, json, arrow, memory, latency).
+ * `--only name,name` runs some of them (names: backfill, detection, close, json, arrow, memory, latency).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
@@ -88,6 +88,64 @@ async function detectionScaling(): Promise<void> {
   say(`detection growth: ${n1 / n0}× meters → ${(t1 / t0).toFixed(2)}× time (linear = ${n1 / n0}×)`);
 }
 
+/**
+ * A district's day close at scale: N meters × 60 days of hourly and daily rollups generated inside
+ * DuckDB (what the day detectors read; raw readings are not generated, the Kafka scenarios time
+ * their ingest). 1 % of meters are workshops (a weekday 8:00-18:00 load from day 30), 1 % heavy
+ * households. Times the first close (everything judged), a steady-state close (one new day judged
+ * incrementally) and, as its reference, a full re-judge of the same 60 days.
+ */
+async function districtClose(): Promise<void> {
+  const sizes = quick ? [5_000, 20_000] : [25_000, 100_000];
+  const days = 60;
+  const start = parseDate('2026-09-01')!;
+  const rows: [number, number][] = [];
+  for (const n of sizes) {
+    const file = join(dir, `close-${n}.duckdb`);
+    const db = await openDb(file);
+    const detectors = parsePipeline({}).detectors;
+    const gen = await secs(async () => {
+      await db.con.run(`insert into meters select 'M' || lpad(i::varchar, 7, '0'), '', '', 's' || (i % 40), '', 'resident', 8 from range(${n}) t(i)`);
+      {
+        const from = 0, to = days - 1;
+        await db.con.run(`
+          insert into meter_hourly
+          select 'M' || lpad(m::varchar, 7, '0'), timestamp '2026-09-01' + to_hours(h), 
+                 round(greatest(0, (case when hour(timestamp '2026-09-01' + to_hours(h)) between 18 and 22 then 1.2 else 0.25 end) * (0.5 + hash(m) % 1000 / 1000.0) * (0.6 + 0.8 * random())
+                   + case when m % 100 = 7 and h >= 30 * 24 and isodow(timestamp '2026-09-01' + to_hours(h)) <= 5 and hour(timestamp '2026-09-01' + to_hours(h)) between 8 and 17 then 6 else 0 end), 3), 60
+          -- in time order, as the ingest stores a district's readings (day by day)
+          from range(${from * 24}, ${to * 24}) b(h), range(${n}) a(m) order by h, m`);
+      }
+      await db.con.run(`insert into meter_daily select meter_id, cast(hour as date), sum(kwh), sum(covered_min), 24 from meter_hourly group by all`);
+    });
+    const lastDay = start + (days - 2) * DAY_MS;
+    let first!: Awaited<ReturnType<typeof runDetectors>>;
+    const tFirst = await secs(async () => { first = await runDetectors(db, detectors, { lastCompleteDayMs: lastDay, incremental: true }); await first.commit(); });
+    // the 60th day lands (as the ingest would: rollups up, the day marked for judging)
+    await db.con.run(`
+      insert into meter_hourly
+      select meter_id, hour + interval 1 day, kwh, covered_min from meter_hourly where cast(hour as date) = date '2026-09-01' + ${days - 2}`);
+    await db.con.run(`insert into meter_daily select meter_id, day + 1, kwh, covered_min, n_readings from meter_daily where day = date '2026-09-01' + ${days - 2}`);
+    await db.con.run(`update detector_judged set dirty_from = least(coalesce(dirty_from, date '2026-09-01' + ${days - 1}), date '2026-09-01' + ${days - 1})`);
+    let steady!: Awaited<ReturnType<typeof runDetectors>>;
+    const tSteady = await secs(async () => { steady = await runDetectors(db, detectors, { lastCompleteDayMs: lastDay + DAY_MS, incremental: true }); await steady.commit(); });
+    let full!: Awaited<ReturnType<typeof runDetectors>>;
+    const tFull = await secs(async () => { full = await runDetectors(db, detectors, { lastCompleteDayMs: lastDay + DAY_MS }); });
+    // every lead of the steady close is one the full re-judge also finds, unchanged
+    const key = (l: (typeof full.leads)[number]) => `${l.detector}|${l.meter_id}|${l.episode_start_ms}|${l.detected_at_ms}|${l.window_end_ms}|${l.score.toFixed(6)}`;
+    const fullKeys = new Set(full.leads.map(key));
+    const mismatched = steady.leads.filter((l) => !fullKeys.has(key(l))).length;
+    const rss = process.memoryUsage().rss / 2 ** 20;
+    db.close();
+    const { statSync } = await import('node:fs');
+    const mb = statSync(file).size / 2 ** 20;
+    rows.push([n, tSteady]);
+    say(`day close, ${n.toLocaleString('en-US')} meters × ${days} days (rollups generated in DuckDB in ${gen.toFixed(1)} s): first close ${tFirst.toFixed(2)} s (${first.leads.length} leads); steady-state close of one new day ${tSteady.toFixed(2)} s (${steady.leads.length} leads, ${mismatched} not as the full re-judge has them); full re-judge ${tFull.toFixed(2)} s (${full.leads.length} leads); ratio full/steady ${(tFull / tSteady).toFixed(1)}×; steps ${JSON.stringify(steady.ms)}; RSS ${Math.round(rss)} MiB; file ${Math.round(mb)} MiB`);
+  }
+  const [n0, t0] = rows[0]!, [n1, t1] = rows.at(-1)!;
+  say(`steady-state close growth: ${n1 / n0}× meters → ${(t1 / t0).toFixed(2)}× time (target ≤ ${(n1 / n0 * 1.125).toFixed(1)}×)`);
+}
+
 console.log(`powerscreen bench${quick ? ' --quick' : ''}: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
 try {
   const onlyArg = process.argv.indexOf('--only');
@@ -95,6 +153,7 @@ try {
   const want = (name: string) => !only || only.has(name);
   if (want('backfill')) await fileBackfill();
   if (want('detection')) await detectionScaling();
+  if (want('close')) await districtClose();
   const kafkaScenarios = [['json', kafkaJsonIngest], ['arrow', kafkaArrowIngest], ['memory', workerMemory], ['latency', endToEndLatency]] as const;
   if (kafkaScenarios.some(([n]) => want(n))) {
     const broker = await startTestBroker((m) => console.log(`[kafka] ${m}`));

@@ -38,10 +38,9 @@
 
 with hourly_kw as (
   select h.meter_id, h.hour, h.day, h.hour_of_week, h.kw
-  from hourly_levels($min_hour_covered_min) h
-  semi join screened_meters($categories) using (meter_id)
   -- the days judged and the baselines behind them: hour-of-week history and the confirm window
-  where h.day between $judge_from_day - (greatest($baseline_weeks, $history_weeks) * 7 + $confirm_days) and $last_complete_day
+  from hourly_levels_between($min_hour_covered_min, $judge_from_day - (greatest($baseline_weeks, $history_weeks) * 7 + $confirm_days), $last_complete_day) h
+  semi join screened_meters($categories) using (meter_id)
 ),
 
 candidate_hours as (

@@ -32,7 +32,7 @@ with high_days as (
   from daily_levels($min_day_coverage * 1440) d
   semi join screened_meters($categories) using (meter_id)
   -- meters with hourly data are judged by sustained_draw, which sees the hours
-  anti join (select distinct meter_id from meter_hourly) h using (meter_id)
+  anti join interval_meters() h using (meter_id)
   join meter_groups() g using (meter_id)
   where g.contract_kva > 0
     and d.day between $judge_from_day - ($window_days - 1) and $last_complete_day

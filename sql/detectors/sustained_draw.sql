@@ -49,10 +49,9 @@
 
 with screened_hours as (
   select h.meter_id, h.day, h.hod, h.kw
-  from hourly_levels($min_hour_covered_min) h
-  semi join screened_meters($categories) using (meter_id)
   -- the days judged and the window behind them
-  where h.day between $judge_from_day - ($window_days - 1) and $last_complete_day
+  from hourly_levels_between($min_hour_covered_min, $judge_from_day - ($window_days - 1), $last_complete_day) h
+  semi join screened_meters($categories) using (meter_id)
 ),
 
 level_floors as (

@@ -33,13 +33,19 @@ create or replace temp macro daily_levels(min_covered_min) as table
   where covered_min >= min_covered_min;
 
 -- Hourly draw (kW) per meter from hours covered at least min_covered_min minutes, with the local
--- day, hour of day (0-23) and ISO day of week (1 = Monday).
-create or replace temp macro hourly_levels(min_covered_min) as table
+-- day, hour of day (0-23) and ISO day of week (1 = Monday); hourly_levels_between keeps the local
+-- days from_day..to_day, filtering the stored hour itself so DuckDB skips the row groups of other
+-- days (an incremental close reads its windows' days, not the whole history).
+create or replace temp macro hourly_levels_between(min_covered_min, from_day, to_day) as table
   select meter_id, hour, cast(hour as date) as day, hour(hour) as hod, isodow(hour) as dow,
          isodow(hour) * 24 + hour(hour) as hour_of_week,
          kwh * 60.0 / covered_min as kw
   from meter_hourly
-  where covered_min >= min_covered_min;
+  where covered_min >= min_covered_min
+    and hour >= cast(from_day as timestamp) and hour < cast(to_day + 1 as timestamp);
+
+create or replace temp macro hourly_levels(min_covered_min) as table
+  select * from hourly_levels_between(min_covered_min, date '1970-01-01', date '9999-12-30');
 
 -- The meters the workshop detectors judge: categories screened, known enforcement sites left to
 -- the site detectors; a meter missing from the registry is 'other'.
@@ -48,6 +54,12 @@ create or replace temp macro screened_meters(categories) as table
   left join meters m using (meter_id)
   where list_contains(categories, coalesce(m.category, 'other'))
     and d.meter_id not in (select meter_id from sites);
+
+-- Meters with interval data (readings of an hour or less on some day): sustained_draw sees their
+-- hours, so the daily-feed detectors leave them alone. Read from the daily rollup (a day's average
+-- reading length), not by scanning every hourly row at each close.
+create or replace temp macro interval_meters() as table
+  select distinct meter_id from meter_daily where covered_min <= 60 * n_readings;
 
 -- A meter's street and category (its peer group) and contract capacity.
 create or replace temp macro meter_groups() as table
@@ -79,8 +91,7 @@ create or replace temp macro day_profiles(min_hour_covered_min, min_hours, work_
            avg(kw) as mean_kw,
            max(kw) as peak_kw,
            count(*) as hours_seen
-    from hourly_levels(min_hour_covered_min)
-    where day between from_day and to_day
+    from hourly_levels_between(min_hour_covered_min, from_day, to_day)
     group by meter_id, day
   )
   -- a macro parameter cannot be bound in HAVING, hence the outer filter

@@ -235,12 +235,15 @@ export async function runDetectors(
   });
   const firstDay = async (d: DetectorSpec) =>
     ctx.incremental && d.incremental ? judgeFromMs(await loadJudged(db, d.name), detectorFingerprint(d, settings[d.name]!), ctx.lastCompleteDayMs) : 0;
+  const readsPeers = chosen.filter((d) => d.peers || d.incremental);
   // peer rows first: changing them marks the days they change for judging again. An incremental run
   // recomputes them from the first day any detector judges (a peer row uses its day's past only).
   if (!ctx.peersReady && chosen.some((d) => d.peers)) {
     const t0 = performance.now();
     let since = Infinity;
-    for (const d of chosen) since = Math.min(since, await firstDay(d));
+    // (site detectors judge raw readings and read no peer rows; every incremental one counts, as
+    // changed peer rows mark all of them)
+    for (const d of readsPeers) since = Math.min(since, await firstDay(d));
     await refreshPeers(db, settings, { ...ctx, sinceDayMs: since > 0 && Number.isFinite(since) ? since : ctx.sinceDayMs }, registry);
     timing.peer_daily = Math.round(performance.now() - t0);
   }
