@@ -18,7 +18,7 @@ export async function evaluatePipelines(o: { readings: string[]; fromDb?: string
     const out = [];
     for (const p of o.pipelines) {
       await clearCases(db);
-      await screen(db, p.pipeline, []);
+      await screen(db, p.pipeline, [], { full: true });
       out.push({ name: p.name, evaluation: evaluate(await loadCases(db), o.labels, o.k) });
     }
     return out;

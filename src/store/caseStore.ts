@@ -170,6 +170,8 @@ export async function casesByDetector(db: Db): Promise<Record<string, number>> {
 /** Empty the case registry (eval runs each pipeline from no cases on the same readings). */
 export async function clearCases(db: Db): Promise<void> {
   await db.con.run('delete from cases');
+  // kept flags only return episodes that reach new days: with no cases, every episode must come back
+  await db.con.run('delete from detector_judged');
 }
 
 /** Case revisions written to the outbox and not yet published. */
