@@ -9,6 +9,7 @@
  *   -- needs: peers                          optional: reads peer_daily (street-and-category levels)
  *   -- summary_zh: {episode_start:date}起日均用电 {level_kwh_day:kwh} kWh[，… {reference_kwh_day:kwh}]
  *   -- param: ratio double = 3 [1] (0..) doc  type = default [unit] (optional min..max or a|b|c) doc
+ *   -- keep: day_anomalies                   optional: the per-day step kept between day closes (./incremental.ts)
  *
  * Summary placeholders: `{field:format}` where field is episode_start, detected_at, window_start,
  * window_end, score, baseline_kwh_day, level_kwh_day, reference_kwh_day or evidence.<key>, and

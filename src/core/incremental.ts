@@ -11,15 +11,21 @@
  *     so an episode begun months ago keeps its start and its first day's evidence.
  * A detector opts in by using $judge_from_day; steps after day_episodes must read only episode
  * columns or unrestricted tables and macros (never a CTE restricted by $judge_from_day).
+ *
+ * A file may keep an earlier step instead (`-- keep: <cte>`, one row per meter and day): when a
+ * trailing window over days sits between the expensive per-day step and the flags (a confirm
+ * window of 7 days), keeping the per-day rows means a close computes one new day of that step, not
+ * the whole window again. Statement 2 then reads the kept rows in place of that CTE's body, so the
+ * steps between it and day_episodes must read only it and unrestricted relations.
  * Pure: text in, text out.
  */
 
 export interface IncrementalPlan {
-  /** The CTE the file passes to day_episodes. */
-  flagsCte: string;
-  /** Statement 1: the flagged days from $judge_from_day on. */
+  /** The CTE whose rows are kept per judged day: the `-- keep:` header, else the one passed to day_episodes. */
+  keptCte: string;
+  /** Statement 1: the kept CTE's rows from $judge_from_day on. */
   flagsSql: string;
-  /** Statement 2: the whole file, its day_episodes reading the relation named `flagsRelation`. */
+  /** Statement 2: the whole file, the kept CTE reading the relation named FLAGS_RELATION. */
   episodesSql: string;
 }
 
@@ -28,14 +34,9 @@ export const FLAGS_RELATION = 'judged_flags';
 
 const EPISODES_CALL = /day_episodes\(\s*(\w+)\s*,/g;
 
-/**
- * Offsets of the keyword `select` at parenthesis depth 0, outside comments, strings and quoted
- * names: in `with a as (…), b as (…) select …` the last one is the main query.
- */
-export function topLevelSelects(sql: string): number[] {
-  const found: number[] = [];
-  let depth = 0;
-  for (let i = 0; i < sql.length; i++) {
+/** Each character of SQL code with its offset: comments and the insides of strings and quoted names are skipped. */
+function* codeChars(sql: string, from = 0): Generator<[number, string]> {
+  for (let i = from; i < sql.length; i++) {
     const c = sql[i]!;
     if (c === '-' && sql[i + 1] === '-') {
       const end = sql.indexOf('\n', i);
@@ -48,11 +49,39 @@ export function topLevelSelects(sql: string): number[] {
       // a doubled quote inside is the quote itself
       while (j < sql.length && !(sql[j] === c && sql[j + 1] !== c)) j += sql[j] === c ? 2 : 1;
       i = j;
-    } else if (c === '(') depth++;
+    } else yield [i, c];
+  }
+}
+
+/**
+ * Offsets of the keyword `select` at parenthesis depth 0, outside comments, strings and quoted
+ * names: in `with a as (…), b as (…) select …` the last one is the main query.
+ */
+export function topLevelSelects(sql: string): number[] {
+  const found: number[] = [];
+  let depth = 0;
+  for (const [i, c] of codeChars(sql)) {
+    if (c === '(') depth++;
     else if (c === ')') depth--;
     else if (depth === 0 && /[sS]/.test(c) && /^select\b/i.test(sql.slice(i, i + 7)) && !/\w/.test(sql[i - 1] ?? ' ')) found.push(i);
   }
   return found;
+}
+
+/**
+ * The offsets of a CTE's body in `with … name as (body), …`: from after its opening parenthesis to
+ * its closing one. Undefined when absent.
+ */
+export function cteBody(sql: string, name: string): { start: number; end: number } | undefined {
+  const m = new RegExp(`(?:\\bwith|,)\\s*${name}\\s+as\\s*\\(`, 'i').exec(sql);
+  if (!m) return undefined;
+  const start = m.index + m[0].length;
+  let depth = 1;
+  for (const [i, c] of codeChars(sql, start)) {
+    if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return { start, end: i };
+  }
+  return undefined;
 }
 
 /** The two statements of an incremental detector, or undefined when the file does not opt in. */
@@ -65,9 +94,19 @@ export function planIncremental(sql: string): IncrementalPlan | undefined {
   const selects = topLevelSelects(body);
   if (!/^\s*with\b/i.test(body) || !selects.length) throw new Error('uses $judge_from_day, so it must be one `with … select …` query');
   const main = selects[selects.length - 1]!;
+  const keep = /^--\s*keep:\s*(\w+)\s*$/m.exec(sql)?.[1];
+  const keptCte = keep ?? flagsCte;
+  let episodesSql: string;
+  if (keptCte === flagsCte) episodesSql = body.replace(EPISODES_CALL, `day_episodes(${FLAGS_RELATION},`);
+  else {
+    const at = cteBody(body, keptCte);
+    if (!at || at.end > main) throw new Error(`"-- keep: ${keptCte}" names no step of the query`);
+    if (at.start > cteBody(body, flagsCte)!.start) throw new Error(`"-- keep: ${keptCte}" must come before ${flagsCte}, the step passed to day_episodes`);
+    episodesSql = `${body.slice(0, at.start)}\n  select * from ${FLAGS_RELATION}\n${body.slice(at.end)}`;
+  }
   return {
-    flagsCte,
-    flagsSql: `${body.slice(0, main)}select * from ${flagsCte} where day >= $judge_from_day`,
-    episodesSql: body.replace(EPISODES_CALL, `day_episodes(${FLAGS_RELATION},`),
+    keptCte,
+    flagsSql: `${body.slice(0, main)}select * from ${keptCte} where day >= $judge_from_day`,
+    episodesSql,
   };
 }

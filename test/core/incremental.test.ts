@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { FLAGS_RELATION, planIncremental, topLevelSelects } from '../../src/core/incremental.js';
+import { FLAGS_RELATION, cteBody, planIncremental, topLevelSelects } from '../../src/core/incremental.js';
 import { judgeFromMs } from '../../src/store/judgeState.js';
 import { loadRegistry } from '../../src/config/detectorRegistry.js';
 import { DAY_MS } from '../../src/time.js';
@@ -23,10 +23,35 @@ describe('incremental plan of a detector file', () => {
 
   it('splits into the flags statement and the episodes statement', () => {
     const p = planIncremental(SQL)!;
-    expect(p.flagsCte).toBe('flagged');
+    expect(p.keptCte).toBe('flagged');
     expect(p.flagsSql).toMatch(/\),\s*flagged as \(.*\)\s*select \* from flagged where day >= \$judge_from_day$/s);
     expect(p.flagsSql).not.toContain('day_episodes');
     expect(p.episodesSql).toContain(`day_episodes(${FLAGS_RELATION}, $gap)`);
+  });
+
+  it('keeps an earlier step when the header says so: statement 2 reads the kept rows in its place', () => {
+    const sql = `-- keep: per_day
+with per_day as (select meter_id, day, count(*) as n from x where day >= $judge_from_day - 1 group by all),
+windowed as (select *, sum(n) over (partition by meter_id order by day rows 6 preceding) as n7 from per_day),
+flagged as (select *, day as episode_clock from windowed where n7 > 3)
+select * from day_episodes(flagged, 7)`;
+    const p = planIncremental(sql)!;
+    expect(p.keptCte).toBe('per_day');
+    expect(p.flagsSql).toMatch(/select \* from per_day where day >= \$judge_from_day$/);
+    expect(p.episodesSql).toMatch(/^with per_day as \(\s*select \* from judged_flags\s*\),\s*windowed as/);
+    expect(p.episodesSql).not.toContain('from x');
+    expect(p.episodesSql).toContain('day_episodes(flagged, 7)');
+    expect(() => planIncremental(sql.replace('-- keep: per_day', '-- keep: nothing'))).toThrow(/keep: nothing" names no step/);
+    const late = sql.replace('-- keep: per_day', '-- keep: flagged').replace('flagged as (select *, day as episode_clock from windowed where n7 > 3)', 'flagged as (select *, day as episode_clock from windowed where n7 > 3), later as (select 1)').replace('-- keep: flagged', '-- keep: later');
+    expect(() => planIncremental(late)).toThrow(/must come before flagged/);
+  });
+
+  it('finds a step\'s body past nested parentheses, strings and comments', () => {
+    const sql = "with a as (select '(' as x, (1 + 2) as y -- )\n), b as (select 1)";
+    const at = cteBody(sql, 'a')!;
+    expect(sql.slice(at.start, at.end)).toBe("select '(' as x, (1 + 2) as y -- )\n");
+    expect(sql.slice(cteBody(sql, 'b')!.start, cteBody(sql, 'b')!.end)).toBe('select 1');
+    expect(cteBody(sql, 'c')).toBeUndefined();
   });
 
   it('a file without $judge_from_day runs whole; one that uses it must call day_episodes once', () => {
