@@ -40,7 +40,7 @@ with plateau_days as (
          work_kw >= $min_plateau_kw
            and work_kw >= $min_day_night_ratio * greatest(night_kw, $min_night_kw)
            and work_sd_kw <= $max_day_cv * work_kw as is_plateau
-  from day_profiles($min_hour_covered_min, $min_day_hours, $work_start_hour, $work_end_hour, $night_end_hour, $judge_from_day - ($window_days - 1), $last_complete_day)
+  from kept_day_profiles($min_hour_covered_min, $min_day_hours, $work_start_hour, $work_end_hour, $night_end_hour, $judge_from_day - ($window_days - 1), $last_complete_day)
 ),
 
 plateau_meters as (

@@ -97,6 +97,18 @@ create or replace temp macro day_profiles(min_hour_covered_min, min_hours, work_
   -- a macro parameter cannot be bound in HAVING, hence the outer filter
   where hours_seen >= min_hours;
 
+-- The parameters a kept day profile was computed with (meter_day_profiles.profile_key).
+create or replace temp macro day_profile_key(min_hour_covered_min, min_hours, work_start_hour, work_end_hour, night_end_hour) as
+  concat_ws('|', min_hour_covered_min, min_hours, work_start_hour, work_end_hour, night_end_hour);
+
+-- day_profiles of the closed days, as the runner keeps them (migration 007, src/store/dayProfiles.ts:
+-- refreshed with peer_daily before any detector reads them): a trailing window reads these rows,
+-- one per meter and day, instead of every stored hour of the window.
+create or replace temp macro kept_day_profiles(min_hour_covered_min, min_hours, work_start_hour, work_end_hour, night_end_hour, from_day, to_day) as table
+  select * exclude (profile_key) from meter_day_profiles
+  where profile_key = day_profile_key(min_hour_covered_min, min_hours, work_start_hour, work_end_hour, night_end_hour)
+    and day >= from_day and day <= to_day;
+
 -- Episodes: flagged rows of one meter closer than gap (in episode_clock units) form one episode.
 -- The relation needs meter_id and episode_clock, a number that grows with time (day_no for day
 -- grain, epoch seconds for interval grain); adds starts_episode and episode_no.

@@ -39,7 +39,7 @@ window_levels as (
   -- (a day's window reaches window_days - 1 days back)
   select meter_id, day,
          median(work_kw) filter (where dow <= 5) over w as work_kw_median
-  from day_profiles($min_hour_covered_min, $min_day_hours, $work_start_hour, $work_end_hour, $night_end_hour,
+  from kept_day_profiles($min_hour_covered_min, $min_day_hours, $work_start_hour, $work_end_hour, $night_end_hour,
                     $since_day - ($window_days - 1), $last_complete_day)
   window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
 ),

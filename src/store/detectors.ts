@@ -8,13 +8,11 @@ import {
   type DuckDBType, type DuckDBValue,
 } from '@duckdb/node-api';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
 import { FLAGS_RELATION } from '../core/incremental.js';
-import { flagsTable, judgeFromMs, loadJudged, markDirtyFrom, saveJudged } from './judgeState.js';
-import { MACRO_DIR } from '../paths.js';
+import { flagsTable, judgeFromMs, loadJudged, macroSource, markDirtyFrom, saveJudged } from './judgeState.js';
+import { refreshDayProfiles } from './dayProfiles.js';
 import { renderSummary, type DetectorSpec, type ParamSpec } from '../core/detectorSpec.js';
 import { loadPeerSql, loadRegistry, peerParamValues, type DetectorRegistry, type DetectorSettings } from '../config/detectorRegistry.js';
 import type { Lead } from '../core/types.js';
@@ -54,6 +52,8 @@ export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: Dete
   const { values, types } = bindValues(peer, peerParamValues(registry, settings, peer), ctx);
   const con = db.con;
   try {
+    // the working-hours levels come from the kept day profiles, brought current first
+    await refreshDayProfiles(db, { values, types }, ctx.lastCompleteDayMs);
     await con.run(`create or replace temp table peer_fresh as ${peer.sql}`, values, types);
     await con.run(`
       create or replace temp table peer_changed as
@@ -62,7 +62,7 @@ export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: Dete
       where p.meter_id is null or p.profiled <> f.profiled or not same_level(p.kwh_day, f.kwh_day) or not same_level(p.work_kw, f.work_kw)`);
     await con.run(`insert or replace into peer_daily select * from temp.peer_changed`);
     // changed peer levels change the peer detectors' judgement of those days
-    await markDirtyFrom(con, `select min(day) from temp.peer_changed`);
+    await markDirtyFrom(con, `select min(day) from temp.peer_changed`, { readings: false });
     const rows = (await con.runAndReadAll(`select meter_id, epoch_ms(day) as day_ms, kwh_day, profiled, work_kw from temp.peer_changed order by meter_id, day`)).getRowObjectsJS();
     return rows.map((r) => ({ meter_id: String(r.meter_id), day_ms: Number(r.day_ms), kwh_day: num(r.kwh_day), profiled: Boolean(r.profiled), work_kw: num(r.work_kw) }));
   } catch (e) {
@@ -119,13 +119,10 @@ function pickBound(sql: string, b: Bound): Bound {
   return { values, types };
 }
 
-let macroText: string | undefined;
-
 /** What a detector's kept flags were computed with: its SQL, the shared macros and its bound parameters. */
 export function detectorFingerprint(d: DetectorSpec, params: Record<string, unknown>): string {
-  macroText ??= readdirSync(MACRO_DIR).filter((f) => f.endsWith('.sql')).sort().map((f) => readFileSync(join(MACRO_DIR, f), 'utf8')).join('\n');
   const bound = Object.fromEntries(d.params.map((p) => [p.name, params[p.name] ?? p.default]));
-  return createHash('sha1').update(d.sql).update(macroText).update(JSON.stringify(bound)).digest('hex');
+  return createHash('sha1').update(d.sql).update(macroSource()).update(JSON.stringify(bound)).digest('hex');
 }
 
 /**

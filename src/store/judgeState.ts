@@ -3,8 +3,11 @@
  * detector back: every write of a detection input (readings, peer rows, the registry) notes the
  * earliest day it touched, and the next run judges again from there.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Db } from './db.js';
 import { DAY_MS } from '../time.js';
+import { MACRO_DIR } from '../paths.js';
 
 export interface JudgedState {
   fingerprint: string;
@@ -19,14 +22,23 @@ export const flagsTable = (detector: string): string => `detector_flags_${detect
 
 type Con = Db['con'];
 
+let macroText: string | undefined;
+
+/** The shared macros' text: kept state made with other macros is made again. */
+export function macroSource(): string {
+  macroText ??= readdirSync(MACRO_DIR).filter((f) => f.endsWith('.sql')).sort().map((f) => readFileSync(join(MACRO_DIR, f), 'utf8')).join('\n');
+  return macroText;
+}
+
 /**
  * Note that inputs changed from the day `dayExpr` yields (a SQL scalar query returning a date, or
  * null for nothing) on. Cheap: one row per detector. Run inside the writer's transaction.
+ * `readings: false` for inputs the rollups do not read (peer rows): only the detectors are marked.
  */
-export async function markDirtyFrom(con: Con, dayExpr: string): Promise<void> {
+export async function markDirtyFrom(con: Con, dayExpr: string, { readings = true } = {}): Promise<void> {
   await con.run(`
     update detector_judged set dirty_from = least(coalesce(dirty_from, x.d), x.d)
-    from (${dayExpr}) x(d) where x.d is not null`);
+    from (${dayExpr}) x(d) where x.d is not null${readings ? '' : ` and detector not like 'rollup:%'`}`);
 }
 
 /** Everything is judged again at the next run (registry changes: categories, streets, capacities, sites). */
@@ -58,8 +70,9 @@ export function judgeFromMs(state: JudgedState | undefined, fingerprint: string,
   return Math.max(0, Math.min(state.judgedThroughMs + DAY_MS, state.dirtyFromMs ?? Infinity, lastCompleteDayMs + DAY_MS));
 }
 
-/** Drop the kept flags of meters whose readings this store no longer holds (a lost partition). */
+/** Drop the kept flags and day profiles of meters whose readings this store no longer holds (a lost partition). */
 export async function dropFlagsOf(con: Con, meterSelect: string): Promise<void> {
   const tables = (await con.runAndReadAll(`select table_name from duckdb_tables() where schema_name = 'main' and table_name like 'detector!_flags!_%' escape '!'`)).getRowObjectsJS();
   for (const t of tables) await con.run(`delete from "${String(t.table_name)}" where meter_id in (${meterSelect})`);
+  await con.run(`delete from meter_day_profiles where meter_id in (${meterSelect})`);
 }

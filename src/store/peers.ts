@@ -33,7 +33,7 @@ export async function applyPeerRows(db: Db, rows: readonly PeerRow[]): Promise<n
     left join peer_daily p on p.meter_id = s.meter_id and p.day = s.day
     where p.meter_id is null or p.profiled <> s.profiled or not same_level(p.kwh_day, s.kwh_day) or not same_level(p.work_kw, s.work_kw)`);
   await con.run(`insert or replace into peer_daily select * from temp.peer_incoming`);
-  await markDirtyFrom(con, `select min(day) from temp.peer_incoming`);
+  await markDirtyFrom(con, `select min(day) from temp.peer_incoming`, { readings: false });
   const days = (await con.runAndReadAll(`select distinct epoch_ms(day) d from temp.peer_incoming`)).getRowObjectsJS();
   return days.map((r) => Number(r.d));
 }
