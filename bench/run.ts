@@ -109,14 +109,13 @@ async function districtClose(): Promise<void> {
       // one day per statement, as the ingest lands a district's readings: a single 60-day insert
       // sorted by hour needs the whole sort in memory (100k meters ran DuckDB out of its 4 GB)
       for (let day = 0; day < days - 1; day++) {
-        const from = day, to = day + 1;
         await db.con.run(`
           insert into meter_hourly
           select 'M' || lpad(m::varchar, 7, '0'), timestamp '2026-09-01' + to_hours(h), 
                  round(greatest(0, (case when hour(timestamp '2026-09-01' + to_hours(h)) between 18 and 22 then 1.2 else 0.25 end) * (0.5 + hash(m) % 1000 / 1000.0) * (0.6 + 0.8 * random())
                    + case when m % 100 = 7 and h >= 30 * 24 and isodow(timestamp '2026-09-01' + to_hours(h)) <= 5 and hour(timestamp '2026-09-01' + to_hours(h)) between 8 and 17 then 6 else 0 end), 3), 60
           -- in time order, as the ingest stores a district's readings (day by day)
-          from range(${from * 24}, ${to * 24}) b(h), range(${n}) a(m) order by h, m`);
+          from range(${day * 24}, ${(day + 1) * 24}) b(h), range(${n}) a(m) order by h, m`);
         await db.con.run(`insert into meter_daily select meter_id, cast(hour as date), sum(kwh), sum(covered_min), 24 from meter_hourly
           where hour >= timestamp '2026-09-01' + to_days(${day}) and hour < timestamp '2026-09-01' + to_days(${day + 1}) group by all`);
       }

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
-import type { Db } from './db.js';
+import { inTransaction, type Db } from './db.js';
 import { judgeFromMs, loadJudged, macroSource, saveJudged } from './judgeState.js';
 import { DAY_MS } from '../time.js';
 
@@ -35,21 +35,15 @@ export async function refreshDayProfiles(
     types[p] = bound.types[p]!;
   }
   const con = db.con;
-  const key = String((await con.runAndReadAll(`select day_profile_key(${ARGS})`, values, types)).getRows()[0]![0]);
-  const fingerprint = createHash('sha1').update(macroSource()).update(key).digest('hex');
+  const fingerprint = createHash('sha1').update(macroSource()).update(JSON.stringify(PARAMS.map((p) => String(values[p])))).digest('hex');
   const from = judgeFromMs(await loadJudged(db, DAY_PROFILES_STATE), fingerprint, lastCompleteDayMs);
   if (from > lastCompleteDayMs) return;
   const day = (ms: number) => `date '1970-01-01' + ${Math.floor(ms / DAY_MS)}`;
-  await con.run('begin transaction');
-  try {
+  await inTransaction(con, async () => {
     await con.run(from <= 0 ? 'delete from meter_day_profiles' : `delete from meter_day_profiles where day >= ${day(from)}`);
     await con.run(`
       insert into meter_day_profiles
       select day_profile_key(${ARGS}), * from day_profiles(${ARGS}, ${day(from)}, ${day(lastCompleteDayMs)})`, values, types);
     await saveJudged(db, DAY_PROFILES_STATE, fingerprint, lastCompleteDayMs);
-    await con.run('commit');
-  } catch (e) {
-    await con.run('rollback').catch(() => undefined);
-    throw e;
-  }
+  });
 }

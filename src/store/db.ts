@@ -88,6 +88,19 @@ export function listMigrations(): { version: number; name: string; sql: string }
     .map((f) => ({ version: Number(f.slice(0, 3)), name: f, sql: readFileSync(join(dir, f), 'utf8') }));
 }
 
+/** Run fn inside one transaction: committed when it resolves, rolled back (and rethrown) when it throws. */
+export async function inTransaction<T>(con: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+  await con.run('begin transaction');
+  try {
+    const out = await fn();
+    await con.run('commit');
+    return out;
+  } catch (e) {
+    await con.run('rollback').catch(() => undefined);
+    throw e;
+  }
+}
+
 export async function migrate(con: DuckDBConnection): Promise<number> {
   await con.run(`create table if not exists schema_migrations (version integer primary key, name varchar not null, applied_at timestamp not null default current_timestamp)`);
   const done = new Set((await con.runAndReadAll(`select version from schema_migrations`)).getRowObjectsJS().map((r) => Number(r.version)));

@@ -8,7 +8,7 @@ import {
   type DuckDBType, type DuckDBValue,
 } from '@duckdb/node-api';
 import { createHash } from 'node:crypto';
-import type { Db } from './db.js';
+import { inTransaction, type Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
 import { FLAGS_RELATION } from '../core/incremental.js';
 import { flagsTable, judgeFromMs, loadJudged, macroSource, markDirtyFrom, saveJudged } from './judgeState.js';
@@ -137,18 +137,13 @@ async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: num
   const fromDate = `date '1970-01-01' + ${Math.floor(fromMs / DAY_MS)}`;
   const f = pickBound(plan.flagsSql, b);
   await con.run(`create or replace temp table flags_new as ${plan.flagsSql}`, f.values, f.types);
-  await con.run('begin transaction');
-  try {
+  await inTransaction(con, async () => {
     // a full judgement starts afresh: the flags may come from other SQL with other columns
     if (fromMs <= 0) await con.run(`drop table if exists ${table}`);
     await con.run(`create table if not exists ${table} as select * from temp.flags_new limit 0`);
     await con.run(`delete from ${table} where day >= ${fromDate}`);
     await con.run(`insert into ${table} select * from temp.flags_new`);
-    await con.run('commit');
-  } catch (e) {
-    await con.run('rollback').catch(() => undefined);
-    throw e;
-  }
+  });
   await con.run(`create or replace temp view ${FLAGS_RELATION} as
     select * from ${table} semi join (select distinct meter_id from temp.flags_new) using (meter_id)`);
   const rows = await runBound(db, plan.episodesSql, b);

@@ -71,7 +71,7 @@ export function judgeFromMs(state: JudgedState | undefined, fingerprint: string,
 }
 
 /** Drop the kept flags and day profiles of meters whose readings this store no longer holds (a lost partition). */
-export async function dropFlagsOf(con: Con, meterSelect: string): Promise<void> {
+export async function dropKeptStateOf(con: Con, meterSelect: string): Promise<void> {
   const tables = (await con.runAndReadAll(`select table_name from duckdb_tables() where schema_name = 'main' and table_name like 'detector!_flags!_%' escape '!'`)).getRowObjectsJS();
   for (const t of tables) await con.run(`delete from "${String(t.table_name)}" where meter_id in (${meterSelect})`);
   await con.run(`delete from meter_day_profiles where meter_id in (${meterSelect})`);

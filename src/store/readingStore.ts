@@ -8,7 +8,7 @@ import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBTimestampValue, INTEGER, LIST, l
 import type { Reading } from '../contracts/reading.js';
 import type { Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
-import { dropFlagsOf, markDirtyFrom } from './judgeState.js';
+import { dropKeptStateOf, markDirtyFrom } from './judgeState.js';
 import type { RegisterState } from '../core/register.js';
 import type { DayLevel } from '../core/cases.js';
 
@@ -169,7 +169,7 @@ export class ReadingStore {
         await con.run(`delete from ${t} where meter_id in (${lostMeters})`);
       }
       // their kept flags too: a full judgement of what this store now holds would find none
-      await dropFlagsOf(con, lostMeters);
+      await dropKeptStateOf(con, lostMeters);
       await con.run(`delete from meter_partition where "partition" in ${parts}`);
       await con.run(`delete from kafka_offsets where topic = $t and "partition" in ${parts}`, { t: topic });
       await con.run('commit');

@@ -8,7 +8,7 @@ import { DOUBLE, INTEGER, type DuckDBType, type DuckDBValue } from '@duckdb/node
 import { openDb, type Db } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
 import { refreshDayProfiles } from '../../src/store/dayProfiles.js';
-import { dropFlagsOf } from '../../src/store/judgeState.js';
+import { dropKeptStateOf } from '../../src/store/judgeState.js';
 import { rng } from '../../src/fixtures/district.js';
 import type { Reading } from '../../src/contracts/reading.js';
 import { DAY_MS, parseDate } from '../../src/time.js';
@@ -76,7 +76,7 @@ describe('kept day profiles', () => {
       await refreshDayProfiles(db, bound(8), START + 9 * DAY_MS);
       expect(await kept(db)).toEqual([]);
       expect(await kept(db, 8)).toEqual(await fresh(db, iso(START + 9 * DAY_MS), 8));
-      await dropFlagsOf(db.con, `select 'm1'`);
+      await dropKeptStateOf(db.con, `select 'm1'`);
       expect((await kept(db, 8)).some((r) => r.meter_id === 'm1')).toBe(false);
       expect((await kept(db, 8)).some((r) => r.meter_id === 'm2')).toBe(true);
     } finally {
