@@ -55,7 +55,7 @@ export function widePointEnds(columns: readonly string[], file: string): number[
   });
 }
 
-function checkLongColumns(columns: readonly string[], file: string): void {
+export function checkLongColumns(columns: readonly string[], file: string): void {
   for (const c of columns) {
     if (!LONG_COLUMNS.has(c)) {
       throw new PowerscreenError('INPUT_MALFORMED', `${file}: unknown column "${c}" (expected meter_id, ts, kwh or reading_kwh, optional interval_min; or the wide layout meter_id, date, p1…p96)`);
@@ -70,7 +70,7 @@ function checkLongColumns(columns: readonly string[], file: string): void {
 }
 
 /** One wide row (meter-day) → interval records. Invalid date → one broken entry. */
-function expandWide(row: Record<string, unknown>, ends: number[], pointCols: string[], rowNo: number, out: RawBatch): void {
+export function expandWide(row: Record<string, unknown>, ends: number[], pointCols: string[], rowNo: number, out: RawBatch): void {
   const date = String(row.date ?? '').trim();
   const dayMs = parseDate(date);
   if (dayMs === undefined) {
@@ -86,7 +86,7 @@ function expandWide(row: Record<string, unknown>, ends: number[], pointCols: str
   }
 }
 
-function emptyBatch(): RawBatch {
+export function emptyBatch(): RawBatch {
   return { records: [], rows: [], broken: [] };
 }
 
@@ -211,6 +211,14 @@ function tsText(v: unknown, zoned: boolean): unknown {
   return v;
 }
 
+/** A value DuckDB read from a Parquet column (type as DuckDB names it) → the raw record's value. */
+export function parquetValue(v: unknown, type: string): unknown {
+  return v === null ? undefined
+    : type.startsWith('TIMESTAMP') ? tsText(v, type.includes('TIME ZONE'))
+    : type.startsWith('DECIMAL') || typeof v === 'bigint' ? Number(String(v))
+    : typeof v === 'object' ? String(v) : v;
+}
+
 async function* readParquet(file: string, batchRows: number): AsyncGenerator<RawBatch> {
   const db = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
   const con = await db.connect();
@@ -234,12 +242,7 @@ async function* readParquet(file: string, batchRows: number): AsyncGenerator<Raw
         row++;
         const rec: Record<string, unknown> = {};
         for (let i = 0; i < columns.length; i++) {
-          const v = values[i];
-          const t = types[i]!;
-          rec[columns[i]!] = v === null ? undefined
-            : t.startsWith('TIMESTAMP') ? tsText(v, t.includes('TIME ZONE'))
-            : t.startsWith('DECIMAL') || typeof v === 'bigint' ? Number(String(v))
-            : typeof v === 'object' ? String(v) : v;
+          rec[columns[i]!] = parquetValue(values[i], types[i]!);
         }
         if (ends) expandWide(rec, ends, pointCols, row, batch);
         else {

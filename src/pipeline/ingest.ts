@@ -28,6 +28,8 @@ export interface Prepared {
   registerState: Map<string, RegisterState>;
   /** Register values already accounted for by stored readings (a file or topic read again). */
   registerDuplicates: number;
+  /** The file row or message each reading came from (-1: unknown). */
+  rowOf: ReadonlyMap<Reading, number>;
 }
 
 export function emptyCounts(): IngestCounts {
@@ -144,7 +146,7 @@ export class Ingestor {
       });
       return false;
     }) : timely;
-    return { readings: plausible, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState, registerDuplicates };
+    return { readings: plausible, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState, registerDuplicates, rowOf };
   }
 
   /** Store a prepared batch (with the Kafka offsets it covers, in the same transaction). */
@@ -168,6 +170,25 @@ export class Ingestor {
     sink.write(p.rejects);
     await this.commit(p);
     return p.readings;
+  }
+
+  /**
+   * Finish a file DuckDB read itself (store/nativeFile.ts): `nativeRead` records passed its SQL checks
+   * and are staged as the query `nativeStaged`, each with its file row as seq; `declined` are the rows its SQL checks did
+   * not pass, judged here by the contract, which gives each reject its reason. Those accepted join
+   * the stage under their own rows, so the first occurrence in the file still wins a duplicate.
+   */
+  async ingestStaged(nativeRead: number, nativeMeters: readonly string[], nativeStaged: string, declined: RawBatch, source: string, sink: RejectSink): Promise<void> {
+    const p = await this.prepare(declined, source);
+    sink.write(p.rejects);
+    if (p.readings.length) await this.store.stage(p.readings, (i) => p.rowOf.get(p.readings[i]!) ?? -1);
+    const r = await this.store.commitStage([], undefined, nativeStaged);
+    for (const m of nativeMeters) this.counts.meters.add(m);
+    for (const x of p.readings) this.counts.meters.add(x.meter_id);
+    this.counts.read += nativeRead + p.read;
+    this.counts.accepted += r.accepted;
+    this.counts.duplicate += r.duplicate;
+    this.counts.rejected += p.rejects.length;
   }
 
   /** accepted counts register base values too, so read = accepted + rejected + duplicate. */

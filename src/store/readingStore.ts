@@ -6,7 +6,7 @@
  */
 import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBTimestampValue, INTEGER, LIST, listValue, SMALLINT, TIMESTAMP, VARCHAR } from '@duckdb/node-api';
 import type { Reading } from '../contracts/reading.js';
-import type { Db } from './db.js';
+import { inTransaction, type Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
 import { dropKeptStateOf, markDirtyFrom } from './judgeState.js';
 import type { RegisterState } from '../core/register.js';
@@ -39,25 +39,33 @@ export class ReadingStore {
 
   async append(readings: readonly Reading[], offsets: readonly OffsetMark[] = [], registerState?: ReadonlyMap<string, RegisterState>): Promise<AppendResult> {
     const registers = registerState?.size ? registerState : undefined;
-    if (registers) await this.stageRegisterState(registers);
     if (readings.length === 0) {
+      if (registers) await this.stageRegisterState(registers);
       if (offsets.length || registers) {
-        await this.db.con.run('begin transaction');
-        try {
+        await inTransaction(this.db.con, async () => {
           if (registers) await this.db.con.run(`insert or replace into register_state select * from temp.register_stage`);
           if (offsets.length) await this.saveOffsets(offsets, false);
-          await this.db.con.run('commit');
-        } catch (e) {
-          await this.db.con.run('rollback').catch(() => undefined);
-          throw e;
-        }
+        });
       }
       return { accepted: 0, duplicate: 0 };
     }
+    await this.beginStage();
+    await this.stage(readings);
+    return this.commitStage(offsets, registerState);
+  }
+
+  /**
+   * Start a batch: an empty `temp.reading_stage (seq, meter_id, ts, interval_min, kwh)`. Readings
+   * go in through `stage`; those of a file DuckDB read itself are handed to `commitStage` as a
+   * query (store/nativeFile.ts); `commitStage` stores them all. Where two carry the same (meter, ts), the lower seq wins.
+   */
+  async beginStage(): Promise<void> {
     await this.ensureStage();
-    const con = this.db.con;
-    let minTs = Infinity, maxTs = -Infinity;
-    const app = await con.createAppender('reading_stage', 'main', 'temp');
+  }
+
+  /** Append readings to the open stage; seq is each one's position unless given (a file row). */
+  async stage(readings: readonly Reading[], seqOf?: (i: number) => number): Promise<void> {
+    const app = await this.db.con.createAppender('reading_stage', 'main', 'temp');
     try {
       // column-wise data chunks: one crossing into DuckDB per column of 2,048 rows, not per value
       for (let o = 0; o < readings.length; o += STAGE_CHUNK_ROWS) {
@@ -65,9 +73,7 @@ export class ReadingStore {
         const seq = new Array<bigint>(n), ids = new Array<string>(n), tss = new Array<DuckDBTimestampValue>(n), ivs = new Array<number>(n), kwh = new Array<number>(n);
         for (let i = 0; i < n; i++) {
           const r = readings[o + i]!;
-          if (r.ts_ms < minTs) minTs = r.ts_ms;
-          if (r.ts_ms > maxTs) maxTs = r.ts_ms;
-          seq[i] = BigInt(o + i);
+          seq[i] = BigInt(seqOf ? seqOf(o + i) : o + i);
           ids[i] = r.meter_id;
           tss[i] = ts(r.ts_ms);
           ivs[i] = r.interval_min;
@@ -81,6 +87,19 @@ export class ReadingStore {
     } finally {
       app.closeSync();
     }
+  }
+
+  /**
+   * Store the staged readings (and Kafka offsets, register state) in one transaction. `alsoStaged`:
+   * a query of more staged rows, same columns (a file DuckDB read and checked: nativeFile.ts).
+   */
+  async commitStage(offsets: readonly OffsetMark[] = [], registerState?: ReadonlyMap<string, RegisterState>, alsoStaged?: string): Promise<AppendResult> {
+    const registers = registerState?.size ? registerState : undefined;
+    if (registers) await this.stageRegisterState(registers);
+    const con = this.db.con;
+    const stage = alsoStaged ? `(select * from temp.reading_stage union all select * from ${alsoStaged})` : 'temp.reading_stage';
+    const staged = (await con.runAndReadAll(`select count(*) n, min(ts) lo, max(ts) hi from ${stage}`)).getRows()[0]!;
+    const stagedRows = Number(staged[0]);
     await con.run('begin transaction');
     try {
       // First occurrence of a (meter, ts) wins, inside the batch and against the store.
@@ -88,7 +107,7 @@ export class ReadingStore {
         create or replace temp table reading_fresh as
         with batch_unique as (
           select meter_id, ts, arg_min(interval_min, seq) as interval_min, arg_min(kwh, seq) as kwh
-          from temp.reading_stage group by meter_id, ts
+          from ${stage} group by meter_id, ts
         ),
         already_stored as (
           select r.meter_id, r.ts from readings r
@@ -96,7 +115,7 @@ export class ReadingStore {
             and r.meter_id in (select distinct meter_id from batch_unique)
         )
         select b.* from batch_unique b anti join already_stored s on b.meter_id = s.meter_id and b.ts = s.ts`,
-        { min_ts: ts(minTs), max_ts: ts(maxTs) });
+        { min_ts: staged[1] ?? ts(0), max_ts: staged[2] ?? ts(0) }, { min_ts: TIMESTAMP, max_ts: TIMESTAMP });
       await con.run(`insert into readings select meter_id, ts, interval_min, kwh from temp.reading_fresh`);
       await con.run(`
         insert into meter_daily
@@ -119,17 +138,17 @@ export class ReadingStore {
       if (offsets.length === 1) {
         // a worker's batch comes from one partition: remember where each meter lives, so the
         // worker can drop exactly these meters' state if a rebalance moves the partition away
-        await con.run(`insert or replace into meter_partition select distinct meter_id, $p from temp.reading_stage`, { p: offsets[0]!.partition });
+        await con.run(`insert or replace into meter_partition select distinct meter_id, $p from ${stage}`, { p: offsets[0]!.partition });
       }
       if (registers) await con.run(`insert or replace into register_state select * from temp.register_stage`);
       if (offsets.length) await this.saveOffsets(offsets, false);
       await con.run('commit');
       await con.run('drop table temp.reading_stage; drop table temp.reading_fresh');
-      return { accepted, duplicate: readings.length - accepted };
+      return { accepted, duplicate: stagedRows - accepted };
     } catch (e) {
       await con.run('rollback').catch(() => undefined);
       await con.run('drop table if exists temp.reading_stage').catch(() => undefined);
-      throw new PowerscreenError('STORE_FAILED', `appending ${readings.length} readings failed: ${(e as Error).message}`);
+      throw new PowerscreenError('STORE_FAILED', `appending ${stagedRows} readings failed: ${(e as Error).message}`);
     }
   }
 
