@@ -19,6 +19,8 @@ const baseShape = {
     /** Interval length for readings that do not carry `interval_min`. */
     interval_min: z.number().int().min(1).max(1440).default(15),
     batch_rows: z.number().int().positive().default(100_000),
+    /** CSV and Parquet backfill files are read by DuckDB and checked in SQL (false: row by row in TypeScript, as JSON files are). */
+    native_files: z.boolean().default(true),
   }).prefault({}),
   store: z.strictObject({
     db: z.string().default('.powerscreen/powerscreen.duckdb'),

@@ -8,7 +8,8 @@ import { casesByDetector } from '../store/caseStore.js';
 import { loadMeterFile, loadSiteFile } from '../io/reference.js';
 import type { TextEncoding } from '../io/lines.js';
 import { readRecords } from '../io/readers.js';
-import { Ingestor } from './ingest.js';
+import { CONTRACT_MARGIN, Ingestor } from './ingest.js';
+import { dropNativeFile, firstRecords, NATIVE_STAGED, openNativeFile, stageNativeFile } from '../store/nativeFile.js';
 import { judgeCadence } from '../core/cadence.js';
 import { screen, type ScreenResult } from './screen.js';
 import type { RejectSink } from '../sinks/rejects.js';
@@ -57,31 +58,83 @@ export async function loadReference(db: Db, meters?: string, sites?: string, enc
   if (sites) await upsertSites(db, await loadSiteFile(sites, encoding));
 }
 
+/**
+ * A CSV or Parquet file read by DuckDB and checked in SQL (store/nativeFile.ts); false when the
+ * file must be read row by row instead (a broken row, a register feed: the line reader reports it).
+ */
+async function ingestNatively(file: string, o: FileIngestContext): Promise<boolean> {
+  const { store, ingestor, notes } = o;
+  const opened = await openNativeFile(o.db, file);
+  if (!opened.ok) {
+    o.log?.info({ file, why: opened.why }, 'file read row by row');
+    return false;
+  }
+  const f = opened.file;
+  try {
+    let interval = o.pipeline.source.interval_min;
+    if (f.layout.kind === 'long' && !f.layout.hasInterval) {
+      // the same judgement, on the same first batch of rows, as the line reader's path makes
+      const c = judgeCadence(await firstRecords(o.db, f, o.pipeline.source.batch_rows), interval);
+      if (c.ok === 'infer') {
+        interval = c.interval_min;
+        o.log?.warn({ file, interval_min: c.interval_min }, c.note);
+        notes.push(`${file}: ${c.note}`);
+      }
+    }
+    ingestor.defaultIntervalMin = interval;
+    await store.beginStage();
+    const staged = await stageNativeFile(o.db, f, interval, CONTRACT_MARGIN);
+    await ingestor.ingestStaged(staged.staged, staged.meters, NATIVE_STAGED, staged.declined, file, o.rejects);
+  } finally {
+    await dropNativeFile(o.db);
+  }
+  o.onProgress?.({ file, read: ingestor.counts.read });
+  o.log?.info({ file, ...ingestor.totals() }, 'file ingested');
+  return true;
+}
+
+/** What ingesting one file needs: the store, the ingestor that counts, where rejects go. */
+export interface FileIngestContext {
+  db: Db;
+  store: ReadingStore;
+  ingestor: Ingestor;
+  pipeline: Pipeline;
+  rejects: RejectSink;
+  notes: string[];
+  log?: Logger;
+  onProgress?: (p: { file: string; read: number }) => void;
+}
+
+/** One reading file into the store: read by DuckDB when it can be (CSV, Parquet), else row by row. */
+export async function ingestFile(file: string, o: FileIngestContext): Promise<void> {
+  const { ingestor, notes } = o;
+  if (o.pipeline.source.native_files && await ingestNatively(file, o)) return;
+  let first = true;
+  for await (const batch of readRecords(file, o.pipeline.source.batch_rows)) {
+    if (first) {
+      // a file that does not say its interval must have the default's cadence: a daily file read
+      // as 15-minute values would store every day's energy as a quarter hour's
+      const c = judgeCadence(batch.records, o.pipeline.source.interval_min);
+      ingestor.defaultIntervalMin = c.ok === 'infer' ? c.interval_min : o.pipeline.source.interval_min;
+      if (c.ok === 'infer') {
+        o.log?.warn({ file, interval_min: c.interval_min }, c.note);
+        notes.push(`${file}: ${c.note}`);
+      }
+      first = false;
+    }
+    await ingestor.ingest(batch, file, o.rejects);
+    o.onProgress?.({ file, read: ingestor.counts.read });
+  }
+  o.log?.info({ file, ...ingestor.totals() }, 'file ingested');
+}
+
 export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
   const t0 = performance.now();
   await loadReference(o.db, o.meters, o.sites, o.encoding);
   const store = new ReadingStore(o.db);
   const ingestor = new Ingestor(store, o.pipeline.source.interval_min);
   const notes: string[] = [];
-  for (const file of o.readings) {
-    let first = true;
-    for await (const batch of readRecords(file, o.pipeline.source.batch_rows)) {
-      if (first) {
-        // a file that does not say its interval must have the default's cadence: a daily file read
-        // as 15-minute values would store every day's energy as a quarter hour's
-        const c = judgeCadence(batch.records, o.pipeline.source.interval_min);
-        ingestor.defaultIntervalMin = c.ok === 'infer' ? c.interval_min : o.pipeline.source.interval_min;
-        if (c.ok === 'infer') {
-          o.log?.warn({ file, interval_min: c.interval_min }, c.note);
-          notes.push(`${file}: ${c.note}`);
-        }
-        first = false;
-      }
-      await ingestor.ingest(batch, file, o.rejects);
-      o.onProgress?.({ file, read: ingestor.counts.read });
-    }
-    o.log?.info({ file, ...ingestor.totals() }, 'file ingested');
-  }
+  for (const file of o.readings) await ingestFile(file, { ...o, store, ingestor, notes });
   const t1 = performance.now();
   const result = await screen(o.db, o.pipeline, o.sinks);
   const t2 = performance.now();
