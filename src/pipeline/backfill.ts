@@ -9,7 +9,7 @@ import { loadMeterFile, loadSiteFile } from '../io/reference.js';
 import type { TextEncoding } from '../io/lines.js';
 import { readRecords } from '../io/readers.js';
 import { CONTRACT_MARGIN, Ingestor } from './ingest.js';
-import { dropNativeFile, firstRecords, NATIVE_STAGED, openNativeFile, stageNativeFile } from '../store/nativeFile.js';
+import { dropNativeFile, firstRecords, openNativeFile, stageNativeFile } from '../store/nativeFile.js';
 import { judgeCadence } from '../core/cadence.js';
 import { screen, type ScreenResult } from './screen.js';
 import type { RejectSink } from '../sinks/rejects.js';
@@ -63,7 +63,7 @@ export async function loadReference(db: Db, meters?: string, sites?: string, enc
  * file must be read row by row instead (a broken row, a register feed: the line reader reports it).
  */
 async function ingestNatively(file: string, o: FileIngestContext): Promise<boolean> {
-  const { store, ingestor, notes } = o;
+  const { ingestor } = o;
   const opened = await openNativeFile(o.db, file);
   if (!opened.ok) {
     o.log?.info({ file, why: opened.why }, 'file read row by row');
@@ -71,20 +71,11 @@ async function ingestNatively(file: string, o: FileIngestContext): Promise<boole
   }
   const f = opened.file;
   try {
-    let interval = o.pipeline.source.interval_min;
-    if (f.layout.kind === 'long' && !f.layout.hasInterval) {
-      // the same judgement, on the same first batch of rows, as the line reader's path makes
-      const c = judgeCadence(await firstRecords(o.db, f, o.pipeline.source.batch_rows), interval);
-      if (c.ok === 'infer') {
-        interval = c.interval_min;
-        o.log?.warn({ file, interval_min: c.interval_min }, c.note);
-        notes.push(`${file}: ${c.note}`);
-      }
-    }
-    ingestor.defaultIntervalMin = interval;
-    await store.beginStage();
-    const staged = await stageNativeFile(o.db, f, interval, CONTRACT_MARGIN);
-    await ingestor.ingestStaged(staged.staged, staged.meters, NATIVE_STAGED, staged.declined, file, o.rejects);
+    // the same judgement, on the same first batch of rows, as the line reader's path makes
+    if (f.layout.kind === 'long' && !f.layout.hasInterval) judgeFileCadence(file, await firstRecords(o.db, f, o.pipeline.source.batch_rows), o);
+    else ingestor.defaultIntervalMin = o.pipeline.source.interval_min;
+    const staged = await stageNativeFile(o.db, f, ingestor.defaultIntervalMin, CONTRACT_MARGIN);
+    await ingestor.ingest(staged.declined, file, o.rejects, staged.staged);
   } finally {
     await dropNativeFile(o.db);
   }
@@ -93,10 +84,23 @@ async function ingestNatively(file: string, o: FileIngestContext): Promise<boole
   return true;
 }
 
-/** What ingesting one file needs: the store, the ingestor that counts, where rejects go. */
+/**
+ * A file that does not say its interval must have the default's cadence: a daily file read as
+ * 15-minute values would store every day's energy as a quarter hour's. Judged on its first records;
+ * sets the interval the ingestor gives records without one, and says so when it is not the default.
+ */
+function judgeFileCadence(file: string, firstRecords: readonly unknown[], o: FileIngestContext): void {
+  const c = judgeCadence(firstRecords, o.pipeline.source.interval_min);
+  o.ingestor.defaultIntervalMin = c.ok === 'infer' ? c.interval_min : o.pipeline.source.interval_min;
+  if (c.ok === 'infer') {
+    o.log?.warn({ file, interval_min: c.interval_min }, c.note);
+    o.notes.push(`${file}: ${c.note}`);
+  }
+}
+
+/** What ingesting one file needs: the database, the ingestor that stores and counts, where rejects go. */
 export interface FileIngestContext {
   db: Db;
-  store: ReadingStore;
   ingestor: Ingestor;
   pipeline: Pipeline;
   rejects: RejectSink;
@@ -107,19 +111,12 @@ export interface FileIngestContext {
 
 /** One reading file into the store: read by DuckDB when it can be (CSV, Parquet), else row by row. */
 export async function ingestFile(file: string, o: FileIngestContext): Promise<void> {
-  const { ingestor, notes } = o;
+  const { ingestor } = o;
   if (o.pipeline.source.native_files && await ingestNatively(file, o)) return;
   let first = true;
   for await (const batch of readRecords(file, o.pipeline.source.batch_rows)) {
     if (first) {
-      // a file that does not say its interval must have the default's cadence: a daily file read
-      // as 15-minute values would store every day's energy as a quarter hour's
-      const c = judgeCadence(batch.records, o.pipeline.source.interval_min);
-      ingestor.defaultIntervalMin = c.ok === 'infer' ? c.interval_min : o.pipeline.source.interval_min;
-      if (c.ok === 'infer') {
-        o.log?.warn({ file, interval_min: c.interval_min }, c.note);
-        notes.push(`${file}: ${c.note}`);
-      }
+      judgeFileCadence(file, batch.records, o);
       first = false;
     }
     await ingestor.ingest(batch, file, o.rejects);
@@ -131,10 +128,9 @@ export async function ingestFile(file: string, o: FileIngestContext): Promise<vo
 export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
   const t0 = performance.now();
   await loadReference(o.db, o.meters, o.sites, o.encoding);
-  const store = new ReadingStore(o.db);
-  const ingestor = new Ingestor(store, o.pipeline.source.interval_min);
+  const ingestor = new Ingestor(new ReadingStore(o.db), o.pipeline.source.interval_min);
   const notes: string[] = [];
-  for (const file of o.readings) await ingestFile(file, { ...o, store, ingestor, notes });
+  for (const file of o.readings) await ingestFile(file, { ...o, ingestor, notes });
   const t1 = performance.now();
   const result = await screen(o.db, o.pipeline, o.sinks);
   const t2 = performance.now();

@@ -4,7 +4,7 @@
  */
 import { validateReading, type Reading, type RegisterReading } from '../contracts/reading.js';
 import { RegisterDeriver, type RegisterState } from '../core/register.js';
-import type { OffsetMark, ReadingStore } from '../store/readingStore.js';
+import type { OffsetMark, ReadingStore, StagedQuery } from '../store/readingStore.js';
 import type { Reject, RejectSink } from '../sinks/rejects.js';
 import type { RawBatch } from '../io/readers.js';
 import { formatLocal, HOUR_MS } from '../time.js';
@@ -149,46 +149,36 @@ export class Ingestor {
     return { readings: plausible, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState, registerDuplicates, rowOf };
   }
 
-  /** Store a prepared batch (with the Kafka offsets it covers, in the same transaction). */
-  async commit(p: Prepared, offsets: readonly OffsetMark[] = []): Promise<void> {
+  /**
+   * Store a prepared batch (with the Kafka offsets it covers, in the same transaction). `also`:
+   * readings a file's SQL checks already staged in DuckDB (store/nativeFile.ts); the prepared ones
+   * are the rows those checks declined, so each keeps its file row and the first in the file wins.
+   */
+  async commit(p: Prepared, offsets: readonly OffsetMark[] = [], also?: StagedQuery): Promise<void> {
     // register state in the same transaction as the readings derived from it: a crash between the
     // two would otherwise re-derive the next readings from a stale base
-    const r = await this.store.append(p.readings, offsets, p.registerState);
+    const seqOf = also ? (i: number) => p.rowOf.get(p.readings[i]!) ?? -1 : undefined;
+    const r = await this.store.append(p.readings, offsets, p.registerState, { seqOf, also });
     for (const [meter, state] of p.registerState) this.deriver?.state.set(meter, state);
     for (const x of p.readings) this.counts.meters.add(x.meter_id);
-    this.counts.read += p.read;
+    for (const m of also?.meters ?? []) this.counts.meters.add(m);
+    this.counts.read += p.read + (also?.rows ?? 0);
     this.counts.accepted += r.accepted;
     this.counts.register_base += p.registerBase;
     this.counts.duplicate += r.duplicate + p.registerDuplicates;
     this.counts.rejected += p.rejects.length;
   }
 
-  /** Validate and store one batch of raw records from `source` (file backfill); rejects go to `sink`. */
-  async ingest(batch: RawBatch, source: string, sink: RejectSink): Promise<Reading[]> {
+  /**
+   * Validate and store one batch of raw records from `source` (file backfill); rejects go to `sink`.
+   * `also`: the readings of the same file that DuckDB already checked (see commit).
+   */
+  async ingest(batch: RawBatch, source: string, sink: RejectSink, also?: StagedQuery): Promise<Reading[]> {
     const p = await this.prepare(batch, source);
     // rejects are written first: a crash before the store commit re-sends them, never loses them
     sink.write(p.rejects);
-    await this.commit(p);
+    await this.commit(p, [], also);
     return p.readings;
-  }
-
-  /**
-   * Finish a file DuckDB read itself (store/nativeFile.ts): `nativeRead` records passed its SQL checks
-   * and are staged as the query `nativeStaged`, each with its file row as seq; `declined` are the rows its SQL checks did
-   * not pass, judged here by the contract, which gives each reject its reason. Those accepted join
-   * the stage under their own rows, so the first occurrence in the file still wins a duplicate.
-   */
-  async ingestStaged(nativeRead: number, nativeMeters: readonly string[], nativeStaged: string, declined: RawBatch, source: string, sink: RejectSink): Promise<void> {
-    const p = await this.prepare(declined, source);
-    sink.write(p.rejects);
-    if (p.readings.length) await this.store.stage(p.readings, (i) => p.rowOf.get(p.readings[i]!) ?? -1);
-    const r = await this.store.commitStage([], undefined, nativeStaged);
-    for (const m of nativeMeters) this.counts.meters.add(m);
-    for (const x of p.readings) this.counts.meters.add(x.meter_id);
-    this.counts.read += nativeRead + p.read;
-    this.counts.accepted += r.accepted;
-    this.counts.duplicate += r.duplicate;
-    this.counts.rejected += p.rejects.length;
   }
 
   /** accepted counts register base values too, so read = accepted + rejected + duplicate. */

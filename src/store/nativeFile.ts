@@ -1,7 +1,7 @@
 /**
  * Native file ingest: DuckDB reads a CSV or Parquet reading file itself (read_csv / read_parquet)
  * into a temp table, the reading contract is checked set-wise in SQL, the wide 96-point layout is
- * unpivoted in SQL, and the rows that pass go into the store's stage with one INSERT … SELECT.
+ * unpivoted in SQL, and the rows that pass stay in DuckDB, stored by ReadingStore.append from there.
  * Only the rows the SQL declines come back to TypeScript, where the contract (validateReading)
  * decides and names the field and the reason.
  *
@@ -16,6 +16,7 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Db } from './db.js';
+import type { StagedQuery } from './readingStore.js';
 import { splitCsvLine } from '../io/csv.js';
 import { checkLongColumns, detectFormat, emptyBatch, expandWide, parquetValue, widePointEnds, type RawBatch } from '../io/readers.js';
 import { MAX_INTERVAL_KWH } from '../contracts/reading.js';
@@ -24,12 +25,10 @@ import { assertExists } from '../io/lines.js';
 export type NativeLayout = { kind: 'long'; hasInterval: boolean } | { kind: 'wide'; ends: number[]; pointCols: string[] };
 
 export interface NativeFile {
-  file: string;
   format: 'csv' | 'parquet';
   layout: NativeLayout;
   /** Column name → DuckDB type of the staged file (all VARCHAR for CSV). */
   types: Map<string, string>;
-  rows: number;
   /** File row of staged row 0 (CSV: line 2, under the header; Parquet: row 1). */
   firstRow: number;
 }
@@ -38,6 +37,8 @@ export type Opened = { ok: true; file: NativeFile } | { ok: false; why: string }
 
 const RAW = 'temp.native_raw';
 const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\))$/;
+/** A value column DuckDB can check: a number type or text. */
+const VALUE_TYPE = new RegExp(`${NUMERIC.source}|^VARCHAR$`);
 const INTEGRAL = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/;
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -100,6 +101,10 @@ export async function openNativeFile(db: Db, file: string): Promise<Opened> {
   const format = detectFormat(file);
   if (format !== 'csv' && format !== 'parquet') return { ok: false, why: `${format} files are read by the line reader` };
   const con = db.con;
+  const fail = async (why: string): Promise<Opened> => {
+    await dropNativeFile(db);
+    return { ok: false, why };
+  };
   if (format === 'csv') {
     const scan = await scanLines(file);
     if ('why' in scan) return { ok: false, why: scan.why };
@@ -115,48 +120,35 @@ export async function openNativeFile(db: Db, file: string): Promise<Opened> {
         select * from read_csv($file, columns = ${spec}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
                                strict_mode = true, null_padding = false, ignore_errors = false, parallel = true)`, { file });
     } catch (e) {
-      await dropNativeFile(db);
-      return { ok: false, why: `DuckDB: ${(e as Error).message.split('\n')[0]}` };
+      return fail(`DuckDB: ${(e as Error).message.split('\n')[0]}`);
     }
-    const rows = await count(db);
+    const rows = Number((await con.runAndReadAll(`select count(*) from ${RAW}`)).getRows()[0]![0]);
     // a blank line, a quoted field over several lines: rows and lines no longer match one for one
-    if (rows !== scan.lines - 1) {
-      await dropNativeFile(db);
-      return { ok: false, why: `${rows} rows in ${scan.lines - 1} lines` };
-    }
-    return { ok: true, file: { file, format, layout, types: new Map(columns.map((c) => [c, 'VARCHAR'])), rows, firstRow: 2 } };
+    if (rows !== scan.lines - 1) return fail(`${rows} rows in ${scan.lines - 1} lines`);
+    return { ok: true, file: { format, layout, types: new Map(columns.map((c) => [c, 'VARCHAR'])), firstRow: 2 } };
   }
   try {
     await con.run(`create or replace temp table native_raw as select * from read_parquet($file)`, { file });
   } catch (e) {
-    await dropNativeFile(db);
-    return { ok: false, why: `DuckDB: ${(e as Error).message.split('\n')[0]}` };
+    return fail(`DuckDB: ${(e as Error).message.split('\n')[0]}`);
   }
   const desc = (await con.runAndReadAll(`select column_name, data_type from information_schema.columns where table_schema = 'main' and table_catalog = 'temp' and table_name = 'native_raw' order by ordinal_position`)).getRows();
   const types = new Map(desc.map(([n, t]) => [String(n), String(t)]));
   const layout = layoutOf([...types.keys()], file);
-  const fail = async (why: string): Promise<Opened> => {
-    await dropNativeFile(db);
-    return { ok: false, why };
-  };
   if ('why' in layout) return fail(layout.why);
   const typeOk = (c: string, ok: RegExp) => ok.test(types.get(c)!);
   if (!typeOk('meter_id', /^VARCHAR$/)) return fail(`meter_id is ${types.get('meter_id')}`);
   if (layout.kind === 'long') {
     if (!typeOk('ts', /^(VARCHAR|TIMESTAMP|TIMESTAMP WITH TIME ZONE)$/)) return fail(`ts is ${types.get('ts')}`);
-    if (!typeOk('kwh', NUMERIC) && !typeOk('kwh', /^VARCHAR$/)) return fail(`kwh is ${types.get('kwh')}`);
-    if (layout.hasInterval && !typeOk('interval_min', NUMERIC) && !typeOk('interval_min', /^VARCHAR$/)) return fail(`interval_min is ${types.get('interval_min')}`);
+    if (!typeOk('kwh', VALUE_TYPE)) return fail(`kwh is ${types.get('kwh')}`);
+    if (layout.hasInterval && !typeOk('interval_min', VALUE_TYPE)) return fail(`interval_min is ${types.get('interval_min')}`);
   } else {
     if (!typeOk('date', /^(VARCHAR|DATE)$/)) return fail(`date is ${types.get('date')}`);
     const pointTypes = new Set(layout.pointCols.map((c) => types.get(c)!));
     // UNPIVOT needs one type; mixed point types are rare enough to leave to the line reader
-    if (pointTypes.size !== 1 || !(NUMERIC.test([...pointTypes][0]!) || [...pointTypes][0] === 'VARCHAR')) return fail(`point columns of types ${[...pointTypes].join(', ')}`);
+    if (pointTypes.size !== 1 || !VALUE_TYPE.test([...pointTypes][0]!)) return fail(`point columns of types ${[...pointTypes].join(', ')}`);
   }
-  return { ok: true, file: { file, format, layout, types, rows: await count(db), firstRow: 1 } };
-}
-
-async function count(db: Db): Promise<number> {
-  return Number((await db.con.runAndReadAll(`select count(*) from ${RAW}`)).getRows()[0]![0]);
+  return { ok: true, file: { format, layout, types, firstRow: 1 } };
 }
 
 export async function dropNativeFile(db: Db): Promise<void> {
@@ -220,22 +212,21 @@ const plausible = (margin: number) => `t.ts is not null and t.kwh is not null an
   and (m.contract_kva is null or m.contract_kva <= 0 or t.kwh <= ${margin}.0 * m.contract_kva * (cast(t.interval_min as double) / 60))`;
 
 /**
- * The readings the SQL accepted, shaped as the store's stage (seq = file row): ReadingStore.commitStage
- * reads them in place, beside what TypeScript adds to the stage, rather than copying 6 M rows first.
+ * The readings the SQL accepted, shaped as the store's stage (seq = file row): ReadingStore.append
+ * reads them in place, beside the declined rows the contract accepted, rather than copying 6 M rows first.
  */
-export const NATIVE_STAGED = `(select row_no as seq, meter_id, ts, interval_min, kwh from temp.native_checked where ok and ts is not null)`;
+const ACCEPTED = `(select row_no as seq, meter_id, ts, interval_min, kwh from temp.native_checked where ok and ts is not null)`;
 
 export interface StagedFile {
-  /** Readings the SQL accepted: NATIVE_STAGED. */
-  staged: number;
-  /** Distinct meters among them. */
-  meters: string[];
+  /** The readings the SQL accepted. */
+  staged: StagedQuery;
   /** The rows it declined, as the line reader makes them: the contract judges these. */
   declined: RawBatch;
 }
 
 /**
- * Check the staged file's rows: the passing readings are NATIVE_STAGED, the declined rows are returned. `contractMargin`: ingest.ts CONTRACT_MARGIN.
+ * Check the staged file's rows against the contract: the passing readings stay in DuckDB (`staged`),
+ * the declined ones are returned for the contract to judge. `contractMargin`: ingest.ts CONTRACT_MARGIN.
  */
 export async function stageNativeFile(db: Db, f: NativeFile, defaultIntervalMin: number, contractMargin: number): Promise<StagedFile> {
   const con = db.con;
@@ -287,8 +278,14 @@ export async function stageNativeFile(db: Db, f: NativeFile, defaultIntervalMin:
       -- a row without any point is judged on its date alone (the line reader rejects a bad date)
       select r.rid + $first_row, null, null, null, null, r.ok, r.rid from rows_ok r anti join judged j using (rid)`, { first_row: f.firstRow });
   }
-  const staged = Number((await con.runAndReadAll(`select count(*) from ${NATIVE_STAGED}`)).getRows()[0]![0]);
-  const meters = (await con.runAndReadAll(`select distinct meter_id from ${NATIVE_STAGED}`)).getRows().map((r) => String(r[0]));
+  // one pass for what the store and the counts need: rows, time range, meters
+  const perMeter = (await con.runAndReadAll(`select meter_id, count(*), epoch_ms(min(ts)), epoch_ms(max(ts)) from ${ACCEPTED} group by meter_id`)).getRows();
+  const staged: StagedQuery = { sql: ACCEPTED, rows: 0, minTsMs: Infinity, maxTsMs: -Infinity, meters: perMeter.map((r) => String(r[0])) };
+  for (const [, n, lo, hi] of perMeter) {
+    staged.rows += Number(n);
+    staged.minTsMs = Math.min(staged.minTsMs, Number(lo));
+    staged.maxTsMs = Math.max(staged.maxTsMs, Number(hi));
+  }
   const declined = emptyBatch();
   const declinedRows = f.layout.kind === 'long'
     ? `select rowid + $first_row as row_no, * from ${RAW} where rowid + $first_row in (select row_no from temp.native_checked where not ok) order by rowid`
@@ -303,5 +300,5 @@ export async function stageNativeFile(db: Db, f: NativeFile, defaultIntervalMin:
       declined.rows.push(rowNo);
     }
   }
-  return { staged, meters, declined };
+  return { staged, declined };
 }

@@ -29,6 +29,19 @@ const STAGE_TYPES = [BIGINT, VARCHAR, TIMESTAMP, SMALLINT, DOUBLE];
 const STAGE_CHUNK_ROWS = 2048;
 const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 1000n);
 
+/**
+ * Readings already staged in DuckDB as a query with the stage's columns (seq, meter_id, ts,
+ * interval_min, kwh): a file whose rows passed the contract's checks in SQL (nativeFile.ts).
+ */
+export interface StagedQuery {
+  sql: string;
+  rows: number;
+  minTsMs: number;
+  maxTsMs: number;
+  /** The distinct meters among them. */
+  meters: readonly string[];
+}
+
 export class ReadingStore {
   constructor(readonly db: Db) {}
 
@@ -37,10 +50,18 @@ export class ReadingStore {
     await this.db.con.run(`create or replace temp table reading_stage (seq bigint, meter_id varchar, ts timestamp, interval_min smallint, kwh double)`);
   }
 
-  async append(readings: readonly Reading[], offsets: readonly OffsetMark[] = [], registerState?: ReadonlyMap<string, RegisterState>): Promise<AppendResult> {
+  /**
+   * Store a batch: its readings, the Kafka offsets and register state it covers, in one transaction.
+   * `seqOf`: each reading's place in its source (a file row) when not its index; where two carry the
+   * same (meter, ts), the lower place wins. `also`: readings a file's SQL checks already hold in
+   * DuckDB (nativeFile.ts), stored with these and read where they are rather than copied.
+   */
+  async append(readings: readonly Reading[], offsets: readonly OffsetMark[] = [], registerState?: ReadonlyMap<string, RegisterState>,
+    opts: { seqOf?: (i: number) => number; also?: StagedQuery } = {}): Promise<AppendResult> {
     const registers = registerState?.size ? registerState : undefined;
-    if (readings.length === 0) {
-      if (registers) await this.stageRegisterState(registers);
+    if (registers) await this.stageRegisterState(registers);
+    const also = opts.also?.rows ? opts.also : undefined;
+    if (readings.length === 0 && !also) {
       if (offsets.length || registers) {
         await inTransaction(this.db.con, async () => {
           if (registers) await this.db.con.run(`insert or replace into register_state select * from temp.register_stage`);
@@ -49,23 +70,10 @@ export class ReadingStore {
       }
       return { accepted: 0, duplicate: 0 };
     }
-    await this.beginStage();
-    await this.stage(readings);
-    return this.commitStage(offsets, registerState);
-  }
-
-  /**
-   * Start a batch: an empty `temp.reading_stage (seq, meter_id, ts, interval_min, kwh)`. Readings
-   * go in through `stage`; those of a file DuckDB read itself are handed to `commitStage` as a
-   * query (store/nativeFile.ts); `commitStage` stores them all. Where two carry the same (meter, ts), the lower seq wins.
-   */
-  async beginStage(): Promise<void> {
     await this.ensureStage();
-  }
-
-  /** Append readings to the open stage; seq is each one's position unless given (a file row). */
-  async stage(readings: readonly Reading[], seqOf?: (i: number) => number): Promise<void> {
-    const app = await this.db.con.createAppender('reading_stage', 'main', 'temp');
+    const con = this.db.con;
+    let minTs = also?.minTsMs ?? Infinity, maxTs = also?.maxTsMs ?? -Infinity;
+    const app = await con.createAppender('reading_stage', 'main', 'temp');
     try {
       // column-wise data chunks: one crossing into DuckDB per column of 2,048 rows, not per value
       for (let o = 0; o < readings.length; o += STAGE_CHUNK_ROWS) {
@@ -73,7 +81,9 @@ export class ReadingStore {
         const seq = new Array<bigint>(n), ids = new Array<string>(n), tss = new Array<DuckDBTimestampValue>(n), ivs = new Array<number>(n), kwh = new Array<number>(n);
         for (let i = 0; i < n; i++) {
           const r = readings[o + i]!;
-          seq[i] = BigInt(seqOf ? seqOf(o + i) : o + i);
+          if (r.ts_ms < minTs) minTs = r.ts_ms;
+          if (r.ts_ms > maxTs) maxTs = r.ts_ms;
+          seq[i] = BigInt(opts.seqOf ? opts.seqOf(o + i) : o + i);
           ids[i] = r.meter_id;
           tss[i] = ts(r.ts_ms);
           ivs[i] = r.interval_min;
@@ -87,19 +97,8 @@ export class ReadingStore {
     } finally {
       app.closeSync();
     }
-  }
-
-  /**
-   * Store the staged readings (and Kafka offsets, register state) in one transaction. `alsoStaged`:
-   * a query of more staged rows, same columns (a file DuckDB read and checked: nativeFile.ts).
-   */
-  async commitStage(offsets: readonly OffsetMark[] = [], registerState?: ReadonlyMap<string, RegisterState>, alsoStaged?: string): Promise<AppendResult> {
-    const registers = registerState?.size ? registerState : undefined;
-    if (registers) await this.stageRegisterState(registers);
-    const con = this.db.con;
-    const stage = alsoStaged ? `(select * from temp.reading_stage union all select * from ${alsoStaged})` : 'temp.reading_stage';
-    const staged = (await con.runAndReadAll(`select count(*) n, min(ts) lo, max(ts) hi from ${stage}`)).getRows()[0]!;
-    const stagedRows = Number(staged[0]);
+    const stage = also ? `(select * from temp.reading_stage union all select * from ${also.sql})` : 'temp.reading_stage';
+    const stagedRows = readings.length + (also?.rows ?? 0);
     await con.run('begin transaction');
     try {
       // First occurrence of a (meter, ts) wins, inside the batch and against the store.
@@ -115,7 +114,7 @@ export class ReadingStore {
             and r.meter_id in (select distinct meter_id from batch_unique)
         )
         select b.* from batch_unique b anti join already_stored s on b.meter_id = s.meter_id and b.ts = s.ts`,
-        { min_ts: staged[1] ?? ts(0), max_ts: staged[2] ?? ts(0) }, { min_ts: TIMESTAMP, max_ts: TIMESTAMP });
+        { min_ts: ts(minTs), max_ts: ts(maxTs) });
       await con.run(`insert into readings select meter_id, ts, interval_min, kwh from temp.reading_fresh`);
       await con.run(`
         insert into meter_daily

@@ -51,12 +51,11 @@ const rowsOf = async (db: Db, sql: string) => (await db.con.runAndReadAll(sql)).
 
 async function ingestWith(db: Db, file: string, nativeFiles: boolean): Promise<Outcome> {
   for (const t of ['readings', 'meter_daily', 'meter_hourly']) await db.con.run(`delete from ${t}`);
-  const store = new ReadingStore(db);
-  const ingestor = new Ingestor(store, 15);
+  const ingestor = new Ingestor(new ReadingStore(db), 15);
   const rejects = new MemoryRejectSink();
   const notes: string[] = [];
   try {
-    await ingestFile(file, { db, store, ingestor, pipeline: parsePipeline({ source: { native_files: nativeFiles, batch_rows: 50 } }), rejects, notes });
+    await ingestFile(file, { db, ingestor, pipeline: parsePipeline({ source: { native_files: nativeFiles, batch_rows: 50 } }), rejects, notes });
   } catch (e) {
     if (!(e instanceof PowerscreenError)) throw e;
     return { error: e.message };
