@@ -2,6 +2,7 @@
 -- family: workshop
 -- problem_type: 疑似散乱污生产（用电持续异常）
 -- runs: day
+-- needs: peers
 -- summary_zh: {episode_start:date}起多个时段用电持续显著高于自身同时段基线，日均多用 {evidence.median_excess_kwh:kwh} kWh[；用电时段 {evidence.draw_hours:hours}]
 -- title: 同时段用电持续显著高于自身基线
 -- grain: one row per meter and episode; decided per complete local day (causal). Needs hourly data.
@@ -9,7 +10,10 @@
 --   with a robust band (median ± MAD), so daily and weekly rhythms are not anomalies; only a
 --   sustained excess over many hours and days is. The reference is the larger of the recent median
 --   and the meter's long-run upper level for that hour, so a reopening after a shutdown, or a
---   return from holiday, is not an anomaly (checked on real buildings: Cambridge 2019-2021).
+--   return from holiday, is not an anomaly (checked on real buildings: Cambridge 2019-2021). A day
+--   counts only when the meter then uses well above what an ordinary meter of its street and
+--   category uses: a building whose load doubles at term start, or after new equipment, is still
+--   an ordinary building among its peers; a flat that starts drawing like a workshop is not.
 -- shapes: any new load that shows in many hours of the week against the same hours before (day,
 --   night, shifts, cycling); needs weeks of the meter's own history, so not existing workshops.
 -- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
@@ -21,6 +25,8 @@
 -- param: z_min double = 6 [1] (0..) robust z-score (excess ÷ 1.4826·MAD) of an anomalous hour
 -- param: min_excess_kw double = 2 [kW] (0..) draw above the baseline median of an anomalous hour, at least
 -- param: min_hours integer = 6 [h] (1..24) anomalous hours that make a day anomalous
+-- param: min_peer_ratio double = 1.5 [1] (0..) the anomalous day's energy ÷ median daily energy of the same street and category, at least
+-- param: min_day_coverage double = 0.75 [1] (0..1) share of the anomalous day the readings must cover for its energy to count (peer_daily takes step_up's value)
 -- param: confirm_days integer = 7 [d] (1..) trailing window for "sustained"
 -- param: min_anomalous_days integer = 4 [d] (1..) anomalous days in the confirm window, at least
 -- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
@@ -86,14 +92,23 @@ anomalous_hours as (
 ),
 
 day_anomalies as (
-  select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
-         count(*) as anomalous_hours,
-         sum(kw - base_kw) as excess_kwh,
-         sum(base_kw) as base_kwh_in_hours,
-         median(robust_z) as median_z
-  from anomalous_hours
-  group by meter_id, day
-  having count(*) >= $min_hours
+  -- a day with many anomalous hours, on which the meter uses far more than its peers (their median
+  -- day from peer_daily); both are judged per day, so the kept rows need no peer rows of older days
+  select a.*
+  from (
+    select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
+           count(*) as anomalous_hours,
+           sum(kw - base_kw) as excess_kwh,
+           sum(base_kw) as base_kwh_in_hours,
+           median(robust_z) as median_z
+    from anomalous_hours
+    group by meter_id, day
+    having count(*) >= $min_hours
+  ) a
+  join meter_groups() g using (meter_id)
+  join peer_day_levels($judge_from_day) p on p.street = g.street and p.category = g.category and p.day = a.day
+  join daily_levels($min_day_coverage * 1440) d on d.meter_id = a.meter_id and d.day = a.day
+  where d.kwh_day >= $min_peer_ratio * p.peer_kwh_day
 ),
 
 sustained_days as (

@@ -21,11 +21,19 @@ function byMeter(hours: readonly RefHour[]): Map<string, RefHour[]> {
 
 export interface BaselineAnomalyParams {
   baseline_weeks: number; min_baseline_weeks: number; history_weeks: number; history_quantile: number; min_excess_ratio: number; z_min: number; min_excess_kw: number;
-  min_hours: number; confirm_days: number; min_anomalous_days: number; episode_gap_days: number;
+  min_hours: number; confirm_days: number; min_anomalous_days: number; episode_gap_days: number; min_peer_ratio: number;
 }
 
+/** All meters are of one street and category (the peer group); every hour of a day is present. */
 export function baselineAnomalyReference(hours: readonly RefHour[], lastCompleteDayMs: number, p: BaselineAnomalyParams): RefEpisode[] {
   const out: RefEpisode[] = [];
+  const dayKwh = new Map<string, number>();
+  for (const h of hours) dayKwh.set(`${h.meter_id}@${dayStart(h.hour_ms)}`, (dayKwh.get(`${h.meter_id}@${dayStart(h.hour_ms)}`) ?? 0) + h.kw);
+  const peerByDay = new Map<number, number[]>();
+  for (const [k, v] of dayKwh) {
+    const d = Number(k.slice(k.indexOf('@') + 1));
+    (peerByDay.get(d) ?? peerByDay.set(d, []).get(d)!).push(v);
+  }
   for (const [meter, hs] of [...byMeter(hours.filter((h) => dayStart(h.hour_ms) <= lastCompleteDayMs))].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const perDay = new Map<number, number>();
     for (const h of hs) {
@@ -40,7 +48,9 @@ export function baselineAnomalyReference(hours: readonly RefHour[], lastComplete
         perDay.set(d, (perDay.get(d) ?? 0) + 1);
       }
     }
-    const anomalous = [...perDay].filter(([, n]) => n >= p.min_hours).map(([d]) => d).sort((a, b) => a - b);
+    const anomalous = [...perDay]
+      .filter(([d, n]) => n >= p.min_hours && dayKwh.get(`${meter}@${d}`)! >= p.min_peer_ratio * median(peerByDay.get(d)!))
+      .map(([d]) => d).sort((a, b) => a - b);
     const confirmed = anomalous.flatMap((d) => {
       const inWindow = anomalous.filter((x) => x >= d - (p.confirm_days - 1) * DAY && x <= d);
       return inWindow.length >= p.min_anomalous_days ? [{ day: d, first: inWindow[0]! }] : [];
