@@ -21,6 +21,7 @@
 -- param: max_day_cv double = 0.35 [1] (0..) coefficient of variation of hourly draw within working hours (flatness)
 -- param: min_workdays integer = 6 [d] (1..) plateau working days in the window, at least
 -- param: min_peer_ratio double = 4 [1] (0..) draw ÷ median draw of the same street and category, at least
+-- param: min_peer_percentile double = 0.9 [1] (0..1) rank of the draw among the same street and category's meters (0 = lowest, 1 = highest), at least: far above the peer median is not enough where the group is as varied as a campus's buildings
 -- param: min_score double = 0.6 [1] (0..1) profile score needed to raise a lead
 -- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
 -- param: min_hour_covered_min double = 45 [min] (0..60) readings must cover this much of an hour for the hour to count
@@ -107,6 +108,7 @@ industrial_days as (
   where plateau_workdays >= $min_workdays
     and work_kw_median >= $min_plateau_kw
     and peer_ratio >= $min_peer_ratio
+    and peer_percentile >= $min_peer_percentile
     and score >= $min_score
 ),
 

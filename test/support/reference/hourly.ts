@@ -64,7 +64,7 @@ export function baselineAnomalyReference(hours: readonly RefHour[], lastComplete
 
 export interface IndustrialProfileParams {
   window_days: number; work_start_hour: number; work_end_hour: number; min_plateau_kw: number; min_day_night_ratio: number;
-  max_day_cv: number; min_workdays: number; min_peer_ratio: number; min_score: number; episode_gap_days: number;
+  max_day_cv: number; min_workdays: number; min_peer_ratio: number; min_peer_percentile: number; min_score: number; episode_gap_days: number;
 }
 
 interface DayProfile { day: number; workday: boolean; workKw: number; workSd: number; nightKw: number; meanKw: number; peakKw: number; plateau: boolean }
@@ -112,8 +112,11 @@ export function industrialProfileReference(hours: readonly RefHour[], contractKv
   for (const w of windows) if (w.workMed !== null) (peerByDay.get(w.day) ?? peerByDay.set(w.day, []).get(w.day)!).push(w.workMed);
   const flagged = windows.filter((w) => {
     if (w.workMed === null) return false;
-    const peer = median(peerByDay.get(w.day)!);
+    const peers = peerByDay.get(w.day)!;
+    const peer = median(peers);
     const peerRatio = w.workMed / Math.max(peer, 0.1);
+    // DuckDB's percent_rank: (peers drawing less) ÷ (peers − 1), 0 for a group of one
+    const peerPercentile = peers.length > 1 ? peers.filter((x) => x < w.workMed!).length / (peers.length - 1) : 0;
     const kva = contractKva.get(w.meter) ?? null;
     const score = (w.plateauDays / Math.max(w.workdays, 1)
       + Math.min(1, w.workMed / Math.max(w.nightMed, 0.05) / (2 * p.min_day_night_ratio))
@@ -121,7 +124,7 @@ export function industrialProfileReference(hours: readonly RefHour[], contractKv
       + Math.max(0, 1 - (w.cvMed ?? 1))
       + (kva ? Math.min(1, w.peakKw / kva) : 0.5)
       + Math.min(1, peerRatio / (2 * p.min_peer_ratio))) / 6;
-    return w.plateauDays >= p.min_workdays && w.workMed >= p.min_plateau_kw && peerRatio >= p.min_peer_ratio && score >= p.min_score;
+    return w.plateauDays >= p.min_workdays && w.workMed >= p.min_plateau_kw && peerRatio >= p.min_peer_ratio && peerPercentile >= p.min_peer_percentile && score >= p.min_score;
   });
   const out: RefEpisode[] = [];
   for (const meter of [...new Set(flagged.map((f) => f.meter))].sort()) {
