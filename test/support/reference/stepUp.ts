@@ -15,13 +15,22 @@ export function stepUpReference(days: ReadonlyMap<string, ReadonlyMap<number, nu
     const ds = [...series.keys()].filter((d) => d <= lastCompleteDayMs).sort((a, b) => a - b);
     const between = (from: number, to: number) => ds.filter((x) => x >= from && x <= to).map((x) => series.get(x)!);
     const flagged: { day: number; change: number }[] = [];
+    // each day's confirm-week median, where the week is seen well enough
+    const weekMedian = new Map<number, number>();
+    for (const d of ds) {
+      const w = between(d - (p.confirm_days - 1) * DAY, d);
+      if (w.length >= p.confirm_days - 1) weekMedian.set(d, median(w));
+    }
     for (const d of ds) {
       const base = between(d - (p.baseline_days + p.confirm_days - 1) * DAY, d - p.confirm_days * DAY);
       if (base.length < p.min_baseline_days) continue;
       const hist = between(d - (p.history_days + p.confirm_days - 1) * DAY, d - p.confirm_days * DAY);
       const confirmDays = ds.filter((x) => x >= d - (p.confirm_days - 1) * DAY && x <= d);
       const confirm = confirmDays.map((x) => series.get(x)!);
-      const ref = Math.max(median(base), quantileCont(hist, p.history_quantile), p.min_ref_kwh);
+      // the highest full confirm week before the baseline window
+      const earlierWeeks = ds.filter((x) => x >= d - (p.history_days + p.confirm_days - 1) * DAY && x <= d - (p.baseline_days + p.confirm_days) * DAY)
+        .flatMap((x) => (weekMedian.has(x) ? [weekMedian.get(x)!] : []));
+      const ref = Math.max(median(base), quantileCont(hist, p.history_quantile), ...earlierWeeks, p.min_ref_kwh);
       const thr = p.ratio * ref;
       const cm = median(confirm);
       if (confirm.length < p.confirm_days - 1 || cm < thr || cm - ref < p.min_delta_kwh) continue;
