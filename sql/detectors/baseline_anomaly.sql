@@ -59,9 +59,13 @@ candidate_history as (
   -- (zone maps skip days outside the window) and cut to the candidates' (meter, hour of week) before
   -- the join below, which otherwise built its hash table on every stored hour (4.7 s of a 5 s close
   -- at 20k meters)
+  -- A close judging fewer than 7 days needs only their weekdays: that test is arithmetic on the
+  -- row, so it runs before the semi join, which then probes a seventh of the stored hours (at 100k
+  -- meters × 60 days the probe was most of the step: 7.6 s → 4.6 s a steady close)
   select p.meter_id, p.hour, p.hour_of_week, p.kw
   from hourly_levels_between($min_hour_covered_min, $judge_from_day - greatest($baseline_weeks, $history_weeks) * 7, $last_complete_day) p
   semi join candidate_hours c using (meter_id, hour_of_week)
+  where ((p.day - $judge_from_day) % 7 + 7) % 7 <= $last_complete_day - $judge_from_day
 ),
 
 hour_of_week_baselines as (
