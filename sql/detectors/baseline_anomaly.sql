@@ -26,7 +26,6 @@
 -- param: min_excess_kw double = 2 [kW] (0..) draw above the baseline median of an anomalous hour, at least
 -- param: min_hours integer = 6 [h] (1..24) anomalous hours that make a day anomalous
 -- param: min_peer_ratio double = 1.5 [1] (0..) the anomalous day's energy ÷ median daily energy of the same street and category, at least
--- param: min_day_coverage double = 0.75 [1] (0..1) share of the anomalous day the readings must cover for its energy to count (peer_daily takes step_up's value)
 -- param: confirm_days integer = 7 [d] (1..) trailing window for "sustained"
 -- param: min_anomalous_days integer = 4 [d] (1..) anomalous days in the confirm window, at least
 -- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
@@ -96,8 +95,9 @@ anomalous_hours as (
 ),
 
 day_anomalies as (
-  -- a day with many anomalous hours, on which the meter uses far more than its peers (their median
-  -- day from peer_daily); both are judged per day, so the kept rows need no peer rows of older days
+  -- a day with many anomalous hours, on which the meter uses far more than its peers: its own and
+  -- their days both from peer_daily, so they are measured by one coverage rule; both are judged per
+  -- day, so the kept rows need no peer rows of older days
   select a.*
   from (
     select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
@@ -110,9 +110,9 @@ day_anomalies as (
     having count(*) >= $min_hours
   ) a
   join meter_groups() g using (meter_id)
+  join peer_daily own on own.meter_id = a.meter_id and own.day = a.day
   join peer_day_levels($judge_from_day) p on p.street = g.street and p.category = g.category and p.day = a.day
-  join daily_levels($min_day_coverage * 1440) d on d.meter_id = a.meter_id and d.day = a.day
-  where d.kwh_day >= $min_peer_ratio * p.peer_kwh_day
+  where own.kwh_day >= $min_peer_ratio * p.peer_kwh_day
 ),
 
 sustained_days as (
