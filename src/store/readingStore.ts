@@ -30,11 +30,6 @@ const STAGE_TYPES = [BIGINT, VARCHAR, TIMESTAMP, SMALLINT, DOUBLE];
 const STAGE_CHUNK_ROWS = 2048;
 const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 1000n);
 
-/** Whether `from` (a table and its where clause) holds any row. */
-async function rowsIn(con: Db['con'], from: string, params: Record<string, DuckDBTimestampValue>): Promise<boolean> {
-  return (await con.runAndReadAll(`select exists (select 1 from ${from}) as e`, params)).getRowObjectsJS()[0]!.e === true;
-}
-
 /**
  * Readings already staged in DuckDB as a query with the stage's columns (seq, meter_id, ts,
  * interval_min, kwh): a file whose rows passed the contract's checks in SQL (nativeFile.ts).
@@ -125,8 +120,11 @@ export class ReadingStore {
       // Rollups add in. Where nothing is stored yet for the batch's time range (a backfill of new
       // history), a plain insert does the same as the upsert at a fraction of its cost: the range
       // test reads the zone maps only, and the batch's own groups are unique.
-      const range = { lo: ts(minTs - HOUR_MS), hi: ts(maxTs) };
-      const daysStored = await rowsIn(con, `meter_daily where day between cast($lo as date) and cast($hi as date)`, range);
+      const stored = (await con.runAndReadAll(`
+        select exists (select 1 from meter_daily where day between cast($lo as date) and cast($hi as date)) as days,
+               exists (select 1 from meter_hourly where hour between $lo and $hi) as hours`,
+      { lo: ts(minTs - HOUR_MS), hi: ts(maxTs) })).getRowObjectsJS()[0]!;
+      const daysStored = stored.days === true, hoursStored = stored.hours === true;
       await con.run(`
         insert into meter_daily
         select meter_id, cast(ts - interval 1 second as date) as day, sum(kwh), sum(interval_min), count(*)
@@ -135,7 +133,6 @@ export class ReadingStore {
           kwh = meter_daily.kwh + excluded.kwh,
           covered_min = meter_daily.covered_min + excluded.covered_min,
           n_readings = meter_daily.n_readings + excluded.n_readings` : ''}`);
-      const hoursStored = await rowsIn(con, `meter_hourly where hour between $lo and $hi`, range);
       await con.run(`
         insert into meter_hourly
         select meter_id, date_trunc('hour', ts - interval 1 second) as hour, sum(kwh), sum(interval_min)

@@ -27,8 +27,10 @@ export interface BaselineAnomalyParams {
 /** All meters are of one street and category (the peer group); every hour of a day is present. */
 export function baselineAnomalyReference(hours: readonly RefHour[], lastCompleteDayMs: number, p: BaselineAnomalyParams): RefEpisode[] {
   const out: RefEpisode[] = [];
+  // each meter's day (every hour present) and, per day, the peer group's days
   const dayKwh = new Map<string, number>();
-  for (const h of hours) dayKwh.set(`${h.meter_id}@${dayStart(h.hour_ms)}`, (dayKwh.get(`${h.meter_id}@${dayStart(h.hour_ms)}`) ?? 0) + h.kw);
+  const dayKey = (meter: string, day: number) => `${meter}@${day}`;
+  for (const h of hours) dayKwh.set(dayKey(h.meter_id, dayStart(h.hour_ms)), (dayKwh.get(dayKey(h.meter_id, dayStart(h.hour_ms))) ?? 0) + h.kw);
   const peerByDay = new Map<number, number[]>();
   for (const [k, v] of dayKwh) {
     const d = Number(k.slice(k.indexOf('@') + 1));
@@ -49,7 +51,7 @@ export function baselineAnomalyReference(hours: readonly RefHour[], lastComplete
       }
     }
     const anomalous = [...perDay]
-      .filter(([d, n]) => n >= p.min_hours && dayKwh.get(`${meter}@${d}`)! >= p.min_peer_ratio * median(peerByDay.get(d)!))
+      .filter(([d, n]) => n >= p.min_hours && dayKwh.get(dayKey(meter, d))! >= p.min_peer_ratio * median(peerByDay.get(d)!))
       .map(([d]) => d).sort((a, b) => a - b);
     const confirmed = anomalous.flatMap((d) => {
       const inWindow = anomalous.filter((x) => x >= d - (p.confirm_days - 1) * DAY && x <= d);
