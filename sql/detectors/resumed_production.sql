@@ -32,16 +32,32 @@ with halted_sites as (
   group by meter_id
 ),
 
-production_level as (
-  select s.meter_id,
-         quantile_cont(r.kwh * 60.0 / r.interval_min, $production_quantile) as production_kw,
-         sum(r.kwh) / greatest(sum(r.interval_min) / 1440.0, 1) as production_kwh_day
+pre_halt_draw as (
+  -- the raw readings of the pre_days before the order; where the store no longer holds them
+  -- (older than store.raw_days, migration 008), its hourly rollup: the working draw is an hour's then
+  select r.meter_id, r.kwh * 60.0 / r.interval_min as kw, r.kwh, r.interval_min as minutes
   from halted_sites s
   join readings r
     on r.meter_id = s.meter_id
    and r.ts > s.halt_ordered_at - to_days(cast($pre_days as integer))
    and r.ts <= s.halt_ordered_at
-  group by s.meter_id
+  where s.halt_ordered_at - to_days(cast($pre_days as integer)) >= (select coalesce(cast(raw_from as timestamp), timestamp '1970-01-01') from store_retention)
+  union all
+  select h.meter_id, h.kwh * 60.0 / h.covered_min, h.kwh, h.covered_min
+  from halted_sites s
+  join meter_hourly h
+    on h.meter_id = s.meter_id
+   and h.hour >= s.halt_ordered_at - to_days(cast($pre_days as integer))
+   and h.hour < s.halt_ordered_at
+  where s.halt_ordered_at - to_days(cast($pre_days as integer)) < (select cast(raw_from as timestamp) from store_retention)
+),
+
+production_level as (
+  select meter_id,
+         quantile_cont(kw, $production_quantile) as production_kw,
+         sum(kwh) / greatest(sum(minutes) / 1440.0, 1) as production_kwh_day
+  from pre_halt_draw
+  group by meter_id
 ),
 
 post_halt_readings as (

@@ -11,6 +11,8 @@ import { DETECTOR_DIR } from '../paths.js';
 import { detectorSettingsSchema, loadRegistry, type DetectorRegistry, type DetectorSettings } from './detectorRegistry.js';
 import { closestName } from '../core/names.js';
 
+const isAscending = (xs: readonly number[]) => xs.every((x, i) => i === 0 || xs[i - 1]! <= x);
+
 const baseShape = {
   $schema: z.string().optional(),
   name: z.string().min(1).default('default'),
@@ -26,7 +28,20 @@ const baseShape = {
     db: z.string().default('.powerscreen/powerscreen.duckdb'),
     memory_limit: z.string().default('4GB'),
     threads: z.number().int().positive().optional(),
-  }).prefault({}),
+    /**
+     * Days of raw interval readings kept (whole local days before the last closed one, deleted
+     * after a close); null keeps all. The site detectors' windows are hours and explain shows 14
+     * days; everything else reads the rollups.
+     */
+    raw_days: z.number().int().min(14).nullable().default(120),
+    /** Days of hourly rollups, day profiles and peer rows kept: baseline_anomaly's long-run window is 52 weeks of hours, step_up's 365 days. */
+    hourly_days: z.number().int().min(400).nullable().default(730),
+    /** Days of daily rollups kept; null (the default) keeps them for ever. */
+    daily_days: z.number().int().min(400).nullable().default(null),
+  }).prefault({}).refine((s) => isAscending([s.raw_days, s.hourly_days, s.daily_days].filter((d) => d !== null)), {
+    message: 'expected raw_days ≤ hourly_days ≤ daily_days where set: a rollup is kept at least as long as the finer data it is made from',
+    path: ['raw_days'],
+  }),
   /** Folder of detector SQL files (default: the built-in sql/detectors); relative to the pipeline file. */
   detectors_dir: z.string().optional(),
   cases: z.strictObject({

@@ -27,6 +27,7 @@ import { refreshPeers } from '../store/detectors.js';
 import { applyPeerRows } from '../store/peers.js';
 import { applyFeedback } from '../store/feedback.js';
 import { loadWorkerDays, saveWorkerDay } from '../store/workerState.js';
+import { applyRetention } from '../store/retention.js';
 import { Ingestor } from '../pipeline/ingest.js';
 import { screen } from '../pipeline/screen.js';
 import { dailyList } from '../report/dailyList.js';
@@ -304,6 +305,9 @@ export class Worker {
     this.lastCloseAt = Date.now();
     await saveWorkerDay(this.db, 'lastClosedDay', judge);
     this.log.info({ closed_day: formatDate(judge) }, 'day-level detectors ran');
+    // what the closed days were judged on lives on in the rollups; raw beyond store.raw_days goes
+    const kept = await applyRetention(this.db, this.pipeline.store, judge);
+    if (kept.deleted.readings || kept.deleted.meter_hourly) this.log.info({ raw_from: kept.rawFromMs === undefined ? null : formatDate(kept.rawFromMs), ...kept.deleted }, 'retention');
   }
 
   private async runScreen(only?: Detector[], lastCompleteDayMs?: number, peersReady = false, judgeAll = false): Promise<void> {

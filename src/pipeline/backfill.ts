@@ -2,7 +2,9 @@
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import type { Pipeline } from '../config/pipeline.js';
-import { ReadingStore } from '../store/readingStore.js';
+import { dataWatermarkMs, ReadingStore } from '../store/readingStore.js';
+import { applyRetention } from '../store/retention.js';
+import { formatDate, lastCompleteDay } from '../time.js';
 import { referenceCounts, upsertMeters, upsertSites } from '../store/reference.js';
 import { casesByDetector } from '../store/caseStore.js';
 import { loadMeterFile, loadSiteFile } from '../io/reference.js';
@@ -133,6 +135,12 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
   for (const file of o.readings) await ingestFile(file, { ...o, ingestor, notes });
   const t1 = performance.now();
   const result = await screen(o.db, o.pipeline, o.sinks);
+  // what the detectors have judged is kept as rollups; raw readings beyond store.raw_days go
+  const watermark = await dataWatermarkMs(o.db);
+  if (watermark !== undefined) {
+    const kept = await applyRetention(o.db, o.pipeline.store, lastCompleteDay(watermark));
+    if (kept.deleted.readings) notes.push(`retention: ${kept.deleted.readings.toLocaleString('en-US')} raw readings before ${formatDate(kept.rawFromMs!)} deleted (store.raw_days ${o.pipeline.store.raw_days}); the rollups keep them`);
+  }
   const t2 = performance.now();
   for (const s of o.sinks) await s.close();
   const byDetector = await casesByDetector(o.db);

@@ -7,7 +7,8 @@ import { RegisterDeriver, type RegisterState } from '../core/register.js';
 import type { OffsetMark, ReadingStore, StagedQuery } from '../store/readingStore.js';
 import type { Reject, RejectSink } from '../sinks/rejects.js';
 import type { RawBatch } from '../io/readers.js';
-import { formatLocal, HOUR_MS } from '../time.js';
+import { formatDate, formatLocal, HOUR_MS } from '../time.js';
+import { classifyBeforeHorizon, loadRetention } from '../store/retention.js';
 
 export interface IngestCounts {
   read: number;
@@ -26,8 +27,8 @@ export interface Prepared {
   registerBase: number;
   /** Register state after this batch, of the meters it touched: stored with the readings. */
   registerState: Map<string, RegisterState>;
-  /** Register values already accounted for by stored readings (a file or topic read again). */
-  registerDuplicates: number;
+  /** Records already accounted for: register values stored readings cover, readings of a day the rollup holds complete from before the raw horizon. */
+  duplicates: number;
   /** The file row or message each reading came from (-1: unknown). */
   rowOf: ReadonlyMap<Reading, number>;
 }
@@ -146,7 +147,38 @@ export class Ingestor {
       });
       return false;
     }) : timely;
-    return { readings: plausible, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState, registerDuplicates, rowOf };
+    const kept = await this.beforeRawHorizon(plausible, rejects, source, rowOf);
+    return { readings: kept.readings, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState, duplicates: registerDuplicates + kept.duplicates, rowOf };
+  }
+
+  /**
+   * Readings from before the raw horizon (store.raw_days): their raw neighbours are deleted, so
+   * the store cannot de-duplicate them. New history is stored; a reading of a day the rollup holds
+   * complete is a duplicate; any other is rejected, as adding it might count it twice.
+   */
+  private async beforeRawHorizon(readings: Reading[], rejects: Reject[], source: string, rowOf: ReadonlyMap<Reading, number>): Promise<{ readings: Reading[]; duplicates: number }> {
+    const h = await loadRetention(this.store.db);
+    const from = h.rawFromMs;
+    if (from === undefined || !readings.some((r) => r.ts_ms <= from)) return { readings, duplicates: 0 };
+    const old = readings.filter((r) => r.ts_ms <= from);
+    const verdicts = await classifyBeforeHorizon(this.store.db, old, h);
+    const verdictOf = new Map(old.map((r, i) => [r, verdicts[i]!]));
+    let duplicates = 0;
+    const kept = readings.filter((r) => {
+      const v = verdictOf.get(r) ?? 'new';
+      if (v === 'new') return true;
+      if (v === 'duplicate') duplicates++;
+      else {
+        rejects.push({
+          source, row: rowOf.get(r) ?? -1, record: r,
+          reason: v === 'expired'
+            ? `ts: ${formatLocal(r.ts_ms)} is before the daily horizon ${formatDate(h.dailyFromMs!)} (store.daily_days); nothing is kept that old`
+            : `ts: ${formatLocal(r.ts_ms)} is before the raw horizon ${formatDate(from)} (store.raw_days), in an hour the rollups hold with a gap: whether it is the missing reading or a repeat cannot be told, so it is not added`,
+        });
+      }
+      return false;
+    });
+    return { readings: kept, duplicates };
   }
 
   /**
@@ -165,7 +197,7 @@ export class Ingestor {
     this.counts.read += p.read + (also?.rows ?? 0);
     this.counts.accepted += r.accepted;
     this.counts.register_base += p.registerBase;
-    this.counts.duplicate += r.duplicate + p.registerDuplicates;
+    this.counts.duplicate += r.duplicate + p.duplicates;
     this.counts.rejected += p.rejects.length;
   }
 

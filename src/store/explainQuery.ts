@@ -17,6 +17,13 @@ export async function gatherExplainData(db: Db, meterId: string, recentDays = 14
     where meter_id = $m and interval_min <= 60
       and ts > (select max(ts) from readings where meter_id = $m) - to_days(cast($d as integer))
     order by ts`, { m: meterId, d: recentDays })).map((r) => ({ ts: String(r.ts), kw: Number(r.kw) }));
+  // a meter silent since before the raw horizon (store.raw_days): its last days from the hourly rollup
+  if (!recent.length) {
+    recent.push(...(await q(db, `
+      select strftime(hour + interval 1 hour, '%Y-%m-%dT%H:%M:%S+08:00') as ts, kwh * 60.0 / covered_min as kw from meter_hourly
+      where meter_id = $m and hour > (select max(hour) from meter_hourly where meter_id = $m) - to_days(cast($d as integer))
+      order by hour`, { m: meterId, d: recentDays })).map((r) => ({ ts: String(r.ts), kw: Number(r.kw) })));
+  }
   const peerRows = await q(db, `
     with levels as (
       select d.meter_id, median(d.kwh * 1440.0 / d.covered_min) kwh_day

@@ -209,7 +209,9 @@ function intervalExpr(col: string | undefined, type: string | undefined): string
 const plausible = (margin: number) => `t.ts is not null and t.kwh is not null and t.interval_min is not null
   and regexp_full_match(t.meter_id, '${METER_TEXT}')
   and t.kwh <= ${MAX_INTERVAL_KWH}.0 * (cast(t.interval_min as double) / 60)
-  and (m.contract_kva is null or m.contract_kva <= 0 or t.kwh <= ${margin}.0 * m.contract_kva * (cast(t.interval_min as double) / 60))`;
+  and (m.contract_kva is null or m.contract_kva <= 0 or t.kwh <= ${margin}.0 * m.contract_kva * (cast(t.interval_min as double) / 60))
+  -- a reading from before the raw horizon is judged one by one (ingest.ts: new history, a repeat, or unknown)
+  and t.ts > (select coalesce(cast(raw_from as timestamp), timestamp '1970-01-01') from store_retention)`;
 
 /**
  * The readings the SQL accepted, shaped as the store's stage (seq = file row): ReadingStore.append

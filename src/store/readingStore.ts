@@ -239,7 +239,8 @@ export class ReadingStore {
 
   /**
    * Which of these (meter, time) points stored readings already cover: an interval of the meter
-   * starts, ends or spans it. Keys are `meter_id|ts_ms`.
+   * starts, ends or spans it (before the raw horizon: the hourly rollup holds the hour it ends).
+   * Keys are `meter_id|ts_ms`.
    */
   async registerTimesCovered(points: readonly { meter_id: string; ts_ms: number }[]): Promise<Set<string>> {
     const out = new Set<string>();
@@ -259,7 +260,11 @@ export class ReadingStore {
     const rows = (await con.runAndReadAll(`
       select distinct p.meter_id, epoch_ms(p.ts) as ts_ms from temp.register_points p
       where exists (select 1 from readings r where r.meter_id = p.meter_id
-                    and p.ts >= r.ts - to_minutes(cast(r.interval_min as bigint)) and p.ts <= r.ts)`)).getRowObjectsJS();
+                    and p.ts >= r.ts - to_minutes(cast(r.interval_min as bigint)) and p.ts <= r.ts)
+         -- before the raw horizon (store.raw_days) the raw rows are gone: the hour the point ends
+         -- is covered when the rollup holds readings of the meter in it
+         or (p.ts <= (select cast(raw_from as timestamp) from store_retention)
+             and exists (select 1 from meter_hourly h where h.meter_id = p.meter_id and h.hour = date_trunc('hour', p.ts - interval 1 second)))`)).getRowObjectsJS();
     for (const r of rows) out.add(`${String(r.meter_id)}|${Number(r.ts_ms)}`);
     return out;
   }

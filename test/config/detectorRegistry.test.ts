@@ -54,6 +54,14 @@ describe('pipeline validation is strict', () => {
     expect(() => parsePipeline({ cases: { min_score: 'x' } }, 'p.json')).toThrow(/^p\.json: cases\.min_score: /);
   });
 
+  it('retention: raw data is never kept longer than the rollups made from it, and too short a window is refused', () => {
+    expect(parsePipeline({}).store).toMatchObject({ raw_days: 120, hourly_days: 730, daily_days: null });
+    expect(() => parsePipeline({ store: { raw_days: 800 } }, 'p.json')).toThrow(/^p\.json: store\.raw_days: expected raw_days ≤ hourly_days ≤ daily_days/);
+    expect(() => parsePipeline({ store: { raw_days: 7 } }, 'p.json')).toThrow(/^p\.json: store\.raw_days: /);
+    expect(() => parsePipeline({ store: { hourly_days: 100 } }, 'p.json')).toThrow(/^p\.json: store\.hourly_days: /);
+    expect(parsePipeline({ store: { raw_days: null, hourly_days: null } }).store.raw_days).toBeNull();
+  });
+
   it('closestName ignores names too far to be a typo', () => {
     expect(closestName('ratoi', ['ratio', 'min_delta_kwh'])).toBe('ratio');
     expect(closestName('completely_else', ['ratio'])).toBeUndefined();
