@@ -1,6 +1,7 @@
 /**
  * Reference data, verdicts, cases and peers: every worker reads these topics whole, with a
- * throwaway consumer group of its own. Decoding is pure (decodeRegistryBatch); the worker gets
+ * throwaway consumer group of its own (the peers topic from where its DuckDB left off, when it holds
+ * the rows already). Decoding is pure (decodeRegistryBatch); the worker gets
  * typed rows and dead letters through a narrow set of handlers. A message that cannot be applied
  * is dead-lettered with its reason and the feed goes on: one bad message never stops it.
  */
@@ -31,7 +32,8 @@ export interface RegistryHandlers {
   feedback(verdicts: Verdict[]): Promise<void>;
   /** Cases of one partition of the cases topic, and the offset after them. */
   cases(partition: number, cases: Case[], nextOffset: bigint): Promise<void>;
-  peers(rows: PeerRow[], marks: { partition: number; day: number }[]): Promise<void>;
+  /** Peer rows and markers of one partition of the peers topic, the offset after them and how many messages they came in. */
+  peers(rows: PeerRow[], marks: { partition: number; day: number }[], position: { partition: number; nextOffset: bigint; messages: number }): Promise<void>;
   dead(letters: DeadLetter[]): Promise<void>;
 }
 
@@ -128,6 +130,8 @@ export function decodeRegistryBatch(kind: Kind, topic: string, partition: number
 export async function startRegistryFeed(
   kafka: Kafka, groupPrefix: string, topics: RegistryTopics, handlers: RegistryHandlers,
   serial: <T>(fn: () => Promise<T>) => Promise<T>, log: Logger,
+  /** Where to start instead of the beginning: the peers topic from what the worker's DuckDB already holds. */
+  startAt: readonly { topic: string; partition: number; offset: bigint }[] = [],
 ): Promise<Consumer> {
   const consumer = kafka.consumer({ groupId: `${groupPrefix}-registry-${randomUUID()}` });
   const kindOf = new Map<string, Kind>(Object.entries(topics).map(([k, t]) => [t, k as Kind]));
@@ -143,7 +147,7 @@ export async function startRegistryFeed(
         else if (kind === 'sites') await handlers.sites(d.sites);
         else if (kind === 'feedback') await handlers.feedback(d.verdicts);
         else if (kind === 'cases') await handlers.cases(batch.partition, d.cases, BigInt(batch.lastOffset()) + 1n);
-        else await handlers.peers(d.peerRows, d.marks);
+        else await handlers.peers(d.peerRows, d.marks, { partition: batch.partition, nextOffset: BigInt(batch.lastOffset()) + 1n, messages: batch.messages.length });
         if (kind === 'meters' || kind === 'sites') log.info({ topic: batch.topic, applied: d.meters.length + d.sites.length, rejected: d.dead.length }, 'registry updated');
       } catch (e) {
         // never lost: the batch goes to the DLQ with the reason; the cases position still moves on,
@@ -155,5 +159,8 @@ export async function startRegistryFeed(
       }
     }),
   });
+  // kafkajs takes a seek only once the consumer runs; an offset the topic no longer holds falls
+  // back to the beginning (fromBeginning), so a truncated topic is read whole, never skipped
+  for (const s of startAt) consumer.seek({ topic: s.topic, partition: s.partition, offset: String(s.offset) });
   return consumer;
 }

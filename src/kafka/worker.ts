@@ -26,7 +26,7 @@ import { mergeCases, pendingOutboxCount } from '../store/caseStore.js';
 import { refreshPeers } from '../store/detectors.js';
 import { applyPeerRows } from '../store/peers.js';
 import { applyFeedback } from '../store/feedback.js';
-import { loadWorkerDays, saveWorkerDay } from '../store/workerState.js';
+import { loadPeersRead, loadWorkerDays, savePeersRead, saveWorkerDay } from '../store/workerState.js';
 import { applyRetention } from '../store/retention.js';
 import { Ingestor } from '../pipeline/ingest.js';
 import { screen } from '../pipeline/screen.js';
@@ -87,7 +87,7 @@ export class Worker {
   private running = false;
   /** performance.now() when the first batch came in (the bench times ingest from there). */
   firstBatchAtMs: number | undefined;
-  readonly counters = { readings_read: 0, readings_accepted: 0, readings_rejected: 0, readings_duplicate: 0, dlq_messages: 0, batches: 0, cases_published: 0, screens: 0, deliveries_sent: 0, delivery_failures: 0 };
+  readonly counters = { readings_read: 0, readings_accepted: 0, readings_rejected: 0, readings_duplicate: 0, dlq_messages: 0, batches: 0, cases_published: 0, screens: 0, peer_messages_read: 0, deliveries_sent: 0, delivery_failures: 0 };
 
   constructor(readonly pipeline: Pipeline, readonly opts: WorkerOptions) {
     this.kafka = createKafka(pipeline, opts.log, opts.env);
@@ -116,7 +116,12 @@ export class Worker {
     this.producer = producer;
     await this.publishOutbox();
     const { meters, sites, feedback, cases, peers } = this.topics;
-    this.registryFeed = await startRegistryFeed(this.kafka, this.pipeline.kafka.group_id, { meters, sites, feedback, cases, peers }, this.registryHandlers(), this.serial, this.log);
+    // the peer rows and markers this DuckDB holds already: the peers topic is read from there on
+    const peersRead = await loadPeersRead(this.db, peers);
+    this.days.marks(peersRead.marks);
+    const startAt = peersRead.offsets.map((o) => ({ topic: peers, ...o }));
+    if (startAt.length) this.log.info({ topic: peers, from_offsets: Object.fromEntries(startAt.map((o) => [o.partition, String(o.offset)])) }, 'peers topic read from where the store left off');
+    this.registryFeed = await startRegistryFeed(this.kafka, this.pipeline.kafka.group_id, { meters, sites, feedback, cases, peers }, this.registryHandlers(), this.serial, this.log, startAt);
     this.consumer = this.kafka.consumer({
       groupId: this.pipeline.kafka.group_id,
       maxBytesPerPartition: this.pipeline.kafka.max_bytes_per_partition,
@@ -206,10 +211,12 @@ export class Worker {
         if (stored) this.log.debug({ stored }, 'cases from other workers stored');
         if (this.partitions.justCaughtUp()) await this.onCaughtUp();
       },
-      peers: async (rows, marks) => {
+      peers: async (rows, marks, at) => {
         // rows first: a marker vouches for the rows before it
         this.days.peerRowsChanged(await applyPeerRows(this.db, rows));
         this.days.marks(marks);
+        await savePeersRead(this.db, this.topics.peers, at.partition, at.nextOffset, marks);
+        this.counters.peer_messages_read += at.messages;
         if (marks.length || this.days.reJudgeWanted) await this.closeDays(false);
       },
       dead: (letters) => this.sendDlq(letters),

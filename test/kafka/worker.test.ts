@@ -183,6 +183,35 @@ describe('worker edges', () => {
     expect(cases.map((m) => JSON.parse(m.value!.toString())).map((c) => [c.meter_id, c.detector, c.episode_start])).toEqual([['L1', 'step_up', '2026-10-11T00:00:00+08:00']]);
   }, 120_000);
 
+  it('a restarted worker reads its own peer rows and only the tail of the peers topic, and still judges with them', async () => {
+    const pipeline = testPipeline();
+    const first = await started(pipeline, 'peers-tail', { idle: 1 });
+    const day = (d: number) => formatLocal(parseDate('2026-09-01')! + (d + 1) * DAY_MS);
+    const days = (from: number, to: number, kwh: (m: string, d: number) => number) =>
+      ['L1', 'P1', 'P2', 'P3'].flatMap((m) => Array.from({ length: to - from }, (_, i) => ({ key: m, value: JSON.stringify({ meter_id: m, ts: day(from + i), kwh: kwh(m, from + i), interval_min: 1440 }) })));
+    await produce(pipeline.kafka.topics.readings, days(0, 45, (_m, d) => 8 + (d % 3)));
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    // the day close publishes the meters' peer rows and a marker
+    let onTopic = 0;
+    for (let i = 0; i < 30 && onTopic < 4 * 44; i++) onTopic = (await readTopic(pipeline.kafka.topics.peers, 1000)).length;
+    await first.w.stop();
+    expect(onTopic).toBeGreaterThanOrEqual(4 * 44);
+    const { log, lines } = capturingLogger();
+    const again = new Worker(pipeline, { dbPath: first.dbPath, log, idleCloseS: 1 });
+    await again.start();
+    // ten days of a workshop on L1: step_up judges them against peer rows and markers read before the restart
+    await produce(pipeline.kafka.topics.readings, days(45, 55, (m, d) => (m === 'L1' ? 90 : 8 + (d % 3))));
+    await waitCaughtUp(pipeline.kafka.group_id, pipeline.kafka.topics.readings);
+    let cases: { value: Buffer | null }[] = [];
+    for (let i = 0; i < 30 && !cases.length; i++) cases = await readTopic(pipeline.kafka.topics.cases, 1000);
+    const read = again.counters.peer_messages_read;
+    await again.stop();
+    expect(lines.some((l) => l.msg === 'peers topic read from where the store left off')).toBe(true);
+    // what the first run left on the topic is not read again: only what was published since
+    expect(read).toBeLessThan(onTopic / 2);
+    expect(cases.map((m) => JSON.parse(m.value!.toString())).map((c) => [c.meter_id, c.detector, c.episode_start])).toEqual([['L1', 'step_up', '2026-10-16T00:00:00+08:00']]);
+  }, 180_000);
+
   it.each([
     ['plain', SASL_USERS.plain],
     ['scram-sha-256', SASL_USERS.scram],
