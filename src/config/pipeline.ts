@@ -108,6 +108,16 @@ const baseShape = {
     broker_silence_s: z.number().int().min(10).default(60),
     /** /healthz fails when a gained partition is still being restored after this long. */
     max_restore_min: z.number().int().min(1).default(60),
+    /**
+     * Partition snapshots (src/store/partitionSnapshot.ts): written after a day close into `dir`, a
+     * folder every worker of the group shares (a network mount or a synced bucket); a worker that
+     * gains a partition loads the latest and replays only the messages after it.
+     */
+    snapshots: z.strictObject({
+      dir: z.string().min(1),
+      /** Days between two snapshots of a partition: fewer means a longer tail to replay, more means more writing. */
+      every_days: z.number().int().min(1).default(1),
+    }).optional(),
   }).prefault({}),
   console: z.strictObject({
     /** Accounts file (default: console-users.json beside the database); `powerscreen users` manages it. */

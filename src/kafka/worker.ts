@@ -28,6 +28,7 @@ import { applyPeerRows } from '../store/peers.js';
 import { applyFeedback } from '../store/feedback.js';
 import { loadPeersRead, loadWorkerDays, savePeersRead, saveWorkerDay } from '../store/workerState.js';
 import { applyRetention } from '../store/retention.js';
+import { loadPartitionSnapshot, writePartitionSnapshot } from '../store/partitionSnapshot.js';
 import { Ingestor } from '../pipeline/ingest.js';
 import { screen } from '../pipeline/screen.js';
 import { dailyList } from '../report/dailyList.js';
@@ -41,7 +42,7 @@ import { connectWithBackoff, fetchOffsets } from './topicAdmin.js';
 import { startRegistryFeed, type RegistryHandlers } from './registryFeed.js';
 import { Publisher } from './publisher.js';
 import { storeBatch, type ReadingMessage } from './readingsBatch.js';
-import { MINUTE_MS, formatDate, nowLocalMs } from '../time.js';
+import { DAY_MS, MINUTE_MS, formatDate, nowLocalMs } from '../time.js';
 import { dueReportDate } from '../worker/reportSchedule.js';
 import { closedThrough, gauges, health, statsLine, type WorkerView } from './workerOps.js';
 import type { Detector } from '../core/types.js';
@@ -80,6 +81,8 @@ export class Worker {
   private restoringSince: number | undefined;
   /** Site meters the last site check judged only up to a gap that may still fill. */
   private heldBack = 0;
+  /** The closed day of the last snapshot written or loaded, per partition. */
+  private snapshotDays = new Map<number, number>();
   private lastReportDate = '';
   private deliverer: Deliverer | undefined;
   private lastDeliveryAt = 0;
@@ -235,8 +238,22 @@ export class Worker {
         const meters = await this.store.dropPartitions(this.topics.readings, lost);
         this.partitions.forget(lost);
         this.days.lost(lost);
+        for (const p of lost) this.snapshotDays.delete(p);
         this.ingestor.resetRegisterState();
         this.log.info({ partitions: lost, meters }, 'partitions lost in a rebalance: their meters\' state dropped');
+      }
+      const snapshots = this.pipeline.worker.snapshots;
+      if (snapshots) {
+        for (const p of parts.filter((x) => !stored.has(x))) {
+          const t0 = performance.now();
+          const m = await loadPartitionSnapshot(this.db, snapshots.dir, this.topics.readings, p);
+          if (!m) continue;
+          stored.set(p, { next_offset: BigInt(m.next_offset), watermark_ms: m.watermark_ms ?? undefined });
+          if (m.watermark_ms !== null) this.days.restore({ watermarks: new Map([[p, m.watermark_ms]]) });
+          this.snapshotDays.set(p, m.closed_day_ms);
+          this.ingestor.resetRegisterState();
+          this.log.info({ partition: p, from_offset: m.next_offset, closed_day: formatDate(m.closed_day_ms), meters: m.meters, ms: Math.round(performance.now() - t0) }, 'partition restored from its snapshot; replaying the messages after it');
+        }
       }
       const offsets = await fetchOffsets(this.kafka, this.topics);
       this.days.assigned({ partitionCount: offsets.readings.length, emptyPartitions: offsets.readings.filter((x) => x.high === '0').map((x) => x.partition), gained });
@@ -315,6 +332,27 @@ export class Worker {
     // what the closed days were judged on lives on in the rollups; raw beyond store.raw_days goes
     const kept = await applyRetention(this.db, this.pipeline.store, judge);
     if (kept.deleted.readings || kept.deleted.meter_hourly) this.log.info({ raw_from: kept.rawFromMs === undefined ? null : formatDate(kept.rawFromMs), ...kept.deleted }, 'retention');
+    await this.writeSnapshots(judge);
+  }
+
+  /** After a close: the owned partitions' state, for a worker that gains one of them later. */
+  private async writeSnapshots(closedDay: number): Promise<void> {
+    const cfg = this.pipeline.worker.snapshots;
+    if (!cfg) return;
+    for (const p of this.partitions.owned()) {
+      const last = this.snapshotDays.get(p);
+      if (last !== undefined && closedDay - last < cfg.every_days * DAY_MS) continue;
+      const t0 = performance.now();
+      try {
+        const w = await writePartitionSnapshot(this.db, cfg.dir, this.topics.readings, p, closedDay);
+        if (!w) continue;
+        this.snapshotDays.set(p, closedDay);
+        this.log.info({ partition: p, closed_day: formatDate(closedDay), next_offset: w.manifest.next_offset, meters: w.manifest.meters, bytes: w.bytes, ms: Math.round(performance.now() - t0) }, 'partition snapshot written');
+      } catch (e) {
+        // a missed snapshot only lengthens a later restore's replay: log it, go on judging
+        this.log.error({ partition: p, error: (e as Error).message }, 'partition snapshot not written');
+      }
+    }
   }
 
   private async runScreen(only?: Detector[], lastCompleteDayMs?: number, peersReady = false, judgeAll = false): Promise<void> {

@@ -1,0 +1,153 @@
+/**
+ * Restore from state, not from raw history (issue 13, item 4): after a day close a worker writes,
+ * per readings partition it owns, what its DuckDB holds for that partition's meters - raw readings
+ * within the raw horizon, rollups, day profiles, peer rows, register state, the kept detector flags
+ * - as Parquet files with a manifest naming the Kafka offset they cover. A worker that gains a
+ * partition its DuckDB knows nothing of loads the latest snapshot and replays only the messages
+ * after that offset, instead of the topic from its earliest retained offset.
+ *
+ * The folder is the object store: a shared or synced directory (an NFS mount, or a bucket mounted
+ * or synced by the operator). A snapshot is written to a temporary folder and renamed into place,
+ * so a reader sees the previous one or the new one, never half of one.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBTimestampValue } from '@duckdb/node-api';
+import { inTransaction, type Db } from './db.js';
+import { markDirtyFrom } from './judgeState.js';
+import { writePrivateFile } from '../sinks/private.js';
+import { PowerscreenError } from '../errors.js';
+import { DAY_MS } from '../time.js';
+
+/** The tables whose rows belong to a partition's meters (each has meter_id). */
+const METER_TABLES = ['readings', 'meter_daily', 'meter_hourly', 'meter_day_profiles', 'peer_daily', 'register_state', 'meter_partition'] as const;
+
+export interface SnapshotManifest {
+  version: 1;
+  topic: string;
+  partition: number;
+  /** The readings topic offset after the last message the snapshot holds. */
+  next_offset: string;
+  watermark_ms: number | null;
+  /** Local midnight (ms) of the last day closed when it was written. */
+  closed_day_ms: number;
+  /** The store's raw horizon then (local midnight ms); null = all raw kept. */
+  raw_from_ms: number | null;
+  /** Each day detector's kept state: flags are taken only by a store judging with the same fingerprint. */
+  judged: { detector: string; fingerprint: string; judged_through_ms: number }[];
+  meters: number;
+  tables: string[];
+  written_at: string;
+}
+
+const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const folderOf = (dir: string, topic: string, partition: number) => join(dir, topic.replace(/[^\w.-]/g, '_'), `p${partition}`);
+
+async function flagTables(db: Db): Promise<string[]> {
+  const rows = (await db.con.runAndReadAll(`select table_name from duckdb_tables() where schema_name = 'main' and table_name like 'detector!_flags!_%' escape '!' order by 1`)).getRows();
+  return rows.map((r) => String(r[0]));
+}
+
+export function readSnapshotManifest(dir: string, topic: string, partition: number): SnapshotManifest | undefined {
+  const file = join(folderOf(dir, topic, partition), 'manifest.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const m = JSON.parse(readFileSync(file, 'utf8')) as SnapshotManifest;
+    if (m.version !== 1 || m.partition !== partition || m.topic !== topic) return undefined;
+    return m;
+  } catch (e) {
+    throw new PowerscreenError('INPUT_MALFORMED', `${file}: not a snapshot manifest: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * Write partition `partition`'s state. Run on the worker's DuckDB queue, between batches, so the
+ * tables and the stored offset agree. Returns the manifest and the bytes written.
+ */
+export async function writePartitionSnapshot(db: Db, dir: string, topic: string, partition: number, closedDayMs: number): Promise<{ manifest: SnapshotManifest; bytes: number } | undefined> {
+  const con = db.con;
+  const off = (await con.runAndReadAll(`select next_offset, epoch_ms(watermark) w from kafka_offsets where topic = $t and "partition" = $p`, { t: topic, p: partition })).getRowObjectsJS()[0];
+  if (!off) return undefined;
+  const target = folderOf(dir, topic, partition);
+  const tmp = `${target}.writing-${process.pid}-${Date.now()}`;
+  mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  try {
+    const meters = `select meter_id from meter_partition where "partition" = ${Math.floor(partition)}`;
+    const tables: string[] = [...METER_TABLES, ...(await flagTables(db))];
+    for (const t of tables) {
+      await con.run(`copy (select * from ${t} where meter_id in (${meters})) to ${lit(join(tmp, `${t}.parquet`))} (format parquet, compression zstd)`);
+    }
+    const judged = (await con.runAndReadAll(`select detector, fingerprint, epoch_ms(judged_through) t from detector_judged order by 1`)).getRowObjectsJS()
+      .map((r) => ({ detector: String(r.detector), fingerprint: String(r.fingerprint), judged_through_ms: Number(r.t) }));
+    const rawFrom = (await con.runAndReadAll(`select epoch_ms(cast(raw_from as timestamp)) from store_retention`)).getRows()[0]?.[0];
+    const manifest: SnapshotManifest = {
+      version: 1, topic, partition, next_offset: String(off.next_offset), watermark_ms: off.w === null ? null : Number(off.w),
+      closed_day_ms: closedDayMs, raw_from_ms: rawFrom === null || rawFrom === undefined ? null : Number(rawFrom), judged,
+      meters: Number((await con.runAndReadAll(`select count(*) from (${meters})`)).getRows()[0]![0]),
+      tables, written_at: new Date().toISOString(),
+    };
+    // the manifest last: a folder without one is not a snapshot
+    writePrivateFile(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
+    const bytes = readdirSync(tmp).reduce((n, f) => n + statSync(join(tmp, f)).size, 0);
+    const old = `${target}.old-${process.pid}-${Date.now()}`;
+    if (existsSync(target)) renameSync(target, old);
+    renameSync(tmp, target);
+    rmSync(old, { recursive: true, force: true });
+    return { manifest, bytes };
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new PowerscreenError('STORE_FAILED', `writing the snapshot of partition ${partition} to ${dir} failed: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+const ts = (ms: number) => new DuckDBTimestampValue(BigInt(ms) * 1000n);
+
+/**
+ * Load the latest snapshot of a partition into this store, in one transaction: its meters' rows
+ * replace whatever the store held of them (peer rows read from the peers topic), the offset and
+ * watermark are stored, and days after the snapshot's close are marked to be judged again. Kept
+ * flags come along only for detectors this store judges with the same SQL and parameters (or has
+ * not judged yet). Returns the manifest, or undefined when there is none.
+ */
+export async function loadPartitionSnapshot(db: Db, dir: string, topic: string, partition: number): Promise<SnapshotManifest | undefined> {
+  const m = readSnapshotManifest(dir, topic, partition);
+  if (!m) return undefined;
+  const folder = folderOf(dir, topic, partition);
+  const file = (t: string) => lit(join(folder, `${t}.parquet`));
+  const con = db.con;
+  try {
+    await inTransaction(con, async () => {
+      const meters = `select meter_id from read_parquet(${file('meter_partition')})`;
+      const mine = new Map((await con.runAndReadAll(`select detector, fingerprint from detector_judged`)).getRowObjectsJS().map((r) => [String(r.detector), String(r.fingerprint)]));
+      const existing = new Set(await flagTables(db));
+      for (const t of m.tables) {
+        if (t.startsWith('detector_flags_')) {
+          const detector = t.slice('detector_flags_'.length);
+          const theirs = m.judged.find((j) => j.detector === detector);
+          if (!theirs || (mine.has(detector) && mine.get(detector) !== theirs.fingerprint)) continue;
+          if (!existing.has(t)) await con.run(`create table ${t} as select * from read_parquet(${file(t)}) limit 0`);
+        }
+        await con.run(`delete from ${t} where meter_id in (${meters})`);
+        await con.run(`insert into ${t} select * from read_parquet(${file(t)})`);
+      }
+      // a store that has judged nothing yet takes the snapshot's judged state: its flags are those
+      for (const j of m.judged) {
+        if (!mine.has(j.detector)) {
+          await con.run(`insert into detector_judged values ($d, $f, cast($t as date), null)`, { d: j.detector, f: j.fingerprint, t: ts(j.judged_through_ms) });
+        }
+      }
+      // days this store has judged past the snapshot's are judged again, now with these meters
+      await markDirtyFrom(con, `select date '${new Date(m.closed_day_ms + DAY_MS).toISOString().slice(0, 10)}'`);
+      await con.run(`insert or replace into kafka_offsets values ($t, $p, $o, $w)`,
+        { t: topic, p: partition, o: BigInt(m.next_offset), w: m.watermark_ms === null ? null : ts(m.watermark_ms) });
+      // one raw horizon for the whole store: the later of the two
+      if (m.raw_from_ms !== null) {
+        await con.run(`update store_retention set raw_from = greatest(coalesce(raw_from, cast($r as date)), cast($r as date))`, { r: ts(m.raw_from_ms) });
+        await con.run(`delete from readings where ts <= (select cast(raw_from as timestamp) from store_retention)`);
+      }
+    });
+  } catch (e) {
+    throw new PowerscreenError('STORE_FAILED', `loading the snapshot of partition ${partition} from ${folder} failed: ${(e as Error).message}`, { cause: e });
+  }
+  return m;
+}
