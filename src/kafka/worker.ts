@@ -243,6 +243,7 @@ export class Worker {
         this.log.info({ partitions: lost, meters }, 'partitions lost in a rebalance: their meters\' state dropped');
       }
       const snapshots = this.pipeline.worker.snapshots;
+      const restored = new Set<number>();
       if (snapshots) {
         for (const p of parts.filter((x) => !stored.has(x))) {
           const t0 = performance.now();
@@ -251,12 +252,16 @@ export class Worker {
           stored.set(p, { next_offset: BigInt(m.next_offset), watermark_ms: m.watermark_ms ?? undefined });
           if (m.watermark_ms !== null) this.days.restore({ watermarks: new Map([[p, m.watermark_ms]]) });
           this.snapshotDays.set(p, m.closed_day_ms);
+          this.days.restoredFromSnapshot(m.closed_day_ms);
+          restored.add(p);
           this.ingestor.resetRegisterState();
           this.log.info({ partition: p, from_offset: m.next_offset, closed_day: formatDate(m.closed_day_ms), meters: m.meters, ms: Math.round(performance.now() - t0) }, 'partition restored from its snapshot; replaying the messages after it');
         }
       }
       const offsets = await fetchOffsets(this.kafka, this.topics);
-      this.days.assigned({ partitionCount: offsets.readings.length, emptyPartitions: offsets.readings.filter((x) => x.high === '0').map((x) => x.partition), gained });
+      this.days.assigned({ partitionCount: offsets.readings.length, emptyPartitions: offsets.readings.filter((x) => x.high === '0').map((x) => x.partition),
+        // a partition restored from its snapshot holds its peer rows: not a gain that recomputes every day
+        gained: gained && parts.some((p) => !this.partitions.owns(p) && !restored.has(p)) });
       for (const s of this.partitions.plan(parts, stored, offsets.readings, offsets.cases)) {
         if (s.replay) this.log.info({ partition: s.partition, from_offset: String(s.offset) }, 'no stored state for this partition: replaying it from the earliest retained offset');
         this.consumer.seek({ topic: this.topics.readings, partition: s.partition, offset: String(s.offset) });

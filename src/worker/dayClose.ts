@@ -30,6 +30,10 @@ export class DayClose {
   private peersChangedSinceClose = false;
   /** Partitions were gained: publish markers for them at the next prepare even if the day has not moved. */
   private mustPrepare = false;
+  /** A partition was gained without state: its meters' peer rows are computed for every day. */
+  private fullPrepare = false;
+  /** A partition was loaded from a snapshot: peer rows from the day after its close on. */
+  private restoredSince: number | undefined;
   /** Readings partitions' prepared-through days, as read back from the peers topic (all workers'). */
   private peerMarks = new Map<number, number>();
   /** Readings partitions that held no data at the last assignment: they hold a day back only once they have data or a marker. */
@@ -47,7 +51,18 @@ export class DayClose {
   assigned(a: { partitionCount: number; emptyPartitions: Iterable<number>; gained: boolean }): void {
     this.partitionCount = a.partitionCount;
     this.emptyPartitions = new Set(a.emptyPartitions);
-    if (a.gained) this.mustPrepare = true;
+    if (a.gained) this.mustPrepare = this.fullPrepare = true;
+  }
+
+  /**
+   * A gained partition was loaded from a snapshot written after closing `closedDayMs`: its meters'
+   * peer rows are in the store through that day, so the next prepare computes them from the day
+   * after (with markers for it), not for every day as a replayed partition needs.
+   */
+  restoredFromSnapshot(closedDayMs: number): void {
+    this.mustPrepare = true;
+    if (!Number.isFinite(this.lastPreparedDay)) this.lastPreparedDay = closedDayMs;
+    this.restoredSince = Math.min(this.restoredSince ?? Infinity, closedDayMs + DAY_MS);
   }
 
   lost(partitions: readonly number[]): void {
@@ -94,15 +109,16 @@ export class DayClose {
     const day = Math.max(lastCompleteDay(wm - (idle ? 0 : allowedLatenessMs)), this.lastPreparedDay);
     if (day <= this.lastPreparedDay && !this.lateSinceClose && !this.mustPrepare) return undefined;
     // only the days since the last prepare, unless late readings or gained meters changed older ones
-    const full = this.lateSinceClose || this.mustPrepare || !Number.isFinite(this.lastPreparedDay);
-    return { day, sinceDayMs: full ? undefined : this.lastPreparedDay + DAY_MS };
+    const full = this.lateSinceClose || this.fullPrepare || !Number.isFinite(this.lastPreparedDay);
+    return { day, sinceDayMs: full ? undefined : Math.min(this.lastPreparedDay + DAY_MS, this.restoredSince ?? Infinity) };
   }
 
   /** The peer rows and markers of a prepare step were published. */
   prepared(day: number): void {
     if (this.lateSinceClose) this.peersChangedSinceClose = true;
     this.lateSinceClose = false;
-    this.mustPrepare = false;
+    this.mustPrepare = this.fullPrepare = false;
+    this.restoredSince = undefined;
     this.lastPreparedDay = day;
   }
 

@@ -111,6 +111,24 @@ describe('DayClose', () => {
     expect(d.nextPrepare(false, LATE)).toEqual({ day: D('2026-10-04'), sinceDayMs: undefined });
   });
 
+  it('a partition loaded from a snapshot prepares from the day after the snapshot\'s close, with markers, not every day', () => {
+    // a new worker: nothing prepared yet; the snapshot was written after closing 10-01
+    const d = new DayClose();
+    d.restoredFromSnapshot(D('2026-10-01'));
+    d.assigned({ partitionCount: 1, emptyPartitions: [], gained: false });
+    d.stored(0, [D('2026-10-05') + 3 * HOUR_MS]);
+    expect(d.nextPrepare(false, LATE)).toEqual({ day: D('2026-10-04'), sinceDayMs: D('2026-10-02') });
+    // a worker that has prepared through 10-04 gains a partition whose snapshot closed 09-30
+    const e = worker();
+    e.stored(0, [D('2026-10-05') + 3 * HOUR_MS]);
+    close(e, [0]);
+    e.restoredFromSnapshot(D('2026-09-30'));
+    expect(e.nextPrepare(false, LATE)).toEqual({ day: D('2026-10-04'), sinceDayMs: D('2026-10-01') });
+    // and another gained without one: every day again
+    e.assigned({ partitionCount: 2, emptyPartitions: [], gained: true });
+    expect(e.nextPrepare(false, LATE)).toEqual({ day: D('2026-10-04'), sinceDayMs: undefined });
+  });
+
   it('state restored after a restart (a SIGKILL) resumes where the store left it: nothing judged twice', () => {
     const d = new DayClose();
     d.restore({ watermarks: new Map([[0, D('2026-10-05') + 3 * HOUR_MS]]), lastClosedDay: D('2026-10-04'), lastPreparedDay: D('2026-10-04') });
