@@ -157,7 +157,9 @@ export async function dropNativeFile(db: Db): Promise<void> {
 
 /** The first n staged rows as the line reader gives them (for judging a file's cadence). */
 export async function firstRecords(db: Db, f: NativeFile, n: number): Promise<Record<string, unknown>[]> {
-  const rows = (await db.con.runAndReadAll(`select * from ${RAW} order by rowid limit ${Math.floor(n)}`)).getRowObjects();
+  // rowid counts the staged rows from 0: a filter on it skips the rest of the table, where
+  // `order by rowid limit n` sorted all of it for the top n (0.9 s of a 5.76 M-row file's 13 s)
+  const rows = (await db.con.runAndReadAll(`select * from ${RAW} where rowid < ${Math.floor(n)} order by rowid`)).getRowObjects();
   return rows.map((r) => recordOf(r, f));
 }
 
