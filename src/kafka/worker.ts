@@ -5,6 +5,7 @@
  *  - DayClose (../worker/dayClose.ts): when to prepare peer rows and when to judge a day;
  *  - topicAdmin: reaching the brokers, topics, offsets; registryFeed: reference data, verdicts,
  *    cases and peers every worker reads whole; Publisher: outbox, DLQ, peers;
+ *  - PartitionSnapshots (../worker/snapshots.ts): writing owned partitions' state, loading a gained one's;
  *  - the store (DuckDB) and the screening core (pipeline/screen.ts).
  *
  * Exactly-once into DuckDB: each batch's readings and the partition's next offset are written in
@@ -12,7 +13,9 @@
  * outbox table written in the same transaction as the case registry, so a crash between commit and
  * produce republishes. Several workers in one group share the readings partitions; see README
  * "Scaling" for how state moves.
- * About 340 lines: the class is only the reactions to Kafka events, each a few calls into the parts.
+ * About 430 lines and one thing: the class is only the reactions to Kafka events (start, batches,
+ * assignments, registry feed, closes, timers), each a few calls into the parts above; splitting it
+ * further would spread one event's handling across files.
  */
 import { join } from 'node:path';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
@@ -28,13 +31,13 @@ import { applyPeerRows } from '../store/peers.js';
 import { applyFeedback } from '../store/feedback.js';
 import { loadPeersRead, loadWorkerDays, savePeersRead, saveWorkerDay } from '../store/workerState.js';
 import { applyRetention } from '../store/retention.js';
-import { loadPartitionSnapshot, writePartitionSnapshot } from '../store/partitionSnapshot.js';
 import { Ingestor } from '../pipeline/ingest.js';
 import { screen } from '../pipeline/screen.js';
 import { dailyList } from '../report/dailyList.js';
 import { writePrivateFile } from '../sinks/private.js';
 import { PartitionTracker } from '../worker/partitions.js';
 import { DayClose } from '../worker/dayClose.js';
+import { PartitionSnapshots } from '../worker/snapshots.js';
 import { createKafka, brokersOf } from './client.js';
 import { startConsole, type RunningConsole } from '../console/server.js';
 import { Deliverer, transportsFor } from '../delivery/deliverer.js';
@@ -42,7 +45,7 @@ import { connectWithBackoff, fetchOffsets } from './topicAdmin.js';
 import { startRegistryFeed, type RegistryHandlers } from './registryFeed.js';
 import { Publisher } from './publisher.js';
 import { storeBatch, type ReadingMessage } from './readingsBatch.js';
-import { DAY_MS, MINUTE_MS, formatDate, nowLocalMs } from '../time.js';
+import { MINUTE_MS, formatDate, nowLocalMs } from '../time.js';
 import { dueReportDate } from '../worker/reportSchedule.js';
 import { closedThrough, gauges, health, statsLine, type WorkerView } from './workerOps.js';
 import type { Detector } from '../core/types.js';
@@ -81,8 +84,8 @@ export class Worker {
   private restoringSince: number | undefined;
   /** Site meters the last site check judged only up to a gap that may still fill. */
   private heldBack = 0;
-  /** The closed day of the last snapshot written or loaded, per partition. */
-  private snapshotDays = new Map<number, number>();
+  /** Partition snapshots, when worker.snapshots is set. */
+  private snapshots: PartitionSnapshots | undefined;
   private lastReportDate = '';
   private deliverer: Deliverer | undefined;
   private lastDeliveryAt = 0;
@@ -107,6 +110,8 @@ export class Worker {
     this.db = await openDb(this.opts.dbPath, { memoryLimit: this.pipeline.store.memory_limit, threads: this.pipeline.store.threads });
     this.store = new ReadingStore(this.db);
     this.ingestor = new Ingestor(this.store, this.pipeline.source.interval_min);
+    const snapshots = this.pipeline.worker.snapshots;
+    if (snapshots) this.snapshots = new PartitionSnapshots(this.db, snapshots, this.topics.readings, this.log);
     const stored = await this.store.loadOffsets(this.topics.readings);
     this.partitions.restore(stored);
     const watermarks = new Map([...stored].filter(([, o]) => o.watermark_ms !== undefined).map(([p, o]) => [p, o.watermark_ms!]));
@@ -238,25 +243,20 @@ export class Worker {
         const meters = await this.store.dropPartitions(this.topics.readings, lost);
         this.partitions.forget(lost);
         this.days.lost(lost);
-        for (const p of lost) this.snapshotDays.delete(p);
+        this.snapshots?.forget(lost);
         this.ingestor.resetRegisterState();
         this.log.info({ partitions: lost, meters }, 'partitions lost in a rebalance: their meters\' state dropped');
       }
-      const snapshots = this.pipeline.worker.snapshots;
+      // a gained partition this store knows nothing of starts from its snapshot, if one was written
       const restored = new Set<number>();
-      if (snapshots) {
-        for (const p of parts.filter((x) => !stored.has(x))) {
-          const t0 = performance.now();
-          const m = await loadPartitionSnapshot(this.db, snapshots.dir, this.topics.readings, p);
-          if (!m) continue;
-          stored.set(p, { next_offset: BigInt(m.next_offset), watermark_ms: m.watermark_ms ?? undefined });
-          if (m.watermark_ms !== null) this.days.restore({ watermarks: new Map([[p, m.watermark_ms]]) });
-          this.snapshotDays.set(p, m.closed_day_ms);
-          this.days.restoredFromSnapshot(m.closed_day_ms);
-          restored.add(p);
-          this.ingestor.resetRegisterState();
-          this.log.info({ partition: p, from_offset: m.next_offset, closed_day: formatDate(m.closed_day_ms), meters: m.meters, ms: Math.round(performance.now() - t0) }, 'partition restored from its snapshot; replaying the messages after it');
-        }
+      for (const p of this.snapshots ? parts.filter((x) => !stored.has(x)) : []) {
+        const m = await this.snapshots!.restore(p);
+        if (!m) continue;
+        stored.set(p, { next_offset: BigInt(m.next_offset), watermark_ms: m.watermark_ms ?? undefined });
+        if (m.watermark_ms !== null) this.days.restore({ watermarks: new Map([[p, m.watermark_ms]]) });
+        this.days.restoredFromSnapshot(m.closed_day_ms);
+        this.ingestor.resetRegisterState();
+        restored.add(p);
       }
       const offsets = await fetchOffsets(this.kafka, this.topics);
       this.days.assigned({ partitionCount: offsets.readings.length, emptyPartitions: offsets.readings.filter((x) => x.high === '0').map((x) => x.partition),
@@ -337,27 +337,8 @@ export class Worker {
     // what the closed days were judged on lives on in the rollups; raw beyond store.raw_days goes
     const kept = await applyRetention(this.db, this.pipeline.store, judge);
     if (kept.deleted.readings || kept.deleted.meter_hourly) this.log.info({ raw_from: kept.rawFromMs === undefined ? null : formatDate(kept.rawFromMs), ...kept.deleted }, 'retention');
-    await this.writeSnapshots(judge);
-  }
-
-  /** After a close: the owned partitions' state, for a worker that gains one of them later. */
-  private async writeSnapshots(closedDay: number): Promise<void> {
-    const cfg = this.pipeline.worker.snapshots;
-    if (!cfg) return;
-    for (const p of this.partitions.owned()) {
-      const last = this.snapshotDays.get(p);
-      if (last !== undefined && closedDay - last < cfg.every_days * DAY_MS) continue;
-      const t0 = performance.now();
-      try {
-        const w = await writePartitionSnapshot(this.db, cfg.dir, this.topics.readings, p, closedDay);
-        if (!w) continue;
-        this.snapshotDays.set(p, closedDay);
-        this.log.info({ partition: p, closed_day: formatDate(closedDay), next_offset: w.manifest.next_offset, meters: w.manifest.meters, bytes: w.bytes, ms: Math.round(performance.now() - t0) }, 'partition snapshot written');
-      } catch (e) {
-        // a missed snapshot only lengthens a later restore's replay: log it, go on judging
-        this.log.error({ partition: p, error: (e as Error).message }, 'partition snapshot not written');
-      }
-    }
+    // the owned partitions' state, for a worker that gains one of them later
+    await this.snapshots?.afterClose(judge, this.partitions.owned());
   }
 
   private async runScreen(only?: Detector[], lastCompleteDayMs?: number, peersReady = false, judgeAll = false): Promise<void> {

@@ -50,22 +50,21 @@ export interface StagedQuery {
  * the others inserted, both reading only that range, which the zone maps find.
  */
 async function addIntoRollup(con: Db['con'], table: string, key: string, groups: string, sums: readonly string[], anyStored: boolean,
-  bounds: { lo: string; hi: string }, minTs: number, maxTs: number): Promise<void> {
+  /** The batch's time range ($lo, $hi) and the test of a key column against it. */
+  range: { lo: DuckDBTimestampValue; hi: DuckDBTimestampValue }, inRange: (column: string) => string): Promise<void> {
   if (!anyStored) {
     await con.run(`insert into ${table} ${groups}`);
     return;
   }
-  const range = { lo: ts(minTs - HOUR_MS), hi: ts(maxTs) };
-  const inRange = `${key} between ${bounds.lo} and ${bounds.hi}`;
   await con.run(`create or replace temp table rollup_fresh as ${groups}`);
   await con.run(`
     update ${table} t set ${sums.map((c) => `${c} = t.${c} + f.${c}`).join(', ')}
     from temp.rollup_fresh f
-    where t.${inRange} and t.meter_id = f.meter_id and t.${key} = f.${key}`, range);
+    where t.meter_id = f.meter_id and t.${key} = f.${key} and ${inRange(`t.${key}`)}`, range);
   await con.run(`
     insert into ${table}
     select f.* from temp.rollup_fresh f
-    anti join (select meter_id, ${key} from ${table} where ${inRange}) t on t.meter_id = f.meter_id and t.${key} = f.${key}`, range);
+    anti join (select meter_id, ${key} from ${table} where ${inRange(key)}) t on t.meter_id = f.meter_id and t.${key} = f.${key}`, range);
   await con.run(`drop table temp.rollup_fresh`);
 }
 
@@ -146,16 +145,17 @@ export class ReadingStore {
       // Rollups add in. Where nothing is stored yet for the batch's time range (a backfill of new
       // history), a plain insert does the same as a merge at a fraction of its cost: the range
       // test reads the zone maps only, and the batch's own groups are unique.
+      const range = { lo: ts(minTs - HOUR_MS), hi: ts(maxTs) };
+      const daysInRange = (c: string) => `${c} between cast($lo as date) and cast($hi as date)`, hoursInRange = (c: string) => `${c} between $lo and $hi`;
       const stored = (await con.runAndReadAll(`
-        select exists (select 1 from meter_daily where day between cast($lo as date) and cast($hi as date)) as days,
-               exists (select 1 from meter_hourly where hour between $lo and $hi) as hours`,
-      { lo: ts(minTs - HOUR_MS), hi: ts(maxTs) })).getRowObjectsJS()[0]!;
+        select exists (select 1 from meter_daily where ${daysInRange('day')}) as days, exists (select 1 from meter_hourly where ${hoursInRange('hour')}) as hours`,
+      range)).getRowObjectsJS()[0]!;
       await addIntoRollup(con, 'meter_daily', 'day', `
         select meter_id, cast(ts - interval 1 second as date) as day, sum(kwh) as kwh, sum(interval_min) as covered_min, count(*) as n_readings
-        from temp.reading_fresh group by all`, ['kwh', 'covered_min', 'n_readings'], stored.days === true, { lo: `cast($lo as date)`, hi: `cast($hi as date)` }, minTs, maxTs);
+        from temp.reading_fresh group by all`, ['kwh', 'covered_min', 'n_readings'], stored.days === true, range, daysInRange);
       await addIntoRollup(con, 'meter_hourly', 'hour', `
         select meter_id, date_trunc('hour', ts - interval 1 second) as hour, sum(kwh) as kwh, sum(interval_min) as covered_min
-        from temp.reading_fresh where interval_min <= 60 group by all`, ['kwh', 'covered_min'], stored.hours === true, { lo: '$lo', hi: '$hi' }, minTs, maxTs);
+        from temp.reading_fresh where interval_min <= 60 group by all`, ['kwh', 'covered_min'], stored.hours === true, range, hoursInRange);
       // the days these readings complete are judged again (late readings for a closed day included)
       await markDirtyFrom(con, `select cast(min(ts) - interval 1 second as date) from temp.reading_fresh`);
       const accepted = Number((await con.runAndReadAll(`select count(*) n from temp.reading_fresh`)).getRowObjectsJS()[0]!.n);
