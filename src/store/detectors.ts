@@ -13,6 +13,7 @@ import { PowerscreenError } from '../errors.js';
 import { FLAGS_RELATION } from '../core/incremental.js';
 import { flagsTable, judgeFromMs, loadJudged, macroSource, markDirtyFrom, saveJudged } from './judgeState.js';
 import { refreshDayProfiles } from './dayProfiles.js';
+import { replacePeerRows } from './peers.js';
 import { renderSummary, type DetectorSpec, type ParamSpec } from '../core/detectorSpec.js';
 import { loadPeerSql, loadRegistry, peerParamValues, type DetectorRegistry, type DetectorSettings } from '../config/detectorRegistry.js';
 import type { Lead } from '../core/types.js';
@@ -60,7 +61,7 @@ export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: Dete
       select f.* from temp.peer_fresh f
       left join peer_daily p on p.meter_id = f.meter_id and p.day = f.day
       where p.meter_id is null or p.profiled <> f.profiled or not same_level(p.kwh_day, f.kwh_day) or not same_level(p.work_kw, f.work_kw)`);
-    await con.run(`insert or replace into peer_daily select * from temp.peer_changed`);
+    await replacePeerRows(db, 'temp.peer_changed');
     // changed peer levels change the peer detectors' judgement of those days
     await markDirtyFrom(con, `select min(day) from temp.peer_changed`, { readings: false });
     const rows = (await con.runAndReadAll(`select meter_id, epoch_ms(day) as day_ms, kwh_day, profiled, work_kw from temp.peer_changed order by meter_id, day`)).getRowObjectsJS();

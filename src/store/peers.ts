@@ -3,10 +3,26 @@
  * this worker's own meters are computed locally (refreshPeers) and never overwritten from outside.
  */
 import { DuckDBDateValue } from '@duckdb/node-api';
-import type { Db } from './db.js';
+import { inTransaction, type Db } from './db.js';
 import type { PeerRow } from './detectors.js';
 import { markDirtyFrom } from './judgeState.js';
 import { DAY_MS } from '../time.js';
+
+/**
+ * Put rows (a table with peer_daily's columns, one row per meter and day) in place of the stored
+ * rows of the same keys. peer_daily has no index to upsert on (migration 010), so the keys are
+ * deleted first, reading only the rows' days, which the zone maps find.
+ */
+export async function replacePeerRows(db: Db, table: string): Promise<void> {
+  const con = db.con;
+  await inTransaction(con, async () => {
+    await con.run(`
+      delete from peer_daily p using ${table} s
+      where p.meter_id = s.meter_id and p.day = s.day
+        and p.day between (select min(day) from ${table}) and (select max(day) from ${table})`);
+    await con.run(`insert into peer_daily select * from ${table}`);
+  });
+}
 
 /** Store remote peer rows; returns the days (local midnight ms) whose stored values changed. */
 export async function applyPeerRows(db: Db, rows: readonly PeerRow[]): Promise<number[]> {
@@ -32,7 +48,7 @@ export async function applyPeerRows(db: Db, rows: readonly PeerRow[]): Promise<n
     anti join meter_partition m on m.meter_id = s.meter_id
     left join peer_daily p on p.meter_id = s.meter_id and p.day = s.day
     where p.meter_id is null or p.profiled <> s.profiled or not same_level(p.kwh_day, s.kwh_day) or not same_level(p.work_kw, s.work_kw)`);
-  await con.run(`insert or replace into peer_daily select * from temp.peer_incoming`);
+  await replacePeerRows(db, 'temp.peer_incoming');
   await markDirtyFrom(con, `select min(day) from temp.peer_incoming`, { readings: false });
   const days = (await con.runAndReadAll(`select distinct epoch_ms(day) d from temp.peer_incoming`)).getRowObjectsJS();
   return days.map((r) => Number(r.d));

@@ -62,6 +62,31 @@ describe('peer_daily', () => {
     }
   });
 
+  it('late readings replace the rows of the days they change, one row per meter and day', async () => {
+    const all = hourly(6, 30);
+    const day10 = START + 10 * DAY_MS;
+    // m1's day 10 arrives after that day was refreshed
+    const late = (r: Reading) => r.meter_id === 'm1' && r.ts_ms > day10 && r.ts_ms <= day10 + DAY_MS;
+    const step = await openDb(':memory:');
+    const full = await openDb(':memory:');
+    try {
+      const last = START + 28 * DAY_MS;
+      await new ReadingStore(step).append(all.filter((r) => !late(r)));
+      await refreshPeers(step, params, { lastCompleteDayMs: last });
+      const before = (await rows(step)).find((r) => r.meter_id === 'm1' && r.d === '2026-09-11');
+      await new ReadingStore(step).append(all.filter(late));
+      await refreshPeers(step, params, { lastCompleteDayMs: last, sinceDayMs: day10 });
+      await new ReadingStore(full).append(all);
+      await refreshPeers(full, params, { lastCompleteDayMs: last });
+      const got = await rows(step);
+      expect(got.find((r) => r.meter_id === 'm1' && r.d === '2026-09-11')).not.toEqual(before);
+      expect(got).toEqual(await rows(full));
+    } finally {
+      step.close();
+      full.close();
+    }
+  });
+
   it('binds each parameter to a peer detector\'s setting, with that detector\'s default', () => {
     const registry = loadRegistry();
     const { params, bind } = loadPeerSql();
@@ -87,6 +112,9 @@ describe('peer_daily', () => {
       const after = await rows(db);
       expect(after.filter((r) => r.meter_id !== 'other')).toEqual(before);
       expect(after.filter((r) => r.meter_id === 'other')).toHaveLength(1);
+      // a newer version of a remote row takes the old one's place (peer_daily has no key to upsert on)
+      expect(await applyPeerRows(db, [{ meter_id: 'other', day_ms: day, kwh_day: 6, profiled: true, work_kw: 1 }])).toEqual([day]);
+      expect((await rows(db)).filter((r) => r.meter_id === 'other').map((r) => r.kwh_day)).toEqual([6]);
     } finally {
       db.close();
     }
