@@ -18,6 +18,7 @@ import { markDirtyFrom } from './judgeState.js';
 import { writePrivateFile } from '../sinks/private.js';
 import { PowerscreenError } from '../errors.js';
 import { DAY_MS } from '../time.js';
+import { horizonFor, loadRetention } from './retention.js';
 
 /** The tables whose rows belong to a partition's meters (each has meter_id). */
 const METER_TABLES = ['readings', 'meter_daily', 'meter_hourly', 'meter_day_profiles', 'peer_daily', 'register_state', 'meter_partition'] as const;
@@ -31,7 +32,7 @@ export interface SnapshotManifest {
   watermark_ms: number | null;
   /** Local midnight (ms) of the last day closed when it was written. */
   closed_day_ms: number;
-  /** The store's raw horizon then (local midnight ms); null = all raw kept. */
+  /** The first day of raw readings it holds (local midnight ms): the store's raw horizon then, or worker.snapshots.raw_days through the close where that is later; null = all raw kept. */
   raw_from_ms: number | null;
   /** Each day detector's kept state: flags are taken only by a store judging with the same fingerprint. */
   judged: { detector: string; fingerprint: string; judged_through_ms: number }[];
@@ -41,6 +42,7 @@ export interface SnapshotManifest {
 }
 
 const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const tsLit = (ms: number) => `timestamp '${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}'`;
 const folderOf = (dir: string, topic: string, partition: number) => join(dir, topic.replace(/[^\w.-]/g, '_'), `p${partition}`);
 
 async function flagTables(db: Db): Promise<string[]> {
@@ -64,7 +66,9 @@ export function readSnapshotManifest(dir: string, topic: string, partition: numb
  * Write partition `partition`'s state. Run on the worker's DuckDB queue, between batches, so the
  * tables and the stored offset agree. Returns the manifest and the bytes written.
  */
-export async function writePartitionSnapshot(db: Db, dir: string, topic: string, partition: number, closedDayMs: number): Promise<{ manifest: SnapshotManifest; bytes: number } | undefined> {
+export async function writePartitionSnapshot(db: Db, dir: string, topic: string, partition: number, closedDayMs: number,
+  /** Whole days of raw readings through the close to ship (null: all the store holds); see worker.snapshots.raw_days. */
+  rawDays: number | null = null): Promise<{ manifest: SnapshotManifest; bytes: number } | undefined> {
   const con = db.con;
   const off = (await con.runAndReadAll(`select next_offset, epoch_ms(watermark) w from kafka_offsets where topic = $t and "partition" = $p`, { t: topic, p: partition })).getRowObjectsJS()[0];
   if (!off) return undefined;
@@ -74,15 +78,17 @@ export async function writePartitionSnapshot(db: Db, dir: string, topic: string,
   try {
     const meters = `select meter_id from meter_partition where "partition" = ${Math.floor(partition)}`;
     const tables: string[] = [...METER_TABLES, ...(await flagTables(db))];
+    // the raw tail shipped: the store's own horizon, or rawDays through the close where that is later
+    const rawFromMs = horizonFor({ raw_days: rawDays, hourly_days: null, daily_days: null }, closedDayMs, { rawFromMs: (await loadRetention(db)).rawFromMs }).rawFromMs;
     for (const t of tables) {
-      await con.run(`copy (select * from ${t} where meter_id in (${meters})) to ${lit(join(tmp, `${t}.parquet`))} (format parquet, compression zstd)`);
+      const tail = t === 'readings' && rawFromMs !== undefined ? ` and ts > ${tsLit(rawFromMs)}` : '';
+      await con.run(`copy (select * from ${t} where meter_id in (${meters})${tail}) to ${lit(join(tmp, `${t}.parquet`))} (format parquet, compression zstd)`);
     }
     const judged = (await con.runAndReadAll(`select detector, fingerprint, epoch_ms(judged_through) t from detector_judged order by 1`)).getRowObjectsJS()
       .map((r) => ({ detector: String(r.detector), fingerprint: String(r.fingerprint), judged_through_ms: Number(r.t) }));
-    const rawFrom = (await con.runAndReadAll(`select epoch_ms(cast(raw_from as timestamp)) from store_retention`)).getRows()[0]?.[0];
     const manifest: SnapshotManifest = {
       version: 1, topic, partition, next_offset: String(off.next_offset), watermark_ms: off.w === null ? null : Number(off.w),
-      closed_day_ms: closedDayMs, raw_from_ms: rawFrom === null || rawFrom === undefined ? null : Number(rawFrom), judged,
+      closed_day_ms: closedDayMs, raw_from_ms: rawFromMs ?? null, judged,
       meters: Number((await con.runAndReadAll(`select count(*) from (${meters})`)).getRows()[0]![0]),
       tables, written_at: new Date().toISOString(),
     };
@@ -140,10 +146,14 @@ export async function loadPartitionSnapshot(db: Db, dir: string, topic: string, 
       await markDirtyFrom(con, `select date '${new Date(m.closed_day_ms + DAY_MS).toISOString().slice(0, 10)}'`);
       await con.run(`insert or replace into kafka_offsets values ($t, $p, $o, $w)`,
         { t: topic, p: partition, o: BigInt(m.next_offset), w: m.watermark_ms === null ? null : ts(m.watermark_ms) });
-      // one raw horizon for the whole store: the later of the two
-      if (m.raw_from_ms !== null) {
-        await con.run(`update store_retention set raw_from = greatest(coalesce(raw_from, cast($r as date)), cast($r as date))`, { r: ts(m.raw_from_ms) });
-        await con.run(`delete from readings where ts <= (select cast(raw_from as timestamp) from store_retention)`);
+      // one raw horizon for the whole store: the later of the two. Raw readings of the other
+      // partitions' meters before a later one go, as retention would delete them (the rollups
+      // keep their days); the literal lets the zone maps skip the newer row groups, where a
+      // subquery made the delete scan every stored reading (19 s of a 192 M-reading load)
+      const held = (await loadRetention(db)).rawFromMs;
+      if (m.raw_from_ms !== null && (held === undefined || m.raw_from_ms > held)) {
+        await con.run(`update store_retention set raw_from = cast($r as date)`, { r: ts(m.raw_from_ms) });
+        await con.run(`delete from readings where ts <= ${tsLit(m.raw_from_ms)}`);
       }
     });
   } catch (e) {

@@ -11,6 +11,7 @@ import { DAY_MS, formatDate } from '../time.js';
 export interface SnapshotSettings {
   dir: string;
   every_days: number;
+  raw_days: number | null;
 }
 
 export class PartitionSnapshots {
@@ -40,7 +41,7 @@ export class PartitionSnapshots {
       if (last !== undefined && closedDay - last < this.settings.every_days * DAY_MS) continue;
       const t0 = performance.now();
       try {
-        const w = await writePartitionSnapshot(this.db, this.settings.dir, this.topic, p, closedDay);
+        const w = await writePartitionSnapshot(this.db, this.settings.dir, this.topic, p, closedDay, this.settings.raw_days);
         if (!w) continue;
         this.closedDays.set(p, closedDay);
         this.log.info({ partition: p, closed_day: formatDate(closedDay), next_offset: w.manifest.next_offset, meters: w.manifest.meters, bytes: w.bytes, ms: Math.round(performance.now() - t0) }, 'partition snapshot written');

@@ -6,7 +6,8 @@ import { openDb, type Db } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
 import { applyPeerRows } from '../../src/store/peers.js';
 import { loadPartitionSnapshot, readSnapshotManifest, writePartitionSnapshot } from '../../src/store/partitionSnapshot.js';
-import { DAY_MS, parseDate } from '../../src/time.js';
+import { Ingestor } from '../../src/pipeline/ingest.js';
+import { DAY_MS, formatLocal, parseDate } from '../../src/time.js';
 import { tempDir } from '../helpers.js';
 
 const tmp = tempDir('ps-snap-');
@@ -48,6 +49,47 @@ describe('partition snapshots', () => {
       expect(await rows(b, meterRows('readings', `'m9'`))).toBe(before9);
       expect(await rows(b, `select "partition", next_offset from kafka_offsets where topic = 'r' order by 1`)).toBe('[{"partition":0,"next_offset":960},{"partition":2,"next_offset":72}]');
       expect(readSnapshotManifest(dir, 'r', 0)?.meters).toBe(2);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('a snapshot ships raw readings of its last raw_days only; the loading store keeps raw from there on and takes the older history again as repeats', async () => {
+    const a = await openDb(':memory:');
+    const b = await openDb(':memory:');
+    try {
+      const hist = hours('m1', 40, 1);
+      await new ReadingStore(a).append(hist, [{ topic: 'r', partition: 0, next_offset: 960n }]);
+      const dir = join(tmp.dir, 'tail');
+      const closed = day0 + 39 * DAY_MS;
+      const w = await writePartitionSnapshot(a, dir, 'r', 0, closed, 14);
+      const rawFrom = closed - 13 * DAY_MS;
+      expect(w!.manifest.raw_from_ms).toBe(rawFrom);
+      const shipped = (await a.con.runAndReadAll(`select count(*) from read_parquet('${join(dir, 'r', 'p0', 'readings.parquet')}')`)).getRows()[0]![0];
+      expect(Number(shipped)).toBe(14 * 24);
+
+      // b holds another partition's meter with 40 days of raw readings
+      await new ReadingStore(b).append(hours('m9', 40, 5), [{ topic: 'r', partition: 2, next_offset: 960n }]);
+      await loadPartitionSnapshot(b, dir, 'r', 0);
+      const count = async (sql: string) => Number((await b.con.runAndReadAll(sql)).getRows()[0]![0]);
+      // m1: 14 days of raw (the reading ending at the horizon's midnight is the day before's), every hour in the rollup
+      expect(await count(`select count(*) from readings where meter_id = 'm1'`)).toBe(14 * 24);
+      expect(await count(`select count(*) from readings where meter_id = 'm1' and ts <= epoch_ms(${rawFrom})`)).toBe(0);
+      expect(await rows(b, meterRows('meter_hourly', `'m1'`))).toBe(await rows(a, meterRows('meter_hourly', `'m1'`)));
+      // one raw horizon: m9's older raw readings go too, its rollups stay
+      expect(await count(`select count(*) from readings where meter_id = 'm9'`)).toBe(14 * 24);
+      expect(await count(`select count(*) from meter_hourly where meter_id = 'm9'`)).toBe(40 * 24);
+      expect(await count(`select epoch_ms(cast(raw_from as timestamp)) from store_retention`)).toBe(rawFrom);
+
+      // m1's whole history read again: nothing added, the daily sums unchanged
+      const daily = await rows(b, meterRows('meter_daily', `'m1'`));
+      const ing = new Ingestor(new ReadingStore(b), 60);
+      const p = await ing.prepare({ records: hist.map((x) => ({ meter_id: x.meter_id, ts: formatLocal(x.ts_ms), kwh: x.kwh, interval_min: 60 })), rows: hist.map((_, i) => i + 2), broken: [] }, 'again');
+      await ing.commit(p);
+      expect(p.rejects).toEqual([]);
+      expect(ing.counts.accepted).toBe(0);
+      expect(await rows(b, meterRows('meter_daily', `'m1'`))).toBe(daily);
     } finally {
       a.close();
       b.close();
