@@ -44,28 +44,27 @@ export interface StagedQuery {
 }
 
 /**
- * Add a batch's groups into a rollup keyed by (meter_id, `key`). The rollups have no index to
- * upsert on (migration 009: the index cost several times the table on disk and lived in memory),
- * so where the table holds rows in the batch's range (`anyStored`) the held keys are added into and
- * the others inserted, both reading only that range, which the zone maps find.
+ * Add a batch's groups (`fresh`: a temp table keyed by meter_id and `key`) into a rollup. The
+ * rollups have no index to upsert on (migration 009: the index cost several times the table on
+ * disk and lived in memory), so where the table holds rows in the batch's range (`anyStored`) the
+ * held keys are added into and the others inserted, both reading only that range, which the zone
+ * maps find.
  */
-async function addIntoRollup(con: Db['con'], table: string, key: string, groups: string, sums: readonly string[], anyStored: boolean,
+async function addIntoRollup(con: Db['con'], table: string, key: string, fresh: string, sums: readonly string[], anyStored: boolean,
   /** The batch's time range ($lo, $hi) and the test of a key column against it. */
   range: { lo: DuckDBTimestampValue; hi: DuckDBTimestampValue }, inRange: (column: string) => string): Promise<void> {
   if (!anyStored) {
-    await con.run(`insert into ${table} ${groups}`);
+    await con.run(`insert into ${table} select * from ${fresh}`);
     return;
   }
-  await con.run(`create or replace temp table rollup_fresh as ${groups}`);
   await con.run(`
     update ${table} t set ${sums.map((c) => `${c} = t.${c} + f.${c}`).join(', ')}
-    from temp.rollup_fresh f
+    from ${fresh} f
     where t.meter_id = f.meter_id and t.${key} = f.${key} and ${inRange(`t.${key}`)}`, range);
   await con.run(`
     insert into ${table}
-    select f.* from temp.rollup_fresh f
+    select f.* from ${fresh} f
     anti join (select meter_id, ${key} from ${table} where ${inRange(key)}) t on t.meter_id = f.meter_id and t.${key} = f.${key}`, range);
-  await con.run(`drop table temp.rollup_fresh`);
 }
 
 export class ReadingStore {
@@ -125,7 +124,10 @@ export class ReadingStore {
     }
     const stage = also ? `(select * from temp.reading_stage union all select * from ${also.sql})` : 'temp.reading_stage';
     const stagedRows = readings.length + (also?.rows ?? 0);
-    await con.run('begin transaction');
+    // The batch's new readings and their rollup groups are made before the transaction: temp
+    // tables created inside it are read back several times slower (a 5.76 M-reading file's
+    // insert and rollups took 5 s instead of 2.7). Nothing else writes this store meanwhile (one
+    // connection, one queue), so what they were judged against is what the transaction sees.
     try {
       // First occurrence of a (meter, ts) wins, inside the batch and against the store.
       await con.run(`
@@ -141,6 +143,20 @@ export class ReadingStore {
         )
         select b.* from batch_unique b anti join already_stored s on b.meter_id = s.meter_id and b.ts = s.ts`,
         { min_ts: ts(minTs), max_ts: ts(maxTs) });
+      await con.run(`
+        create or replace temp table daily_fresh as
+        select meter_id, cast(ts - interval 1 second as date) as day, sum(kwh) as kwh, sum(interval_min) as covered_min, count(*) as n_readings
+        from temp.reading_fresh group by all`);
+      await con.run(`
+        create or replace temp table hourly_fresh as
+        select meter_id, date_trunc('hour', ts - interval 1 second) as hour, sum(kwh) as kwh, sum(interval_min) as covered_min
+        from temp.reading_fresh where interval_min <= 60 group by all`);
+    } catch (e) {
+      await con.run('drop table if exists temp.reading_stage').catch(() => undefined);
+      throw new PowerscreenError('STORE_FAILED', `appending ${stagedRows} readings failed: ${(e as Error).message}`);
+    }
+    await con.run('begin transaction');
+    try {
       await con.run(`insert into readings select meter_id, ts, interval_min, kwh from temp.reading_fresh`);
       // Rollups add in. Where nothing is stored yet for the batch's time range (a backfill of new
       // history), a plain insert does the same as a merge at a fraction of its cost: the range
@@ -150,12 +166,8 @@ export class ReadingStore {
       const stored = (await con.runAndReadAll(`
         select exists (select 1 from meter_daily where ${daysInRange('day')}) as days, exists (select 1 from meter_hourly where ${hoursInRange('hour')}) as hours`,
       range)).getRowObjectsJS()[0]!;
-      await addIntoRollup(con, 'meter_daily', 'day', `
-        select meter_id, cast(ts - interval 1 second as date) as day, sum(kwh) as kwh, sum(interval_min) as covered_min, count(*) as n_readings
-        from temp.reading_fresh group by all`, ['kwh', 'covered_min', 'n_readings'], stored.days === true, range, daysInRange);
-      await addIntoRollup(con, 'meter_hourly', 'hour', `
-        select meter_id, date_trunc('hour', ts - interval 1 second) as hour, sum(kwh) as kwh, sum(interval_min) as covered_min
-        from temp.reading_fresh where interval_min <= 60 group by all`, ['kwh', 'covered_min'], stored.hours === true, range, hoursInRange);
+      await addIntoRollup(con, 'meter_daily', 'day', 'temp.daily_fresh', ['kwh', 'covered_min', 'n_readings'], stored.days === true, range, daysInRange);
+      await addIntoRollup(con, 'meter_hourly', 'hour', 'temp.hourly_fresh', ['kwh', 'covered_min'], stored.hours === true, range, hoursInRange);
       // the days these readings complete are judged again (late readings for a closed day included)
       await markDirtyFrom(con, `select cast(min(ts) - interval 1 second as date) from temp.reading_fresh`);
       const accepted = Number((await con.runAndReadAll(`select count(*) n from temp.reading_fresh`)).getRowObjectsJS()[0]!.n);
@@ -167,7 +179,7 @@ export class ReadingStore {
       if (registers) await con.run(`insert or replace into register_state select * from temp.register_stage`);
       if (offsets.length) await this.saveOffsets(offsets, false);
       await con.run('commit');
-      await con.run('drop table temp.reading_stage; drop table temp.reading_fresh');
+      await con.run('drop table temp.reading_stage; drop table temp.reading_fresh; drop table temp.daily_fresh; drop table temp.hourly_fresh');
       return { accepted, duplicate: stagedRows - accepted };
     } catch (e) {
       await con.run('rollback').catch(() => undefined);
