@@ -2,7 +2,7 @@
  * Everything the worker produces: cases from the outbox, dead letters, peer rows and partition
  * markers. One idempotent producer; the store tells what is pending.
  */
-import type { Producer } from 'kafkajs';
+import type { Producer, RecordMetadata } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import { markPublished, pendingOutbox } from '../store/caseStore.js';
@@ -32,6 +32,20 @@ export interface PublisherTopics {
 export class Publisher {
   casesPublished = 0;
   deadLetters = 0;
+  /**
+   * Per peers-topic partition, the base offset of the last batch this worker published there:
+   * everything it has published is before that batch's end. A partition snapshot records it, so a
+   * new worker that takes its peer rows from the snapshots reads the topic only from there.
+   */
+  readonly peersPublished = new Map<number, bigint>();
+
+  private notePeersSent(meta: readonly RecordMetadata[]): void {
+    for (const m of meta) {
+      if (m.topicName !== this.topics.peers || m.baseOffset === undefined) continue;
+      const o = BigInt(m.baseOffset);
+      if (o > (this.peersPublished.get(m.partition) ?? -1n)) this.peersPublished.set(m.partition, o);
+    }
+  }
 
   constructor(private readonly producer: Producer, private readonly topics: PublisherTopics, private readonly log: Logger) {}
 
@@ -98,15 +112,15 @@ export class Publisher {
   async publishPeers(rows: readonly PeerRow[], day: number, partitions: readonly number[]): Promise<void> {
     const topic = this.topics.peers;
     for (let i = 0; i < rows.length; i += 5000) {
-      await this.producer.send({
+      this.notePeersSent(await this.producer.send({
         topic,
         messages: rows.slice(i, i + 5000).map((r) => ({
           key: `${r.meter_id}|${formatDate(r.day_ms)}`,
           value: JSON.stringify({ meter_id: r.meter_id, day: formatDate(r.day_ms), kwh_day: r.kwh_day, profiled: r.profiled, work_kw: r.work_kw }),
         })),
-      });
+      }));
     }
     const closed = formatDate(day);
-    await this.producer.send({ topic, messages: partitions.map((p) => ({ key: `closed|${p}`, value: JSON.stringify({ partition: p, closed_through: closed }) })) });
+    this.notePeersSent(await this.producer.send({ topic, messages: partitions.map((p) => ({ key: `closed|${p}`, value: JSON.stringify({ partition: p, closed_through: closed }) })) }));
   }
 }

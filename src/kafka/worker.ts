@@ -125,7 +125,15 @@ export class Worker {
     await this.publishOutbox();
     const { meters, sites, feedback, cases, peers } = this.topics;
     // the peer rows and markers this DuckDB holds already: the peers topic is read from there on
-    const peersRead = await loadPeersRead(this.db, peers);
+    let peersRead = await loadPeersRead(this.db, peers);
+    if (!peersRead.offsets.length && this.snapshots) {
+      // a new store: the other partitions' peer rows from their snapshots, not a year of messages
+      const partitionCount = await fetchOffsets(this.kafka, this.topics).then((o) => o.readings.length, (e: Error) => {
+        this.log.warn({ error: e.message }, 'readings partitions unknown: peers topic read whole');
+        return 0;
+      });
+      if (partitionCount && await this.snapshots.peersAtStart(partitionCount, peers)) peersRead = await loadPeersRead(this.db, peers);
+    }
     this.days.marks(peersRead.marks);
     const startAt = peersRead.offsets.map((o) => ({ topic: peers, ...o }));
     if (startAt.length) this.log.info({ topic: peers, from_offsets: Object.fromEntries(startAt.map((o) => [o.partition, String(o.offset)])) }, 'peers topic read from where the store left off');
@@ -338,7 +346,7 @@ export class Worker {
     const kept = await applyRetention(this.db, this.pipeline.store, judge);
     if (kept.deleted.readings || kept.deleted.meter_hourly) this.log.info({ raw_from: kept.rawFromMs === undefined ? null : formatDate(kept.rawFromMs), ...kept.deleted }, 'retention');
     // the owned partitions' state, for a worker that gains one of them later
-    await this.snapshots?.afterClose(judge, this.partitions.owned());
+    await this.snapshots?.afterClose(judge, this.partitions.owned(), { topic: this.topics.peers, published: this.publisher.peersPublished });
   }
 
   private async runScreen(only?: Detector[], lastCompleteDayMs?: number, peersReady = false, judgeAll = false): Promise<void> {

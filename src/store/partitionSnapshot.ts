@@ -19,6 +19,7 @@ import { writePrivateFile } from '../sinks/private.js';
 import { PowerscreenError } from '../errors.js';
 import { DAY_MS } from '../time.js';
 import { horizonFor, loadRetention } from './retention.js';
+import { notePeersRead } from './workerState.js';
 
 /** The tables whose rows belong to a partition's meters (each has meter_id). */
 const METER_TABLES = ['readings', 'meter_daily', 'meter_hourly', 'meter_day_profiles', 'peer_daily', 'register_state', 'meter_partition'] as const;
@@ -39,6 +40,12 @@ export interface SnapshotManifest {
   meters: number;
   tables: string[];
   written_at: string;
+  /**
+   * Where the writer stood on the peers topic: per partition of it, the base offset of the last
+   * batch the writer had published there. Every peer row of these meters published before it is
+   * in the snapshot's peer_daily, so a new worker reads the topic only from there (loadPeersFromSnapshots).
+   */
+  peers?: { topic: string; offsets: { partition: number; offset: string }[] };
 }
 
 const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -68,7 +75,9 @@ export function readSnapshotManifest(dir: string, topic: string, partition: numb
  */
 export async function writePartitionSnapshot(db: Db, dir: string, topic: string, partition: number, closedDayMs: number,
   /** Whole days of raw readings through the close to ship (null: all the store holds); see worker.snapshots.raw_days. */
-  rawDays: number | null = null): Promise<{ manifest: SnapshotManifest; bytes: number } | undefined> {
+  rawDays: number | null = null,
+  /** The writer's Publisher.peersPublished, when it has published peer rows or markers. */
+  peers?: { topic: string; published: ReadonlyMap<number, bigint> }): Promise<{ manifest: SnapshotManifest; bytes: number } | undefined> {
   const con = db.con;
   const off = (await con.runAndReadAll(`select next_offset, epoch_ms(watermark) w from kafka_offsets where topic = $t and "partition" = $p`, { t: topic, p: partition })).getRowObjectsJS()[0];
   if (!off) return undefined;
@@ -91,6 +100,7 @@ export async function writePartitionSnapshot(db: Db, dir: string, topic: string,
       closed_day_ms: closedDayMs, raw_from_ms: rawFromMs ?? null, judged,
       meters: Number((await con.runAndReadAll(`select count(*) from (${meters})`)).getRows()[0]![0]),
       tables, written_at: new Date().toISOString(),
+      ...(peers?.published.size ? { peers: { topic: peers.topic, offsets: [...peers.published].sort((x, y) => x[0] - y[0]).map(([partition, o]) => ({ partition, offset: String(o) })) } } : {}),
     };
     // the manifest last: a folder without one is not a snapshot
     writePrivateFile(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
@@ -160,4 +170,48 @@ export async function loadPartitionSnapshot(db: Db, dir: string, topic: string, 
     throw new PowerscreenError('STORE_FAILED', `loading the snapshot of partition ${partition} from ${folder} failed: ${(e as Error).message}`, { cause: e });
   }
   return m;
+}
+
+/**
+ * A new worker's peer rows from the partitions' snapshots instead of the whole peers topic (a year
+ * of a 100k-meter district is 36 M messages): each snapshot's peer_daily holds its meters' rows as
+ * its writer had them, which is every version the writer or an earlier owner published before the
+ * offset the manifest names. The rows are loaded, the peers topic's read position is set to the
+ * earliest of those offsets (the topic from there on is newer, and the last version of a key wins)
+ * and each partition's marker to its snapshot's closed day, in one transaction.
+ * Needs a snapshot, naming its peers offsets on `peersTopic`, for every partition of `topic`;
+ * otherwise nothing is loaded and the reason is returned.
+ */
+export async function loadPeersFromSnapshots(db: Db, dir: string, topic: string, partitionCount: number, peersTopic: string):
+  Promise<{ loaded: true; rows: number; startAt: { partition: number; offset: bigint }[] } | { loaded: false; why: string }> {
+  const manifests: SnapshotManifest[] = [];
+  for (let p = 0; p < partitionCount; p++) {
+    const m = readSnapshotManifest(dir, topic, p);
+    if (!m) return { loaded: false, why: `partition ${p} has no snapshot` };
+    if (m.peers?.topic !== peersTopic || !m.peers.offsets.length) return { loaded: false, why: `partition ${p}'s snapshot names no offset on ${peersTopic}` };
+    manifests.push(m);
+  }
+  // a peers partition some writer never published to is read whole: which of its rows came before that writer's snapshot cannot be told
+  const startAt: { partition: number; offset: bigint }[] = [];
+  for (const { partition } of manifests[0]!.peers!.offsets) {
+    const each = manifests.map((m) => m.peers!.offsets.find((o) => o.partition === partition));
+    if (each.every((o) => o !== undefined)) startAt.push({ partition, offset: each.reduce((lo, o) => (BigInt(o!.offset) < lo ? BigInt(o!.offset) : lo), BigInt(each[0]!.offset)) });
+  }
+  const con = db.con;
+  let rows = 0;
+  try {
+    await inTransaction(con, async () => {
+      for (const m of manifests) {
+        const folder = folderOf(dir, topic, m.partition);
+        const file = (t: string) => lit(join(folder, `${t}.parquet`));
+        await con.run(`delete from peer_daily where meter_id in (select meter_id from read_parquet(${file('meter_partition')}))`);
+        rows += Number((await con.run(`insert into peer_daily select * from read_parquet(${file('peer_daily')})`)).rowsChanged);
+      }
+      for (const s of startAt) await notePeersRead(db, peersTopic, s.partition, s.offset, []);
+      await notePeersRead(db, peersTopic, undefined, undefined, manifests.map((m) => ({ partition: m.partition, day: m.closed_day_ms })));
+    });
+  } catch (e) {
+    throw new PowerscreenError('STORE_FAILED', `loading peer rows from the snapshots in ${dir} failed: ${(e as Error).message}`, { cause: e });
+  }
+  return { loaded: true, rows, startAt };
 }

@@ -34,15 +34,20 @@ const MARK_KEY = 'peer_mark:';
  * restart then reads the stored rows and only the topic's tail (issue 13). Markers only move forward.
  */
 export async function savePeersRead(db: Db, topic: string, partition: number, nextOffset: bigint, marks: readonly { partition: number; day: number }[]): Promise<void> {
-  await inTransaction(db.con, async () => {
+  await inTransaction(db.con, () => notePeersRead(db, topic, partition, nextOffset, marks));
+}
+
+/** savePeersRead inside the caller's transaction; `nextOffset` undefined notes only the markers. */
+export async function notePeersRead(db: Db, topic: string, partition: number | undefined, nextOffset: bigint | undefined, marks: readonly { partition: number; day: number }[]): Promise<void> {
+  if (partition !== undefined && nextOffset !== undefined) {
     await db.con.run(`insert or replace into kafka_offsets values ($t, $p, $o, null)`, { t: topic, p: partition, o: nextOffset });
-    for (const m of marks) {
-      await db.con.run(`
-        insert into worker_state values ($k, $v)
-        on conflict (key) do update set value = greatest(cast(worker_state.value as bigint), cast(excluded.value as bigint))::varchar`,
-      { k: `${MARK_KEY}${m.partition}`, v: String(m.day) });
-    }
-  });
+  }
+  for (const m of marks) {
+    await db.con.run(`
+      insert into worker_state values ($k, $v)
+      on conflict (key) do update set value = greatest(cast(worker_state.value as bigint), cast(excluded.value as bigint))::varchar`,
+    { k: `${MARK_KEY}${m.partition}`, v: String(m.day) });
+  }
 }
 
 export async function loadPeersRead(db: Db, topic: string): Promise<PeersRead> {

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
-import { loadPartitionSnapshot, writePartitionSnapshot, type SnapshotManifest } from '../store/partitionSnapshot.js';
+import { loadPartitionSnapshot, loadPeersFromSnapshots, writePartitionSnapshot, type SnapshotManifest } from '../store/partitionSnapshot.js';
 import { DAY_MS, formatDate } from '../time.js';
 
 export interface SnapshotSettings {
@@ -30,18 +30,33 @@ export class PartitionSnapshots {
     return m;
   }
 
+  /**
+   * A new store (it has read nothing of the peers topic): take every partition's peer rows from
+   * the snapshots, and read the peers topic only after them. False when some partition has none.
+   */
+  async peersAtStart(partitionCount: number, peersTopic: string): Promise<boolean> {
+    const t0 = performance.now();
+    const r = await loadPeersFromSnapshots(this.db, this.settings.dir, this.topic, partitionCount, peersTopic);
+    if (!r.loaded) {
+      this.log.info({ reason: r.why }, 'peers topic read whole: the snapshots do not cover every partition');
+      return false;
+    }
+    this.log.info({ rows: r.rows, from_offsets: Object.fromEntries(r.startAt.map((o) => [o.partition, String(o.offset)])), ms: Math.round(performance.now() - t0) }, 'peer rows loaded from the partitions\' snapshots; peers topic read from their offsets');
+    return true;
+  }
+
   forget(partitions: readonly number[]): void {
     for (const p of partitions) this.closedDays.delete(p);
   }
 
   /** After a close: the owned partitions whose last snapshot is every_days old or more. */
-  async afterClose(closedDay: number, owned: readonly number[]): Promise<void> {
+  async afterClose(closedDay: number, owned: readonly number[], peers?: { topic: string; published: ReadonlyMap<number, bigint> }): Promise<void> {
     for (const p of owned) {
       const last = this.closedDays.get(p);
       if (last !== undefined && closedDay - last < this.settings.every_days * DAY_MS) continue;
       const t0 = performance.now();
       try {
-        const w = await writePartitionSnapshot(this.db, this.settings.dir, this.topic, p, closedDay, this.settings.raw_days);
+        const w = await writePartitionSnapshot(this.db, this.settings.dir, this.topic, p, closedDay, this.settings.raw_days, peers);
         if (!w) continue;
         this.closedDays.set(p, closedDay);
         this.log.info({ partition: p, closed_day: formatDate(closedDay), next_offset: w.manifest.next_offset, meters: w.manifest.meters, bytes: w.bytes, ms: Math.round(performance.now() - t0) }, 'partition snapshot written');

@@ -231,6 +231,9 @@ describe('worker edges', () => {
     expect(snaps.every((m) => m !== undefined)).toBe(true);
     expect(snaps.reduce((n, m) => n + m!.meters, 0)).toBe(meters.length);
     expect(snaps.reduce((n, m) => n + Number(m!.next_offset), 0)).toBe(meters.length * 45);
+    // each names where its writer stood on the peers topic
+    expect(snaps.every((m) => m!.peers?.topic === pipeline.kafka.topics.peers && m!.peers.offsets.length === 1)).toBe(true);
+    const peersOnTopic = (await readTopic(pipeline.kafka.topics.peers, 1000)).length;
     // ten more days arrive while no worker runs; a worker with an empty database takes over
     await produce(pipeline.kafka.topics.readings, days(45, 55, (m, d) => (m === 'L1' ? 90 : 8 + (d % 3))));
     const { log, lines } = capturingLogger();
@@ -241,11 +244,20 @@ describe('worker edges', () => {
     let cases: { value: Buffer | null }[] = [];
     for (let i = 0; i < 30 && !cases.some((c) => JSON.parse(c.value!.toString()).meter_id === 'L1'); i++) cases = await readTopic(pipeline.kafka.topics.cases, 1000);
     const read = second.counters.readings_read;
+    const peersRead = second.counters.peer_messages_read;
     await second.stop();
     expect(lines.filter((l) => l.msg === 'partition restored from its snapshot; replaying the messages after it')).toHaveLength(2);
+    // the new worker took the peer rows from the snapshots and read the peers topic only after them
+    expect(lines.some((l) => l.msg === 'peer rows loaded from the partitions\' snapshots; peers topic read from their offsets')).toBe(true);
+    expect(peersOnTopic).toBeGreaterThanOrEqual(meters.length * 44);
+    expect(peersRead).toBeLessThan(peersOnTopic / 2);
     // only the tail was read from Kafka; the history came from the snapshots
     expect(read).toBe(meters.length * 10);
-    expect(await storedCount(dbPath)).toBe(meters.length * 55);
+    // raw readings from the snapshots' raw tail (worker.snapshots.raw_days) on; the rollups below hold every day
+    const rawFrom = Math.max(...snaps.map((m) => m!.raw_from_ms!));
+    const rawDays = Array.from({ length: 55 }, (_, d) => parseDate('2026-09-01')! + (d + 1) * DAY_MS).filter((t) => t > rawFrom).length;
+    expect(rawDays).toBeLessThan(55);
+    expect(await storedCount(dbPath)).toBe(meters.length * rawDays);
     const db = await openDb(dbPath);
     try {
       const daily = (await db.con.runAndReadAll(`select count(*) n, sum(kwh) kwh from meter_daily`)).getRowObjectsJS()[0]!;

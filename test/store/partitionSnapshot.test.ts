@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { openDb, type Db } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
 import { applyPeerRows } from '../../src/store/peers.js';
-import { loadPartitionSnapshot, readSnapshotManifest, writePartitionSnapshot } from '../../src/store/partitionSnapshot.js';
+import { loadPartitionSnapshot, loadPeersFromSnapshots, readSnapshotManifest, writePartitionSnapshot } from '../../src/store/partitionSnapshot.js';
+import { loadPeersRead } from '../../src/store/workerState.js';
 import { Ingestor } from '../../src/pipeline/ingest.js';
 import { DAY_MS, formatLocal, parseDate } from '../../src/time.js';
 import { tempDir } from '../helpers.js';
@@ -90,6 +91,31 @@ describe('partition snapshots', () => {
       expect(p.rejects).toEqual([]);
       expect(ing.counts.accepted).toBe(0);
       expect(await rows(b, meterRows('meter_daily', `'m1'`))).toBe(daily);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('a new store takes every partition\'s peer rows from the snapshots, and the peers topic from the earliest offset they name', async () => {
+    const a = await openDb(':memory:');
+    const b = await openDb(':memory:');
+    try {
+      await new ReadingStore(a).append(hours('m1', 2, 1), [{ topic: 'r', partition: 0, next_offset: 48n }]);
+      await new ReadingStore(a).append(hours('m3', 2, 1), [{ topic: 'r', partition: 1, next_offset: 48n }]);
+      await a.con.run(`insert into peer_daily values ('m1', date '2026-10-01', 30, true, 1.2), ('m3', date '2026-10-01', 50, true, 2.0), ('m3', date '2026-10-02', 51, true, 2.1)`);
+      const dir = join(tmp.dir, 'peers');
+      await writePartitionSnapshot(a, dir, 'r', 0, day0 + DAY_MS, null, { topic: 'peers', published: new Map([[0, 700n]]) });
+      expect(await loadPeersFromSnapshots(b, dir, 'r', 2, 'peers')).toEqual({ loaded: false, why: 'partition 1 has no snapshot' });
+      await writePartitionSnapshot(a, dir, 'r', 1, day0, null);
+      expect(await loadPeersFromSnapshots(b, dir, 'r', 2, 'peers')).toEqual({ loaded: false, why: 'partition 1\'s snapshot names no offset on peers' });
+      await writePartitionSnapshot(a, dir, 'r', 1, day0, null, { topic: 'peers', published: new Map([[0, 650n]]) });
+      expect(await rows(b, `select count(*) n from peer_daily`)).toBe('[{"n":0}]');
+      expect(await loadPeersFromSnapshots(b, dir, 'r', 2, 'peers')).toEqual({ loaded: true, rows: 3, startAt: [{ partition: 0, offset: 650n }] });
+      expect(await rows(b, `select * from peer_daily order by all`)).toBe(await rows(a, `select * from peer_daily order by all`));
+      const read = await loadPeersRead(b, 'peers');
+      expect(read.offsets).toEqual([{ partition: 0, offset: 650n }]);
+      expect(read.marks.sort((x, y) => x.partition - y.partition)).toEqual([{ partition: 0, day: day0 + DAY_MS }, { partition: 1, day: day0 }]);
     } finally {
       a.close();
       b.close();
