@@ -201,11 +201,13 @@ export async function loadPeersFromSnapshots(db: Db, dir: string, topic: string,
   let rows = 0;
   try {
     await inTransaction(con, async () => {
+      // the store has read nothing of the peers topic, so every row of a meter it does not hold
+      // itself is replaced (one delete: one per snapshot scanned the growing table each time);
+      // its own meters' rows (meter_partition) are its own, newer than any snapshot's
+      await con.run(`delete from peer_daily where meter_id not in (select meter_id from meter_partition)`);
       for (const m of manifests) {
-        const folder = folderOf(dir, topic, m.partition);
-        const file = (t: string) => lit(join(folder, `${t}.parquet`));
-        await con.run(`delete from peer_daily where meter_id in (select meter_id from read_parquet(${file('meter_partition')}))`);
-        rows += Number((await con.run(`insert into peer_daily select * from read_parquet(${file('peer_daily')})`)).rowsChanged);
+        const file = lit(join(folderOf(dir, topic, m.partition), 'peer_daily.parquet'));
+        rows += Number((await con.run(`insert into peer_daily select s.* from read_parquet(${file}) s anti join meter_partition o using (meter_id)`)).rowsChanged);
       }
       for (const s of startAt) await notePeersRead(db, peersTopic, s.partition, s.offset, []);
       await notePeersRead(db, peersTopic, undefined, undefined, manifests.map((m) => ({ partition: m.partition, day: m.closed_day_ms })));

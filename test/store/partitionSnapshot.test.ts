@@ -110,9 +110,12 @@ describe('partition snapshots', () => {
       await writePartitionSnapshot(a, dir, 'r', 1, day0, null);
       expect(await loadPeersFromSnapshots(b, dir, 'r', 2, 'peers')).toEqual({ loaded: false, why: 'partition 1\'s snapshot names no offset on peers' });
       await writePartitionSnapshot(a, dir, 'r', 1, day0, null, { topic: 'peers', published: new Map([[0, 650n]]) });
-      expect(await rows(b, `select count(*) n from peer_daily`)).toBe('[{"n":0}]');
-      expect(await loadPeersFromSnapshots(b, dir, 'r', 2, 'peers')).toEqual({ loaded: true, rows: 3, startAt: [{ partition: 0, offset: 650n }] });
-      expect(await rows(b, `select * from peer_daily order by all`)).toBe(await rows(a, `select * from peer_daily order by all`));
+      // b already holds m1 itself (its row is newer than any snapshot's), and a stale row of m3
+      await new ReadingStore(b).append(hours('m1', 1, 1), [{ topic: 'r', partition: 0, next_offset: 24n }]);
+      await b.con.run(`insert into peer_daily values ('m1', date '2026-10-01', 31, true, 1.3), ('m3', date '2026-10-01', 5, false, null)`);
+      expect(await loadPeersFromSnapshots(b, dir, 'r', 2, 'peers')).toEqual({ loaded: true, rows: 2, startAt: [{ partition: 0, offset: 650n }] });
+      expect(await rows(b, meterRows('peer_daily', `'m3'`))).toBe(await rows(a, meterRows('peer_daily', `'m3'`)));
+      expect(await rows(b, `select kwh_day from peer_daily where meter_id = 'm1'`)).toBe('[{"kwh_day":31}]');
       const read = await loadPeersRead(b, 'peers');
       expect(read.offsets).toEqual([{ partition: 0, offset: 650n }]);
       expect(read.marks.sort((x, y) => x.partition - y.partition)).toEqual([{ partition: 0, day: day0 + DAY_MS }, { partition: 1, day: day0 }]);
