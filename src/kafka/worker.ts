@@ -13,7 +13,7 @@
  * outbox table written in the same transaction as the case registry, so a crash between commit and
  * produce republishes. Several workers in one group share the readings partitions; see README
  * "Scaling" for how state moves.
- * About 430 lines and one thing: the class is only the reactions to Kafka events (start, batches,
+ * About 440 lines and one thing: the class is only the reactions to Kafka events (start, batches,
  * assignments, registry feed, closes, timers), each a few calls into the parts above; splitting it
  * further would spread one event's handling across files.
  */
@@ -126,14 +126,9 @@ export class Worker {
     const { meters, sites, feedback, cases, peers } = this.topics;
     // the peer rows and markers this DuckDB holds already: the peers topic is read from there on
     let peersRead = await loadPeersRead(this.db, peers);
-    if (!peersRead.offsets.length && this.snapshots) {
-      // a new store: the other partitions' peer rows from their snapshots, not a year of messages
-      const partitionCount = await fetchOffsets(this.kafka, this.topics).then((o) => o.readings.length, (e: Error) => {
-        this.log.warn({ error: e.message }, 'readings partitions unknown: peers topic read whole');
-        return 0;
-      });
-      if (partitionCount && await this.snapshots.peersAtStart(partitionCount, peers)) peersRead = await loadPeersRead(this.db, peers);
-    }
+    // a new store: the other partitions' peer rows from their snapshots, not a year of messages
+    const readingsPartitions = async () => (await fetchOffsets(this.kafka, this.topics)).readings.length;
+    if (!peersRead.offsets.length && await this.snapshots?.peersAtStart(readingsPartitions, peers)) peersRead = await loadPeersRead(this.db, peers);
     this.days.marks(peersRead.marks);
     const startAt = peersRead.offsets.map((o) => ({ topic: peers, ...o }));
     if (startAt.length) this.log.info({ topic: peers, from_offsets: Object.fromEntries(startAt.map((o) => [o.partition, String(o.offset)])) }, 'peers topic read from where the store left off');

@@ -19,7 +19,7 @@ import { writePrivateFile } from '../sinks/private.js';
 import { PowerscreenError } from '../errors.js';
 import { DAY_MS } from '../time.js';
 import { horizonFor, loadRetention } from './retention.js';
-import { notePeersRead } from './workerState.js';
+import { notePeerMarks, notePeersOffset } from './workerState.js';
 
 /** The tables whose rows belong to a partition's meters (each has meter_id). */
 const METER_TABLES = ['readings', 'meter_daily', 'meter_hourly', 'meter_day_profiles', 'peer_daily', 'register_state', 'meter_partition'] as const;
@@ -184,6 +184,7 @@ export async function loadPartitionSnapshot(db: Db, dir: string, topic: string, 
  */
 export async function loadPeersFromSnapshots(db: Db, dir: string, topic: string, partitionCount: number, peersTopic: string):
   Promise<{ loaded: true; rows: number; startAt: { partition: number; offset: bigint }[] } | { loaded: false; why: string }> {
+  if (partitionCount < 1) return { loaded: false, why: `${topic} has no partitions` };
   const manifests: SnapshotManifest[] = [];
   for (let p = 0; p < partitionCount; p++) {
     const m = readSnapshotManifest(dir, topic, p);
@@ -194,8 +195,8 @@ export async function loadPeersFromSnapshots(db: Db, dir: string, topic: string,
   // a peers partition some writer never published to is read whole: which of its rows came before that writer's snapshot cannot be told
   const startAt: { partition: number; offset: bigint }[] = [];
   for (const { partition } of manifests[0]!.peers!.offsets) {
-    const each = manifests.map((m) => m.peers!.offsets.find((o) => o.partition === partition));
-    if (each.every((o) => o !== undefined)) startAt.push({ partition, offset: each.reduce((lo, o) => (BigInt(o!.offset) < lo ? BigInt(o!.offset) : lo), BigInt(each[0]!.offset)) });
+    const each = manifests.map((m) => m.peers!.offsets.find((o) => o.partition === partition)?.offset);
+    if (each.every((o) => o !== undefined)) startAt.push({ partition, offset: each.map(BigInt).reduce((lo, o) => (o < lo ? o : lo)) });
   }
   const con = db.con;
   let rows = 0;
@@ -209,8 +210,8 @@ export async function loadPeersFromSnapshots(db: Db, dir: string, topic: string,
         const file = lit(join(folderOf(dir, topic, m.partition), 'peer_daily.parquet'));
         rows += Number((await con.run(`insert into peer_daily select s.* from read_parquet(${file}) s anti join meter_partition o using (meter_id)`)).rowsChanged);
       }
-      for (const s of startAt) await notePeersRead(db, peersTopic, s.partition, s.offset, []);
-      await notePeersRead(db, peersTopic, undefined, undefined, manifests.map((m) => ({ partition: m.partition, day: m.closed_day_ms })));
+      for (const s of startAt) await notePeersOffset(db, peersTopic, s.partition, s.offset);
+      await notePeerMarks(db, manifests.map((m) => ({ partition: m.partition, day: m.closed_day_ms })));
     });
   } catch (e) {
     throw new PowerscreenError('STORE_FAILED', `loading peer rows from the snapshots in ${dir} failed: ${(e as Error).message}`, { cause: e });

@@ -34,14 +34,19 @@ const MARK_KEY = 'peer_mark:';
  * restart then reads the stored rows and only the topic's tail (issue 13). Markers only move forward.
  */
 export async function savePeersRead(db: Db, topic: string, partition: number, nextOffset: bigint, marks: readonly { partition: number; day: number }[]): Promise<void> {
-  await inTransaction(db.con, () => notePeersRead(db, topic, partition, nextOffset, marks));
+  await inTransaction(db.con, async () => {
+    await notePeersOffset(db, topic, partition, nextOffset);
+    await notePeerMarks(db, marks);
+  });
 }
 
-/** savePeersRead inside the caller's transaction; `nextOffset` undefined notes only the markers. */
-export async function notePeersRead(db: Db, topic: string, partition: number | undefined, nextOffset: bigint | undefined, marks: readonly { partition: number; day: number }[]): Promise<void> {
-  if (partition !== undefined && nextOffset !== undefined) {
-    await db.con.run(`insert or replace into kafka_offsets values ($t, $p, $o, null)`, { t: topic, p: partition, o: nextOffset });
-  }
+/** The peers topic read up to `nextOffset` (in the caller's transaction). */
+export async function notePeersOffset(db: Db, topic: string, partition: number, nextOffset: bigint): Promise<void> {
+  await db.con.run(`insert or replace into kafka_offsets values ($t, $p, $o, null)`, { t: topic, p: partition, o: nextOffset });
+}
+
+/** Partition markers seen (in the caller's transaction); a marker only moves forward. */
+export async function notePeerMarks(db: Db, marks: readonly { partition: number; day: number }[]): Promise<void> {
   for (const m of marks) {
     await db.con.run(`
       insert into worker_state values ($k, $v)

@@ -32,11 +32,17 @@ export class PartitionSnapshots {
 
   /**
    * A new store (it has read nothing of the peers topic): take every partition's peer rows from
-   * the snapshots, and read the peers topic only after them. False when some partition has none.
+   * the snapshots, and read the peers topic only after them. False when some partition has none,
+   * or the readings topic's partitions cannot be counted.
    */
-  async peersAtStart(partitionCount: number, peersTopic: string): Promise<boolean> {
+  async peersAtStart(partitionCount: () => Promise<number>, peersTopic: string): Promise<boolean> {
     const t0 = performance.now();
-    const r = await loadPeersFromSnapshots(this.db, this.settings.dir, this.topic, partitionCount, peersTopic);
+    const n = await partitionCount().catch((e: Error) => {
+      this.log.warn({ error: e.message }, 'readings partitions unknown: peers topic read whole');
+      return undefined;
+    });
+    if (n === undefined) return false;
+    const r = await loadPeersFromSnapshots(this.db, this.settings.dir, this.topic, n, peersTopic);
     if (!r.loaded) {
       this.log.info({ reason: r.why }, 'peers topic read whole: the snapshots do not cover every partition');
       return false;

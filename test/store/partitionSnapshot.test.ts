@@ -106,6 +106,7 @@ describe('partition snapshots', () => {
       await a.con.run(`insert into peer_daily values ('m1', date '2026-10-01', 30, true, 1.2), ('m3', date '2026-10-01', 50, true, 2.0), ('m3', date '2026-10-02', 51, true, 2.1)`);
       const dir = join(tmp.dir, 'peers');
       await writePartitionSnapshot(a, dir, 'r', 0, day0 + DAY_MS, null, { topic: 'peers', published: new Map([[0, 700n]]) });
+      expect(await loadPeersFromSnapshots(b, dir, 'r', 0, 'peers')).toEqual({ loaded: false, why: 'r has no partitions' });
       expect(await loadPeersFromSnapshots(b, dir, 'r', 2, 'peers')).toEqual({ loaded: false, why: 'partition 1 has no snapshot' });
       await writePartitionSnapshot(a, dir, 'r', 1, day0, null);
       expect(await loadPeersFromSnapshots(b, dir, 'r', 2, 'peers')).toEqual({ loaded: false, why: 'partition 1\'s snapshot names no offset on peers' });
