@@ -4,6 +4,8 @@ import { DAY, islands, median, quantileCont, type RefEpisode } from './common.js
 export interface StepUpParams {
   baseline_days: number; confirm_days: number; history_days: number; history_quantile: number; min_baseline_days: number;
   ratio: number; min_delta_kwh: number; min_ref_kwh: number; min_peer_ratio: number; min_high_days: number; episode_gap_days: number;
+  jump_ratio: number; jump_min_delta_kwh: number; jump_window_days: number; jump_min_days: number;
+  jump_one_day_ratio: number; jump_one_day_min_delta_kwh: number; jump_peer_ratio: number;
 }
 
 /** days: meter → (local day ms → kWh of that complete day). */
@@ -33,11 +35,19 @@ export function stepUpReference(days: ReadonlyMap<string, ReadonlyMap<number, nu
       const ref = Math.max(median(base), quantileCont(hist, p.history_quantile), ...earlierWeeks, p.min_ref_kwh);
       const thr = p.ratio * ref;
       const cm = median(confirm);
-      if (confirm.length < p.confirm_days - 1 || cm < thr || cm - ref < p.min_delta_kwh) continue;
       const high = confirmDays.filter((x) => series.get(x)! >= thr);
-      if (high.length < p.min_high_days) continue;
-      if (cm < p.min_peer_ratio * median(peer.get(d)!)) continue;
-      flagged.push({ day: d, change: high[0]! });
+      const peerKwh = median(peer.get(d)!);
+      // the step: the confirm week's median stays up
+      const confirmed = confirm.length >= p.confirm_days - 1 && cm >= thr && cm - ref >= p.min_delta_kwh
+        && high.length >= p.min_high_days && cm >= p.min_peer_ratio * peerKwh;
+      // the fast path: today a jump day, and enough of them (or today far enough) in the last few days
+      const jumps = confirmDays.filter((x) => x > d - p.jump_window_days * DAY && series.get(x)! >= p.jump_ratio * ref && series.get(x)! - ref >= p.jump_min_delta_kwh);
+      const today = series.get(d)!;
+      const jumped = jumps[jumps.length - 1] === d
+        && (jumps.length >= p.jump_min_days || (today >= p.jump_one_day_ratio * ref && today - ref >= p.jump_one_day_min_delta_kwh))
+        && median(jumps.map((x) => series.get(x)!)) >= p.jump_peer_ratio * peerKwh;
+      if (!confirmed && !jumped) continue;
+      flagged.push({ day: d, change: confirmed ? high[0]! : jumps[0]! });
     }
     for (const ep of islands(flagged, (f) => f.day, p.episode_gap_days * DAY)) {
       out.push({ meter_id: meter, episode_start_ms: ep[0]!.change, detected_at_ms: ep[0]!.day + DAY, window_end_ms: ep[ep.length - 1]!.day + DAY });
