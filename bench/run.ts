@@ -13,6 +13,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { openDb } from '../src/store/db.js';
 import { backfill } from '../src/pipeline/backfill.js';
 import { parsePipeline } from '../src/config/pipeline.js';
+import { loadRegistry } from '../src/config/detectorRegistry.js';
 import { MemoryRejectSink } from '../src/sinks/rejects.js';
 import { runDetectors } from '../src/store/detectors.js';
 import { ReadingStore } from '../src/store/readingStore.js';
@@ -66,7 +67,8 @@ async function fileBackfill(): Promise<void> {
     con.closeSync();
     inst.closeSync();
   }
-  const noDetectors = { detectors: Object.fromEntries(['restored_power', 'resumed_production', 'step_up', 'industrial_profile', 'baseline_anomaly', 'sustained_draw', 'daily_capacity', 'working_week'].map((d) => [d, { enabled: false }])) };
+  // every detector of the registry off: the backfill bench times ingest only
+  const noDetectors = { detectors: Object.fromEntries(loadRegistry().detectors.map((d) => d.name).map((d) => [d, { enabled: false }])) };
   const csvRead = `read_csv('${csv}', columns = {'meter_id': 'VARCHAR', 'ts': 'TIMESTAMP', 'kwh': 'DOUBLE'}, header = true, timestampformat = '%Y-%m-%dT%H:%M:%S+08:00')`;
   for (const [name, file, read] of [['CSV', csv, csvRead], ['Parquet', parquet, `read_parquet('${parquet}')`]] as const) {
     const bare = await openDb(join(dir, `${name}-bare.duckdb`));

@@ -35,6 +35,11 @@ const LABELS: Record<string, [string, string]> = {
   weekend_kwh: ['周末低用电日日均', 'kWh'],
   low_weekends: ['周末明显停工', '个'],
   quiet_weekdays: ['工作日同样低用电', '天'],
+  on_days: ['生产日', '天'],
+  off_days: ['停工日', '天'],
+  switches: ['生产日与停工日交替', '次'],
+  on_kwh: ['生产日日均', 'kWh'],
+  off_kwh: ['停工日日均', 'kWh'],
   dismissed_kwh_day: ['排除时日均', 'kWh'],
   flagged_days: ['异常天数', '天'],
   high_days: ['高用电天数', '天'],
@@ -59,7 +64,7 @@ const LABELS: Record<string, [string, string]> = {
 export const DETECTOR_ZH: Record<string, string> = {
   restored_power: '停电后恢复用电', resumed_production: '责令停产后恢复生产', step_up: '用电量阶跃上升', baseline_anomaly: '用电偏离自身基线',
   industrial_profile: '工业化用电曲线', sustained_draw: '持续高负荷', daily_capacity: '日电量超出容量',
-  working_week: '按工作周生产',
+  working_week: '按工作周生产', batch_days: '间歇批量生产',
 };
 
 const SKIP = new Set(['score', 'detected_at', 'episode_start', 'window_end', 'baseline_kwh_day', 'level_kwh_day', 'reference_kwh_day', 'escalates_dismissed_case']);

@@ -20,7 +20,7 @@ describe('detector registry', () => {
 
   it('families, problem types, site/peer needs come from the headers', () => {
     expect(registry.siteDetectors().sort()).toEqual(['restored_power', 'resumed_production']);
-    expect(registry.detectors.filter((d) => d.peers).map((d) => d.name).sort()).toEqual(['baseline_anomaly', 'industrial_profile', 'step_up', 'sustained_draw', 'working_week']);
+    expect(registry.detectors.filter((d) => d.peers).map((d) => d.name).sort()).toEqual(['baseline_anomaly', 'batch_days', 'industrial_profile', 'step_up', 'sustained_draw', 'working_week']);
     expect(registry.get('step_up')!.family).toBe('workshop');
     expect(registry.get('restored_power')!.problemType).toBe('关停取缔后恢复用电（疑似死灰复燃）');
   });

@@ -48,16 +48,16 @@ describe.skipIf(!available)('London households (Low Carbon London, 1,500 homes, 
     expect(rate).toBeLessThanOrEqual(0.5);
   });
 
-  it('working_week (daily feeds, existing workshops) stays quiet on real households: ≤ 0.5 leads per 1,000 household-months', async () => {
+  it.each(['working_week', 'batch_days'])('%s (daily feeds, existing workshops) stays quiet on real households: ≤ 0.5 leads per 1,000 household-months', async (name) => {
     const db = await openDb(':memory:');
     try {
       const ids = [...new Set(days.map((d) => d.household))];
       await upsertMeters(db, ids.map((id) => meterSchema.parse({ meter_id: id, street: 'london', category: 'resident' })));
       const readings = toReadings(days);
       await new ReadingStore(db).append(readings);
-      const leads = await runDetector(db, loadRegistry().get('working_week')!, detectors.working_week!, { lastCompleteDayMs: watermark(readings) }, detectors);
+      const leads = await runDetector(db, loadRegistry().get(name)!, (detectors as Record<string, Record<string, unknown>>)[name]!, { lastCompleteDayMs: watermark(readings) }, detectors);
       const rate = (leads.length / (days.length / 30.44)) * 1000;
-      console.log(`london working_week: ${leads.length} leads = ${rate.toFixed(2)} per 1,000 household-months`);
+      console.log(`london ${name}: ${leads.length} leads = ${rate.toFixed(2)} per 1,000 household-months`);
       expect(rate).toBeLessThanOrEqual(0.5);
     } finally {
       db.close();

@@ -15,7 +15,8 @@ import { rng } from '../../src/fixtures/district.js';
 import { DAY_MS, HOUR_MS, formatLocal, lastCompleteDay, parseDate } from '../../src/time.js';
 import type { Reading } from '../../src/contracts/reading.js';
 import type { RefHour } from '../support/reference/hourly.js';
-import { dailyCapacityReference, sustainedDrawReference, workingWeekReference, type RefMeter } from '../support/reference/workshopDraw.js';
+import { batchDaysReference, dailyCapacityReference, sustainedDrawReference, workingWeekReference, type RefMeter } from '../support/reference/workshopDraw.js';
+import type { Lead } from '../../src/core/types.js';
 
 const defaults = parsePipeline({}).detectors;
 const START = parseDate('2026-10-05')!;
@@ -130,12 +131,7 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
         }
         days.set(id, m);
       }
-      await upsertMeters(db, [...days.keys()].map((id) => meterSchema.parse({ meter_id: id, street: 's', category: 'resident' })));
-      await new ReadingStore(db).append(readings);
-      const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
-      const sql = await runDetector(db, loadRegistry().get('working_week')!, defaults.working_week!, { lastCompleteDayMs: last }, defaults);
-      const peerRows = (await db.con.runAndReadAll(`select epoch_ms(day) as peer_day, median(kwh_day) as kwh from peer_daily where kwh_day is not null group by all`)).getRowObjectsJS();
-      const peers = new Map(peerRows.map((r) => [Number(r.peer_day), Number(r.kwh)]));
+      const { sql, peers, last } = await runDaily(db, 'working_week', days, readings);
       const ref = workingWeekReference(days, (d) => peers.get(d), last, defaults.working_week as never);
       expect(sql.map(key).sort()).toEqual(ref.map(key).sort());
       expect(ref.length).toBeGreaterThan(0);
@@ -143,4 +139,51 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
       db.close();
     }
   });
+
+  it.each([1, 2, 3])('batch_days on daily values (batch workshops, households, EVs, vacations, heat), seed %i', async (seed) => {
+    const rand = rng(seed * 104729 + 11);
+    const db = await openDb(':memory:', { threads: 1 });
+    try {
+      const days = new Map<string, Map<number, number>>();
+      const readings: Reading[] = [];
+      for (let i = 0; i < 40; i++) {
+        const id = `b${i}`;
+        const kind = rand();
+        const base = 6 + rand() * 10;
+        const onShare = 0.2 + rand() * 0.6;
+        const away = Math.floor(rand() * 40);
+        const m = new Map<number, number>();
+        for (let d = 0; d < 42; d++) {
+          if (rand() < 0.04) continue;
+          const day = START + d * DAY_MS;
+          let kwh = base * (0.7 + 0.6 * rand());
+          // batch workshops on random days; EVs charged on random days; heavy homes away for a week; electric heat
+          if (kind < 0.4) kwh += rand() < onShare ? 40 + rand() * 150 : 0;
+          else if (kind < 0.6) kwh += rand() < 0.6 ? 20 + rand() * 30 : 0;
+          else if (kind < 0.75) kwh = d >= away && d < away + 7 ? 0.5 : kwh * 5;
+          else if (kind < 0.85) kwh *= 2 + 2 * Math.sin(d / 6);
+          kwh = Math.round(kwh * 1000) / 1000;
+          m.set(day, kwh);
+          readings.push({ meter_id: id, ts_ms: day + DAY_MS, interval_min: 1440, kwh });
+        }
+        days.set(id, m);
+      }
+      const { sql, peers, last } = await runDaily(db, 'batch_days', days, readings);
+      const ref = batchDaysReference(days, (d) => peers.get(d), last, defaults.batch_days as never);
+      expect(sql.map(key).sort()).toEqual(ref.map(key).sort());
+      expect(ref.length).toBeGreaterThan(0);
+    } finally {
+      db.close();
+    }
+  });
 });
+
+/** Store daily values of one street's flats, run one daily-feed detector, and read the peer medians it judged against. */
+async function runDaily(db: Awaited<ReturnType<typeof openDb>>, detector: string, days: ReadonlyMap<string, unknown>, readings: Reading[]): Promise<{ sql: Lead[]; peers: Map<number, number>; last: number }> {
+  await upsertMeters(db, [...days.keys()].map((id) => meterSchema.parse({ meter_id: id, street: 's', category: 'resident' })));
+  await new ReadingStore(db).append(readings);
+  const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
+  const sql = await runDetector(db, loadRegistry().get(detector)!, (defaults as Record<string, Record<string, unknown>>)[detector]!, { lastCompleteDayMs: last }, defaults);
+  const peerRows = (await db.con.runAndReadAll(`select epoch_ms(day) as peer_day, median(kwh_day) as kwh from peer_daily where kwh_day is not null group by all`)).getRowObjectsJS();
+  return { sql, peers: new Map(peerRows.map((r) => [Number(r.peer_day), Number(r.kwh)])), last };
+}

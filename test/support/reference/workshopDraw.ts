@@ -1,5 +1,5 @@
-/** References for sustained_draw, daily_capacity and working_week (see their SQL headers): the same rules, written plainly. */
-import { DAY, islands, median, type RefEpisode } from './common.js';
+/** References for sustained_draw, daily_capacity, working_week and batch_days (see their SQL headers): the same rules, written plainly. */
+import { DAY, islands, median, quantileCont, type RefEpisode } from './common.js';
 import type { RefHour } from './hourly.js';
 
 export interface SustainedDrawParams {
@@ -120,6 +120,39 @@ export function workingWeekReference(days: ReadonlyMap<string, ReadonlyMap<numbe
       if (!peerDays.length) continue;
       const ratio = level / median(peerDays);
       if (lowWeekends >= p.min_low_weekends && quiet <= p.max_quiet_weekday_share * weekdays.length && ratio >= p.min_peer_ratio) flagged.push({ d, first: win[0]![0] });
+    }
+    for (const ep of islands(flagged, (f) => f.d, p.episode_gap_days * DAY)) {
+      out.push({ meter_id: meter, episode_start_ms: ep[0]!.first, detected_at_ms: ep[0]!.d + DAY, window_end_ms: ep[ep.length - 1]!.d + DAY });
+    }
+  }
+  return out;
+}
+
+export interface BatchDaysParams {
+  window_days: number; min_days: number; on_share: number; off_share: number; min_on_days: number; min_off_days: number;
+  min_switches: number; min_peer_ratio: number; min_level_kwh: number; episode_gap_days: number;
+}
+
+/** days: meter → (local day ms → kWh of that complete day), all of one street and category; peerKwhDay: their median that day. */
+export function batchDaysReference(days: ReadonlyMap<string, ReadonlyMap<number, number>>, peerKwhDay: (day: number) => number | undefined, lastCompleteDayMs: number, p: BatchDaysParams): RefEpisode[] {
+  const out: RefEpisode[] = [];
+  for (const [meter, byDay] of days) {
+    const all = [...byDay].filter(([d]) => d <= lastCompleteDayMs).sort(([a], [b]) => a - b);
+    if (!all.some(([, kwh]) => kwh >= p.min_level_kwh)) continue;
+    const flagged: { d: number; first: number }[] = [];
+    for (const [d] of all) {
+      const win = all.filter(([x]) => x > d - p.window_days * DAY && x <= d);
+      if (win.length < p.min_days) continue;
+      const top = quantileCont(win.map(([, k]) => k), 0.9);
+      // production (1) and idle (0) days in order; the days in between do not count
+      const kinds = win.flatMap(([, k]) => (k >= p.on_share * top ? [1] : k <= p.off_share * top ? [0] : []));
+      const on = win.map(([, k]) => k).filter((k) => k >= p.on_share * top);
+      const off = win.map(([, k]) => k).filter((k) => k <= p.off_share * top);
+      const switches = kinds.filter((k, i) => i > 0 && k !== kinds[i - 1]).length;
+      const peer = peerKwhDay(d);
+      if (on.length < p.min_on_days || off.length < p.min_off_days || switches < p.min_switches || peer === undefined) continue;
+      const level = median(on);
+      if (level >= p.min_level_kwh && level >= p.min_peer_ratio * peer) flagged.push({ d, first: win[0]![0] });
     }
     for (const ep of islands(flagged, (f) => f.d, p.episode_gap_days * DAY)) {
       out.push({ meter_id: meter, episode_start_ms: ep[0]!.first, detected_at_ms: ep[0]!.d + DAY, window_end_ms: ep[ep.length - 1]!.d + DAY });
