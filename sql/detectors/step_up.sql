@@ -30,16 +30,18 @@
 --   24 h (p90 144 → 96 h); false leads on the untouched households 11 → 12 over 31,565
 --   household-months (with a peer ratio of 4 and a 30-kWh delta: 15).
 -- shapes: a workshop that starts within the data, any shape, on daily or interval feeds: it needs
---   the meter's own earlier level (14 baseline days). Large ones (five times the own level on two
---   working days, or eight times on one) within a day or two; subtle ones by 4 high days in 7,
---   the slow, robust path. Existing workshops are sustained_draw's, daily_capacity's, working_week's
+--   the meter's own earlier level (14 baseline days; 7 for the fast path, so one that starts in the
+--   data's second week is found too). Large ones (five times the own level on two working days, or
+--   eight times on one) within a day or two; subtle ones by 4 high days in 7, the slow, robust path.
+--   With every meter of the shape library on a daily feed, the new workshops' median delay went
+--   64 → 42 h and 29 → 31 of 32 were found, none of the hard negatives raised. Existing workshops are sustained_draw's, daily_capacity's, working_week's
 --   and industrial_profile's.
 -- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened (registered industry may draw like a factory)
 -- param: baseline_days integer = 28 [d] (1..) trailing baseline window (before the confirm window)
 -- param: confirm_days integer = 7 [d] (1..) window whose median must sit above the threshold
 -- param: history_days integer = 365 [d] (1..) long-run window for the meter's own earlier level (its history_quantile)
 -- param: history_quantile double = 0.9 [1] (0..1) quantile of the long-run window taken as the meter's own earlier level
--- param: min_baseline_days integer = 14 [d] (1..) complete baseline days needed to judge at all
+-- param: min_baseline_days integer = 14 [d] (1..) complete baseline days the confirm-week test needs
 -- param: ratio double = 3 [1] (0..) confirm median ÷ reference level that counts as a step
 -- param: min_delta_kwh double = 25 [kWh/d] (0..) confirm median − reference level, at least
 -- param: min_ref_kwh double = 2 [kWh/d] (0..) floor of the reference (an empty flat is not a zero baseline)
@@ -55,6 +57,7 @@
 -- param: jump_min_days integer = 2 [d] (1..7) fast path: jump days in that window, at least
 -- param: jump_one_day_ratio double = 8 [1] (0..) fast path: one day at or above this multiple of the reference level is enough on its own
 -- param: jump_one_day_min_delta_kwh double = 50 [kWh/d] (0..) fast path: that one day's energy − the reference level, at least
+-- param: jump_min_baseline_days integer = 7 [d] (1..) complete baseline days the fast path needs (a workshop that starts in the data's second week is still far above a week of its own level)
 -- param: jump_peer_ratio double = 5 [1] (0..) fast path: the jump days' median ÷ the street-and-category median, at least
 -- param: jump_score double = 0.6 [1] (0..1) score of a lead raised on the fast path alone; the case takes the step's score once the confirm window agrees
 -- implicit: last_complete_day date — the last local day the data watermark has passed
@@ -117,7 +120,7 @@ reference_levels as (
          greatest(base_median_kwh, history_level_kwh, earlier_week_kwh, $min_ref_kwh) as ref_kwh_day,
          $ratio * greatest(base_median_kwh, history_level_kwh, earlier_week_kwh, $min_ref_kwh) as threshold_kwh_day
   from earlier_levels
-  where base_days >= $min_baseline_days
+  where base_days >= least($min_baseline_days, $jump_min_baseline_days)
 ),
 
 step_days as (
@@ -133,13 +136,15 @@ step_days as (
 judged_steps as (
   select s.*, len(s.high_series) as high_days, p.peer_kwh_day,
          -- the step: the confirm window's median stays up (the slow, robust test)
-         coalesce(s.confirm_days_seen >= $confirm_days - 1
+         coalesce(s.base_days >= $min_baseline_days
+                  and s.confirm_days_seen >= $confirm_days - 1
                   and s.confirm_median_kwh >= s.threshold_kwh_day
                   and s.confirm_median_kwh - s.ref_kwh_day >= $min_delta_kwh
                   and len(s.high_series) >= $min_high_days
                   and s.confirm_median_kwh >= $min_peer_ratio * p.peer_kwh_day, false) as confirmed,
          -- the fast path: today and enough of the last few days far above the meter's own level and its peers
-         coalesce(s.jump_series[-1].day = s.day
+         coalesce(s.base_days >= $jump_min_baseline_days
+                  and s.jump_series[-1].day = s.day
                   and (len(s.jump_series) >= $jump_min_days
                        or (s.kwh_day >= $jump_one_day_ratio * s.ref_kwh_day and s.kwh_day - s.ref_kwh_day >= $jump_one_day_min_delta_kwh))
                   and list_median(list_transform(s.jump_series, lambda x: x.kwh)) >= $jump_peer_ratio * p.peer_kwh_day, false) as jumped

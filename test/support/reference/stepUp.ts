@@ -5,7 +5,7 @@ export interface StepUpParams {
   baseline_days: number; confirm_days: number; history_days: number; history_quantile: number; min_baseline_days: number;
   ratio: number; min_delta_kwh: number; min_ref_kwh: number; min_peer_ratio: number; min_high_days: number; episode_gap_days: number;
   jump_ratio: number; jump_min_delta_kwh: number; jump_window_days: number; jump_min_days: number;
-  jump_one_day_ratio: number; jump_one_day_min_delta_kwh: number; jump_peer_ratio: number;
+  jump_one_day_ratio: number; jump_one_day_min_delta_kwh: number; jump_min_baseline_days: number; jump_peer_ratio: number;
 }
 
 /** days: meter → (local day ms → kWh of that complete day). */
@@ -25,7 +25,7 @@ export function stepUpReference(days: ReadonlyMap<string, ReadonlyMap<number, nu
     }
     for (const d of ds) {
       const base = between(d - (p.baseline_days + p.confirm_days - 1) * DAY, d - p.confirm_days * DAY);
-      if (base.length < p.min_baseline_days) continue;
+      if (base.length < Math.min(p.min_baseline_days, p.jump_min_baseline_days)) continue;
       const hist = between(d - (p.history_days + p.confirm_days - 1) * DAY, d - p.confirm_days * DAY);
       const confirmDays = ds.filter((x) => x >= d - (p.confirm_days - 1) * DAY && x <= d);
       const confirm = confirmDays.map((x) => series.get(x)!);
@@ -38,12 +38,12 @@ export function stepUpReference(days: ReadonlyMap<string, ReadonlyMap<number, nu
       const high = confirmDays.filter((x) => series.get(x)! >= thr);
       const peerKwh = median(peer.get(d)!);
       // the step: the confirm week's median stays up
-      const confirmed = confirm.length >= p.confirm_days - 1 && cm >= thr && cm - ref >= p.min_delta_kwh
+      const confirmed = base.length >= p.min_baseline_days && confirm.length >= p.confirm_days - 1 && cm >= thr && cm - ref >= p.min_delta_kwh
         && high.length >= p.min_high_days && cm >= p.min_peer_ratio * peerKwh;
       // the fast path: today a jump day, and enough of them (or today far enough) in the last few days
       const jumps = confirmDays.filter((x) => x > d - p.jump_window_days * DAY && series.get(x)! >= p.jump_ratio * ref && series.get(x)! - ref >= p.jump_min_delta_kwh);
       const today = series.get(d)!;
-      const jumped = jumps[jumps.length - 1] === d
+      const jumped = base.length >= p.jump_min_baseline_days && jumps[jumps.length - 1] === d
         && (jumps.length >= p.jump_min_days || (today >= p.jump_one_day_ratio * ref && today - ref >= p.jump_one_day_min_delta_kwh))
         && median(jumps.map((x) => series.get(x)!)) >= p.jump_peer_ratio * peerKwh;
       if (!confirmed && !jumped) continue;
