@@ -59,7 +59,7 @@
 -- param: jump_one_day_min_delta_kwh double = 50 [kWh/d] (0..) fast path: that one day's energy − the reference level, at least
 -- param: jump_min_baseline_days integer = 7 [d] (1..) complete baseline days the fast path needs (a workshop that starts in the data's second week is still far above a week of its own level)
 -- param: jump_peer_ratio double = 5 [1] (0..) fast path: the jump days' median ÷ the street-and-category median, at least
--- param: jump_score double = 0.6 [1] (0..1) score of a lead raised on the fast path alone; the case takes the step's score once the confirm window agrees
+-- param: jump_score double = 0.6 [1] (0..1) score of a lead raised on the fast path on its first jump day; it rises to 1.0 as jump days fill the confirm window, and the case takes the step's score once the confirm week agrees
 -- implicit: last_complete_day date — the last local day the data watermark has passed
 -- implicit: judge_from_day date — the first day judged (1970-01-01 = all); earlier days' flags are kept (src/core/incremental.ts)
 -- param: draw_share double = 0.5 [1] (0..1) an hour of day counts as drawing (the hours to visit) at this share of the meter's busiest hour
@@ -129,7 +129,10 @@ step_days as (
          -- the fast path's jump days: the last jump_window_days, far above the reference
          list_filter(confirm_series, lambda x: x.day > day - $jump_window_days
                                                and x.kwh >= $jump_ratio * ref_kwh_day
-                                               and x.kwh - ref_kwh_day >= $jump_min_delta_kwh) as jump_series
+                                               and x.kwh - ref_kwh_day >= $jump_min_delta_kwh) as jump_series,
+         -- jump days over the whole confirm window: the fast path's evidence as it grows
+         len(list_filter(confirm_series, lambda x: x.kwh >= $jump_ratio * ref_kwh_day
+                                                   and x.kwh - ref_kwh_day >= $jump_min_delta_kwh)) as week_jump_days
   from reference_levels
 ),
 
@@ -159,10 +162,11 @@ flagged_days as (
   select *, day_no as episode_clock,
          case when confirmed then high_series[1].day else jump_series[1].day end as change_day,
          case when confirmed then confirm_median_kwh else list_median(list_transform(jump_series, lambda x: x.kwh)) end as step_kwh_day,
-         -- a step scores by how far the confirm week sits above the reference; a jump alone scores jump_score
+         -- a step scores by how far the confirm week sits above the reference; a jump alone scores
+         -- jump_score, rising to 1.0 as the jump days fill the confirm window
          case when confirmed
               then least(1.0, $score_at_threshold + $score_per_ratio * (confirm_median_kwh / ref_kwh_day - $ratio) / $ratio)
-              else $jump_score end as peak_score
+              else least(1.0, $jump_score + (1 - $jump_score) * (week_jump_days - 1) / greatest($confirm_days - 1, 1)) end as peak_score
   from judged_steps
   where confirmed or jumped
 ),
