@@ -24,6 +24,8 @@ export interface DetectContext {
   lastCompleteDayMs: number;
   /** peer_daily is already current (the worker refreshed and published it before judging). */
   peersReady?: boolean;
+  /** meters_with_data is already current (runDetectors fills it once for all its detectors). */
+  metersReady?: boolean;
   /** refreshPeers: recompute only days from this one (local midnight ms); earlier rows are kept. */
   sinceDayMs?: number;
   /**
@@ -156,11 +158,19 @@ async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: num
 const toMs = (v: unknown): number | null => (v instanceof Date ? v.getTime() : v === null || v === undefined ? null : Number(v));
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
+/** The meters with data and whether they have interval data (the macros' meters_with_data), from the daily rollup. */
+export async function refreshMetersWithData(db: Db): Promise<void> {
+  await db.con.run(`delete from meters_with_data`);
+  await db.con.run(`insert into meters_with_data
+    select meter_id, bool_or(covered_min <= 60 * n_readings) from meter_daily group by meter_id`);
+}
+
 /**
  * Run one detector. A peer detector first brings peer_daily up to date for this store's meters
  * unless ctx says it is (`all` and `registry` give the peer step its settings).
  */
 export async function runDetector(db: Db, d: DetectorSpec, params: Record<string, unknown>, ctx: DetectContext, all?: DetectorSettings, registry?: DetectorRegistry): Promise<Lead[]> {
+  if (!ctx.metersReady) await refreshMetersWithData(db);
   if (!ctx.peersReady && d.peers) {
     await refreshPeers(db, all ?? ({ [d.name]: params } as DetectorSettings), ctx, registry);
   }
@@ -228,6 +238,9 @@ export async function runDetectors(
   });
   const firstDay = async (d: DetectorSpec) =>
     ctx.incremental && d.incremental ? judgeFromMs(await loadJudged(db, d.name), detectorFingerprint(d, settings[d.name]!), ctx.lastCompleteDayMs) : 0;
+  const tMeters = performance.now();
+  await refreshMetersWithData(db);
+  timing.meters_with_data = Math.round(performance.now() - tMeters);
   const readsPeers = chosen.filter((d) => d.peers || d.incremental);
   // peer rows first: changing them marks the days they change for judging again. An incremental run
   // recomputes them from the first day any detector judges (a peer row uses its day's past only).
@@ -249,7 +262,7 @@ export async function runDetectors(
       judgedFrom[d.name] = judgeFrom;
       judged.push({ name: d.name, fingerprint: detectorFingerprint(d, p) });
     }
-    const found = await runDetector(db, d, p, { ...ctx, peersReady: true, judgeFromMs: judgeFrom }, settings, registry);
+    const found = await runDetector(db, d, p, { ...ctx, peersReady: true, metersReady: true, judgeFromMs: judgeFrom }, settings, registry);
     timing[d.name] = Math.round(performance.now() - t0);
     byDetector[d.name] = found.length;
     leads.push(...found);
