@@ -37,13 +37,7 @@
 --   level_kwh_day double, reference_kwh_day double, evidence json
 
 with days as (
-  select d.meter_id, d.day, d.day_no, d.kwh_day, g.street, g.category
-  from daily_levels($min_day_coverage * 1440) d
-  semi join screened_meters($categories) using (meter_id)
-  -- meters with hourly data are judged by sustained_draw, which sees the hours
-  anti join interval_meters() h using (meter_id)
-  join meter_groups() g using (meter_id)
-  where d.day between $judge_from_day - ($window_days - 1) and $last_complete_day
+  select * from daily_feed_days($min_day_coverage * 1440, $categories, $judge_from_day - ($window_days - 1), $last_complete_day)
 ),
 
 -- only meters that ever draw a production day's minimum are windowed at all

@@ -27,16 +27,11 @@
 --   level_kwh_day double, reference_kwh_day double, evidence json
 
 with high_days as (
-  select d.meter_id, d.day, d.day_no, d.kwh_day, g.contract_kva,
-         d.kwh_day / (g.contract_kva * 24) as capacity_share
-  from daily_levels($min_day_coverage * 1440) d
-  semi join screened_meters($categories) using (meter_id)
-  -- meters with hourly data are judged by sustained_draw, which sees the hours
-  anti join interval_meters() h using (meter_id)
-  join meter_groups() g using (meter_id)
-  where g.contract_kva > 0
-    and d.day between $judge_from_day - ($window_days - 1) and $last_complete_day
-    and d.kwh_day >= $capacity_share * g.contract_kva * 24
+  select meter_id, day, day_no, kwh_day, contract_kva,
+         kwh_day / (contract_kva * 24) as capacity_share
+  from daily_feed_days($min_day_coverage * 1440, $categories, $judge_from_day - ($window_days - 1), $last_complete_day)
+  where contract_kva > 0
+    and kwh_day >= $capacity_share * contract_kva * 24
 ),
 
 windows as (

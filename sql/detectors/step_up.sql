@@ -123,17 +123,21 @@ reference_levels as (
   where base_days >= least($min_baseline_days, $jump_min_baseline_days)
 ),
 
-step_days as (
+week_jumps as (
   select *,
          list_filter(confirm_series, lambda x: x.kwh >= threshold_kwh_day) as high_series,
-         -- the fast path's jump days: the last jump_window_days, far above the reference
-         list_filter(confirm_series, lambda x: x.day > day - $jump_window_days
-                                               and x.kwh >= $jump_ratio * ref_kwh_day
-                                               and x.kwh - ref_kwh_day >= $jump_min_delta_kwh) as jump_series,
-         -- jump days over the whole confirm window: the fast path's evidence as it grows
-         len(list_filter(confirm_series, lambda x: x.kwh >= $jump_ratio * ref_kwh_day
-                                                   and x.kwh - ref_kwh_day >= $jump_min_delta_kwh)) as week_jump_days
+         -- the confirm window's jump days, far above the reference: the fast path's evidence as it grows
+         list_filter(confirm_series, lambda x: x.kwh >= $jump_ratio * ref_kwh_day
+                                               and x.kwh - ref_kwh_day >= $jump_min_delta_kwh) as week_jump_series
   from reference_levels
+),
+
+step_days as (
+  select * exclude (week_jump_series),
+         -- the fast path's jump days: those of the last jump_window_days
+         list_filter(week_jump_series, lambda x: x.day > day - $jump_window_days) as jump_series,
+         len(week_jump_series) as week_jump_days
+  from week_jumps
 ),
 
 judged_steps as (

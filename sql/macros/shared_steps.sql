@@ -73,6 +73,17 @@ create or replace temp macro meter_groups() as table
   from meters_with_data d
   left join meters m using (meter_id);
 
+-- The days the daily-feed detectors judge (daily_capacity, working_week, batch_days): complete days
+-- from_day..to_day of screened meters without hourly data (sustained_draw and the hourly detectors
+-- see those meters' hours), with the meter's peer group and contract capacity.
+create or replace temp macro daily_feed_days(min_covered_min, categories, from_day, to_day) as table
+  select d.meter_id, d.day, d.day_no, d.kwh_day, g.street, g.category, g.contract_kva
+  from daily_levels(min_covered_min) d
+  semi join screened_meters(categories) using (meter_id)
+  anti join interval_meters() h using (meter_id)
+  join meter_groups() g using (meter_id)
+  where d.day between from_day and to_day;
+
 -- What an ordinary meter of a street and category uses in a day: the median daily energy over
 -- peer_daily, which holds every meter of the deployment (each worker adds its own, reads the rest).
 -- Days from from_day on (an incremental close needs only its windows' days).

@@ -27,15 +27,20 @@ let cases: Case[];
 const labelsOf = (feed: (f: string) => boolean): Label[] =>
   district.truth.filter((t) => t.kind === 'workshop' && feed(t.feed)).map((t) => ({ meter_id: t.meter_id, kind: 'workshop', onset_ms: parseLocalMs(t.onset)! }));
 
+/** Backfill a written district into an in-memory store with the demo pipeline; the cases it raised. */
+async function backfillDir(dir: string): Promise<{ db: Db; cases: Case[] }> {
+  const store = await openDb(':memory:', { threads: 2 });
+  await backfill({
+    readings: DISTRICT_READING_FILES.map((f) => join(dir, f)), meters: join(dir, 'meters.csv'), sites: join(dir, 'sites.csv'),
+    db: store, pipeline: loadPipeline(DEMO_PIPELINE), rejects: new MemoryRejectSink(), sinks: [],
+  });
+  return { db: store, cases: await loadCases(store) };
+}
+
 beforeAll(async () => {
   district = loadDistrict(join(import.meta.dirname, '..', '..', 'fixtures', 'district-shapes.json'));
   writeDistrict(district, tmp.dir);
-  db = await openDb(':memory:', { threads: 2 });
-  await backfill({
-    readings: DISTRICT_READING_FILES.map((f) => join(tmp.dir, f)), meters: join(tmp.dir, 'meters.csv'), sites: join(tmp.dir, 'sites.csv'),
-    db, pipeline: loadPipeline(DEMO_PIPELINE), rejects: new MemoryRejectSink(), sinks: [],
-  });
-  cases = await loadCases(db);
+  ({ db, cases } = await backfillDir(tmp.dir));
 }, 300_000);
 afterAll(() => {
   db?.close();
@@ -93,12 +98,7 @@ describe('the same district with every meter on a daily feed (what a daily value
   beforeAll(async () => {
     writeDistrict(district, dailyDir.dir);
     await toDailyFeeds(dailyDir.dir);
-    dailyDb = await openDb(':memory:', { threads: 2 });
-    await backfill({
-      readings: DISTRICT_READING_FILES.map((f) => join(dailyDir.dir, f)), meters: join(dailyDir.dir, 'meters.csv'), sites: join(dailyDir.dir, 'sites.csv'),
-      db: dailyDb, pipeline: loadPipeline(DEMO_PIPELINE), rejects: new MemoryRejectSink(), sinks: [],
-    });
-    dailyCases = await loadCases(dailyDb);
+    ({ db: dailyDb, cases: dailyCases } = await backfillDir(dailyDir.dir));
   }, 300_000);
   afterAll(() => {
     dailyDb?.close();

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 export async function toDailyFeeds(dir: string): Promise<void> {
+  const points = Array.from({ length: 96 }, (_, k) => `p${k + 1}`);
   const inst = await DuckDBInstance.create(':memory:');
   const con = await inst.connect();
   try {
-    const points = Array.from({ length: 96 }, (_, k) => `p${k + 1}`);
     await con.run(`create table r as
       select meter_id, cast(date as timestamp) + to_minutes(15 * cast(substr(k, 2) as int)) as ts, try_cast(v as double) as kwh
       from (unpivot (select * from read_csv('${join(dir, 'readings-wide.csv')}', all_varchar = true)) on ${points.join(', ')} into name k value v)`);
@@ -32,6 +32,6 @@ export async function toDailyFeeds(dir: string): Promise<void> {
     con.closeSync();
     inst.closeSync();
   }
-  writeFileSync(join(dir, 'readings-wide.csv'), ['meter_id', 'date', ...Array.from({ length: 96 }, (_, k) => `p${k + 1}`)].join(',') + '\n');
+  writeFileSync(join(dir, 'readings-wide.csv'), ['meter_id', 'date', ...points].join(',') + '\n');
   writeFileSync(join(dir, 'readings-late.jsonl'), '');
 }
