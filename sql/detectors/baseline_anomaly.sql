@@ -166,4 +166,4 @@ leads as (
   left join baseline_daily b using (meter_id, episode_no)
 )
 
-select * from lead_with_draw_hours(leads, $draw_share)
+select * from lead_with_draw_hours(leads, $draw_share, $judge_from_day)

@@ -103,7 +103,7 @@ profile_scores as (
 
 industrial_days as (
   -- peers include every meter of the street and category; only screened categories raise leads
-  select *, day_no as episode_clock, score as peak_score from profile_scores
+  select *, day_no as episode_clock, score as peak_score, first_plateau_day as draw_from_day from profile_scores
   semi join screened_meters($categories) using (meter_id)
   where plateau_workdays >= $min_workdays
     and work_kw_median >= $min_plateau_kw
@@ -112,9 +112,14 @@ industrial_days as (
     and score >= $min_score
 ),
 
+flagged as (
+  -- the hours to visit, as they stood on each flagged day (the plateau's first day is in the window)
+  select * from with_draw_hours(industrial_days, $draw_share, $judge_from_day - ($window_days - 1), $last_complete_day)
+),
+
 episodes as (
   -- evidence as it stood on the first flagged day (what a live worker would have seen); peak_score over the episode
-  select * from day_episodes(industrial_days, $episode_gap_days)
+  select * from day_episodes(flagged, $episode_gap_days)
 ),
 
 leads as (
@@ -128,7 +133,7 @@ leads as (
          peer_work_kw * 24 as baseline_kwh_day,
          mean_kw * 24 as level_kwh_day,
          cast(null as double) as reference_kwh_day,
-         to_json({
+         evidence_with_hours(to_json({
            work_kw: work_kw_median,
            night_kw: night_kw_median,
            rest_day_kw: rest_kw_median,
@@ -140,8 +145,8 @@ leads as (
            peer_percentile: peer_percentile,
            plateau_workdays: plateau_workdays,
            flagged_days: flagged_days
-         }) as evidence
+         }), draw_hours) as evidence
   from episodes
 )
 
-select * from lead_with_draw_hours(leads, $draw_share)
+select * from leads

@@ -162,9 +162,10 @@ judged_steps as (
      or (s.confirm_days_seen >= $confirm_days - 1 and s.confirm_median_kwh >= s.threshold_kwh_day)
 ),
 
-flagged_days as (
+flagged_steps as (
   select *, day_no as episode_clock,
          case when confirmed then high_series[1].day else jump_series[1].day end as change_day,
+         change_day as draw_from_day,
          case when confirmed then confirm_median_kwh else list_median(list_transform(jump_series, lambda x: x.kwh)) end as step_kwh_day,
          -- a step scores by how far the confirm week sits above the reference; a jump alone scores
          -- jump_score, rising to 1.0 as the jump days fill the confirm window
@@ -173,6 +174,11 @@ flagged_days as (
               else least(1.0, $jump_score + (1 - $jump_score) * (week_jump_days - 1) / greatest($confirm_days - 1, 1)) end as peak_score
   from judged_steps
   where confirmed or jumped
+),
+
+flagged_days as (
+  -- the hours to visit from the change day (in the confirm window) through the flagged day
+  select * from with_draw_hours(flagged_steps, $draw_share, $judge_from_day - ($confirm_days - 1), $last_complete_day)
 ),
 
 episodes as (
@@ -191,7 +197,7 @@ leads as (
          ref_kwh_day as baseline_kwh_day,
          step_kwh_day as level_kwh_day,
          cast(null as double) as reference_kwh_day,
-         to_json({
+         evidence_with_hours(to_json({
            change_day: strftime(change_day, '%Y-%m-%d'),
            base_median_kwh: base_median_kwh,
            history_level_kwh: history_level_kwh,
@@ -202,8 +208,8 @@ leads as (
            jump_days: len(jump_series),
            peer_kwh_day: peer_kwh_day,
            flagged_days: flagged_days
-         }) as evidence
+         }), draw_hours) as evidence
   from episodes
 )
 
-select * from lead_with_draw_hours(leads, $draw_share)
+select * from leads

@@ -94,6 +94,8 @@ export function planIncremental(sql: string): IncrementalPlan | undefined {
   const selects = topLevelSelects(body);
   if (!/^\s*with\b/i.test(body) || !selects.length) throw new Error('uses $judge_from_day, so it must be one `with … select …` query');
   const main = selects[selects.length - 1]!;
+  // statement 2 reads the kept rows under that name: a step of the same name would hide them
+  if (cteBody(body, FLAGS_RELATION)) throw new Error(`names a step ${FLAGS_RELATION}, the name the runner gives the kept flags: rename the step`);
   const keep = /^--\s*keep:\s*(\w+)\s*$/m.exec(sql)?.[1];
   const keptCte = keep ?? flagsCte;
   let episodesSql: string;

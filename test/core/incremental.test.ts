@@ -59,6 +59,10 @@ select * from day_episodes(flagged, 7)`;
     expect(() => planIncremental('with a as (select $judge_from_day as day) select * from a')).toThrow(/day_episodes exactly once/);
   });
 
+  it('a step may not take the name the kept flags are read under', () => {
+    expect(() => planIncremental(SQL.replace(/\bb\b/g, FLAGS_RELATION))).toThrow(/names a step judged_flags/);
+  });
+
   it('every day detector of the registry judges incrementally; site detectors do not', () => {
     for (const d of loadRegistry().detectors) expect(Boolean(d.incremental), d.name).toBe(d.runs === 'day');
   });

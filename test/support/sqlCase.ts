@@ -93,6 +93,8 @@ export function leadMatches(expected: Record<string, unknown>, actual: Record<st
       return typeof a === 'number' && (k.endsWith('_min') ? a >= (v as number) : a <= (v as number));
     }
     const a = get(k);
+    // a list (the hours to visit) matches element by element
+    if (Array.isArray(v)) return Array.isArray(a) && JSON.stringify(a) === JSON.stringify(v);
     if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v) && typeof a === 'number') return parseLocalMs(v.length === 10 ? v + 'T00:00:00' : v) === a;
     return a === v;
   });
