@@ -32,6 +32,12 @@ export async function openDb(path = ':memory:', opts: OpenOptions = {}): Promise
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
     memory_limit: opts.memoryLimit ?? '4GB',
+    // A hash join whose build side has up to this many keys filters the probe side's scan by the
+    // key list, which the zone maps can skip row groups by (default 50). The day detectors join the
+    // hourly table with the few hours they need (baseline_anomaly's same hours of earlier weeks:
+    // 24 × 52 for a one-day close); with the default, only the keys' min and max filter the scan,
+    // and the hours between are read too.
+    dynamic_or_filter_threshold: '10000',
   };
   if (opts.threads) options.threads = String(opts.threads);
   let instance: DuckDBInstance;
