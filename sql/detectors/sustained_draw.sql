@@ -47,29 +47,35 @@
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
 
-with screened_hours as (
-  select h.meter_id, h.day, h.hod, h.kw
-  -- the days judged and the window behind them
-  from hourly_levels_between($min_hour_covered_min, $judge_from_day - ($window_days - 1), $last_complete_day) h
-  semi join screened_meters($categories) using (meter_id)
-),
-
-level_floors as (
-  -- the lowest level that can ever count for a meter: its capacity share, or the peer-path level
+with level_floors as (
+  -- the lowest level that can ever count for a screened meter: its capacity share, or the peer-path level
   select meter_id,
          least(coalesce($capacity_frac * nullif(contract_kva, 0), 1e9),
                case when list_contains($peer_categories, category) then $peer_min_level_kw else 1e9 end) as min_level_kw
   from meter_groups()
+  semi join screened_meters($categories) using (meter_id)
 ),
 
 profiled_meters as (
   -- a day's level reaches that floor only with sustained_hours hours at it: a meter that never has
-  -- that many such hours in all its history (most households) is not profiled day by day at all
-  select h.meter_id from screened_hours h
+  -- that many such hours in the days read (most households) is not profiled day by day at all.
+  -- Hours below every meter's floor are dropped before the join, and only the profiled meters' hours
+  -- are kept for the steps below (at 100k meters a week of hours is 17 M rows, and 2 % of them reach
+  -- the lowest floor: a close's flags 2.0 s -> 0.8 s)
+  select h.meter_id
+  from hourly_levels_between($min_hour_covered_min, $judge_from_day - ($window_days - 1), $last_complete_day) h
   join level_floors f using (meter_id)
-  where h.kw >= f.min_level_kw
+  where h.kw >= (select min(min_level_kw) from level_floors)
+    and h.kw >= f.min_level_kw
   group by h.meter_id
   having count(*) >= $sustained_hours
+),
+
+screened_hours as (
+  -- the profiled meters' hours: the days judged and the window behind them
+  select h.meter_id, h.day, h.hod, h.kw
+  from hourly_levels_between($min_hour_covered_min, $judge_from_day - ($window_days - 1), $last_complete_day) h
+  semi join profiled_meters using (meter_id)
 ),
 
 day_levels as (
@@ -82,7 +88,6 @@ day_levels as (
            sum(kw) as kwh,
            count(*) as hours_seen
     from screened_hours
-    semi join profiled_meters using (meter_id)
     group by meter_id, day
   )
   where hours_seen >= $min_day_hours
