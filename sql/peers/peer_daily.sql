@@ -35,12 +35,30 @@ with daily_peer_levels as (
 ),
 
 window_levels as (
-  -- industrial_profile's peer input: the working-hours draw over its trailing window
-  -- (a day's window reaches window_days - 1 days back)
+  -- industrial_profile's peer input: the working-hours draw over its trailing window (a day's window
+  -- reaches window_days - 1 days back), for the days computed. Two ways to the same rows, by cost:
+  -- a refresh of fewer days than the window (every close) counts each kept day in the windows it
+  -- falls in and groups them, where a window function would sort every kept row it reads by meter
+  -- (at 100k meters: 1.1 s → 0.2 s); a longer refresh (a full one) windows per meter, as fanning
+  -- out 60 days costs 10.6 s against 6.3 s
+  select p.meter_id, p.day + cast(k as integer) as day,
+         median(p.work_kw) filter (where p.dow <= 5) as work_kw_median
+  from kept_day_profiles($min_hour_covered_min, $min_day_hours, $work_start_hour, $work_end_hour, $night_end_hour,
+                         $since_day - ($window_days - 1), $last_complete_day) p,
+       range(0, $window_days) w(k)
+  where $last_complete_day - $since_day < $window_days
+    and p.day + cast(k as integer) between $since_day and $last_complete_day
+  group by all
+  -- a day the meter was not profiled has no row
+  having bool_or(k = 0)
+
+  union all
+
   select meter_id, day,
          median(work_kw) filter (where dow <= 5) over w as work_kw_median
   from kept_day_profiles($min_hour_covered_min, $min_day_hours, $work_start_hour, $work_end_hour, $night_end_hour,
-                    $since_day - ($window_days - 1), $last_complete_day)
+                         $since_day - ($window_days - 1), $last_complete_day)
+  where $last_complete_day - $since_day >= $window_days
   window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
 ),
 

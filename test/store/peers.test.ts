@@ -25,6 +25,7 @@ function hourly(meters: number, days: number): Reading[] {
     for (let t = START; t < START + days * DAY_MS; t += 3600_000) {
       const h = new Date(t).getUTCHours(), dow = new Date(t).getUTCDay();
       if (rand() < 0.03) continue; // gaps: some days fall under the coverage limits
+      if (m === 1 && t >= START + 25 * DAY_MS && t < START + 26 * DAY_MS) continue; // a dark day: not profiled, no window row
       const kw = 0.2 + rand() * 0.8 + (dow >= 1 && dow <= 5 && h >= 9 && h < 17 ? plateau : 0);
       out.push({ meter_id: `m${m}`, ts_ms: t + 3600_000, interval_min: 60, kwh: Math.round(kw * 1000) / 1000 });
     }
