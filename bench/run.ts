@@ -7,6 +7,7 @@
  * `--only name,name` runs some of them (names: backfill, detection, close, json, arrow, memory, latency).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -117,6 +118,14 @@ async function detectionScaling(): Promise<void> {
   say(`detection growth: ${n1 / n0}× meters → ${(t1 / t0).toFixed(2)}× time (linear = ${n1 / n0}×)`);
 }
 
+/** The process's highest resident memory while it runs, sampled every 100 ms (DuckDB works in its own threads, so the timer fires during queries). */
+class PeakRss {
+  private peak = process.memoryUsage().rss;
+  private timer = setInterval(() => { this.peak = Math.max(this.peak, process.memoryUsage().rss); }, 100);
+  stop(): void { clearInterval(this.timer); this.peak = Math.max(this.peak, process.memoryUsage().rss); }
+  get mib(): number { return Math.round(this.peak / 2 ** 20); }
+}
+
 /**
  * A district's day close at scale: N meters × 60 days of hourly and daily rollups generated inside
  * DuckDB (what the day detectors read; raw readings are not generated, the Kafka scenarios time
@@ -151,17 +160,25 @@ async function districtClose(): Promise<void> {
     });
     const lastDay = start + (days - 2) * DAY_MS;
     let first!: Awaited<ReturnType<typeof runDetectors>>;
+    const rssFirst = new PeakRss();
     const tFirst = await secs(async () => { first = await runDetectors(db, detectors, { lastCompleteDayMs: lastDay, incremental: true }); await first.commit(); });
+    rssFirst.stop();
     // the 60th day lands (as the ingest would: rollups up, the day marked for judging)
     await db.con.run(`
       insert into meter_hourly
       select meter_id, hour + interval 1 day, kwh, covered_min from meter_hourly where cast(hour as date) = date '2026-09-01' + ${days - 2}`);
     await db.con.run(`insert into meter_daily select meter_id, day + 1, kwh, covered_min, n_readings from meter_daily where day = date '2026-09-01' + ${days - 2}`);
     await db.con.run(`update detector_judged set dirty_from = least(coalesce(dirty_from, date '2026-09-01' + ${days - 1}), date '2026-09-01' + ${days - 1})`);
+    // a worker lands a day over a day: DuckDB checkpoints its write-ahead log as it grows (every
+    // 16 MB), so the close starts with the day's rows written. Without this the steady close would
+    // also write out the first close's flags and the whole day's rollups.
+    await db.con.run('checkpoint');
     let steady!: Awaited<ReturnType<typeof runDetectors>>;
     const tSteady = await secs(async () => { steady = await runDetectors(db, detectors, { lastCompleteDayMs: lastDay + DAY_MS, incremental: true }); await steady.commit(); });
     let full!: Awaited<ReturnType<typeof runDetectors>>;
+    const rssFull = new PeakRss();
     const tFull = await secs(async () => { full = await runDetectors(db, detectors, { lastCompleteDayMs: lastDay + DAY_MS }); });
+    rssFull.stop();
     // every lead of the steady close is one the full re-judge also finds, unchanged
     const key = (l: (typeof full.leads)[number]) => `${l.detector}|${l.meter_id}|${l.episode_start_ms}|${l.detected_at_ms}|${l.window_end_ms}|${l.score.toFixed(6)}`;
     const fullKeys = new Set(full.leads.map(key));
@@ -171,7 +188,16 @@ async function districtClose(): Promise<void> {
     const { statSync } = await import('node:fs');
     const mb = statSync(file).size / 2 ** 20;
     rows.push([n, tSteady]);
-    say(`day close, ${n.toLocaleString('en-US')} meters × ${days} days (rollups generated in DuckDB in ${gen.toFixed(1)} s): first close ${tFirst.toFixed(2)} s (${first.leads.length} leads); steady-state close of one new day ${tSteady.toFixed(2)} s (${steady.leads.length} leads, ${mismatched} not as the full re-judge has them); full re-judge ${tFull.toFixed(2)} s (${full.leads.length} leads); ratio full/steady ${(tFull / tSteady).toFixed(1)}×; steps ${JSON.stringify(steady.ms)}; RSS ${Math.round(rss)} MiB; file ${Math.round(mb)} MiB`);
+    // the re-judge alone, in a fresh process, at the default memory limit and at 1 GB: the peak
+    // resident memory of this process also holds what generating the district left behind
+    if (n === sizes.at(-1)) {
+      for (const limit of ['4GB', '1GB']) {
+        const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'rejudge.ts'), file, limit, String(lastDay + DAY_MS)], { encoding: 'utf8' });
+        const r = JSON.parse(out.trim().split('\n').at(-1)!) as { secs: number; peak_rss_mib: number; leads: number };
+        say(`full re-judge of the ${n.toLocaleString('en-US')}-meter district in a process of its own, store.memory_limit ${limit}: ${r.secs.toFixed(1)} s, peak RSS ${r.peak_rss_mib} MiB (target ≤ 2048), ${r.leads} leads`);
+      }
+    }
+    say(`day close, ${n.toLocaleString('en-US')} meters × ${days} days (rollups generated in DuckDB in ${gen.toFixed(1)} s): first close ${tFirst.toFixed(2)} s (${first.leads.length} leads); steady-state close of one new day ${tSteady.toFixed(2)} s (${steady.leads.length} leads, ${mismatched} not as the full re-judge has them); full re-judge ${tFull.toFixed(2)} s (${full.leads.length} leads); ratio full/steady ${(tFull / tSteady).toFixed(1)}×; steps ${JSON.stringify(steady.ms)}; peak RSS first close ${rssFirst.mib} MiB, full re-judge ${rssFull.mib} MiB; RSS after ${Math.round(rss)} MiB; file ${Math.round(mb)} MiB`);
   }
   const [n0, t0] = rows[0]!, [n1, t1] = rows.at(-1)!;
   say(`steady-state close growth: ${n1 / n0}× meters → ${(t1 / t0).toFixed(2)}× time (target ≤ ${(n1 / n0 * 1.125).toFixed(1)}×)`);
