@@ -109,28 +109,17 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
     const rand = rng(seed * 7919 + 5);
     const db = await openDb(':memory:', { threads: 1 });
     try {
-      const days = new Map<string, Map<number, number>>();
-      const readings: Reading[] = [];
-      for (let i = 0; i < 40; i++) {
-        const id = `w${i}`;
+      const { days, readings } = dailyMeters('w', rand, () => {
         const kind = rand();
         const base = 8 + rand() * 10;
-        const m = new Map<number, number>();
-        for (let d = 0; d < 42; d++) {
-          if (rand() < 0.04) continue;
-          const day = START + d * DAY_MS;
-          const dow = ((new Date(day).getUTCDay() + 6) % 7) + 1;
-          let kwh = base * (0.7 + 0.6 * rand());
-          // a workshop working five or six days; an EV charged on random days; a heavy household
-          if (kind < 0.35) kwh += dow <= (kind < 0.17 ? 5 : 6) && rand() < 0.95 ? 30 + rand() * 80 : 0;
-          else if (kind < 0.6) kwh += rand() < 0.7 ? 15 + rand() * 20 : 0;
-          else if (kind < 0.75) kwh *= 3;
-          kwh = Math.round(kwh * 1000) / 1000;
-          m.set(day, kwh);
-          readings.push({ meter_id: id, ts_ms: day + DAY_MS, interval_min: 1440, kwh });
-        }
-        days.set(id, m);
-      }
+        // a workshop working five or six days; an EV charged on random days; a heavy household
+        return {
+          base,
+          load: (_d, dow, kwh) => kind < 0.35 ? kwh + (dow <= (kind < 0.17 ? 5 : 6) && rand() < 0.95 ? 30 + rand() * 80 : 0)
+            : kind < 0.6 ? kwh + (rand() < 0.7 ? 15 + rand() * 20 : 0)
+            : kind < 0.75 ? kwh * 3 : kwh,
+        };
+      });
       const { sql, peers, last } = await runDaily(db, 'working_week', days, readings);
       const ref = workingWeekReference(days, (d) => peers.get(d), last, defaults.working_week as never);
       expect(sql.map(key).sort()).toEqual(ref.map(key).sort());
@@ -144,30 +133,20 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
     const rand = rng(seed * 104729 + 11);
     const db = await openDb(':memory:', { threads: 1 });
     try {
-      const days = new Map<string, Map<number, number>>();
-      const readings: Reading[] = [];
-      for (let i = 0; i < 40; i++) {
-        const id = `b${i}`;
+      const { days, readings } = dailyMeters('b', rand, () => {
         const kind = rand();
         const base = 6 + rand() * 10;
         const onShare = 0.2 + rand() * 0.6;
         const away = Math.floor(rand() * 40);
-        const m = new Map<number, number>();
-        for (let d = 0; d < 42; d++) {
-          if (rand() < 0.04) continue;
-          const day = START + d * DAY_MS;
-          let kwh = base * (0.7 + 0.6 * rand());
-          // batch workshops on random days; EVs charged on random days; heavy homes away for a week; electric heat
-          if (kind < 0.4) kwh += rand() < onShare ? 40 + rand() * 150 : 0;
-          else if (kind < 0.6) kwh += rand() < 0.6 ? 20 + rand() * 30 : 0;
-          else if (kind < 0.75) kwh = d >= away && d < away + 7 ? 0.5 : kwh * 5;
-          else if (kind < 0.85) kwh *= 2 + 2 * Math.sin(d / 6);
-          kwh = Math.round(kwh * 1000) / 1000;
-          m.set(day, kwh);
-          readings.push({ meter_id: id, ts_ms: day + DAY_MS, interval_min: 1440, kwh });
-        }
-        days.set(id, m);
-      }
+        // batch workshops on random days; EVs charged on random days; heavy homes away for a week; electric heat
+        return {
+          base,
+          load: (d, _dow, kwh) => kind < 0.4 ? kwh + (rand() < onShare ? 40 + rand() * 150 : 0)
+            : kind < 0.6 ? kwh + (rand() < 0.6 ? 20 + rand() * 30 : 0)
+            : kind < 0.75 ? (d >= away && d < away + 7 ? 0.5 : kwh * 5)
+            : kind < 0.85 ? kwh * (2 + 2 * Math.sin(d / 6)) : kwh,
+        };
+      });
       const { sql, peers, last } = await runDaily(db, 'batch_days', days, readings);
       const ref = batchDaysReference(days, (d) => peers.get(d), last, defaults.batch_days as never);
       expect(sql.map(key).sort()).toEqual(ref.map(key).sort());
@@ -177,6 +156,30 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
     }
   });
 });
+
+/**
+ * 40 meters × 42 daily values (4 % of days missing): each meter's usual day (its base, ±30 %) with
+ * the load its kind adds (meter() draws the kind; load(day index, ISO weekday, usual kWh) the day).
+ */
+function dailyMeters(prefix: string, rand: () => number, meter: () => { base: number; load: (d: number, dow: number, kwh: number) => number }) {
+  const days = new Map<string, Map<number, number>>();
+  const readings: Reading[] = [];
+  for (let i = 0; i < 40; i++) {
+    const id = `${prefix}${i}`;
+    const { base, load } = meter();
+    const m = new Map<number, number>();
+    for (let d = 0; d < 42; d++) {
+      if (rand() < 0.04) continue;
+      const day = START + d * DAY_MS;
+      const dow = ((new Date(day).getUTCDay() + 6) % 7) + 1;
+      const kwh = Math.round(load(d, dow, base * (0.7 + 0.6 * rand())) * 1000) / 1000;
+      m.set(day, kwh);
+      readings.push({ meter_id: id, ts_ms: day + DAY_MS, interval_min: 1440, kwh });
+    }
+    days.set(id, m);
+  }
+  return { days, readings };
+}
 
 /** Store daily values of one street's flats, run one daily-feed detector, and read the peer medians it judged against. */
 async function runDaily(db: Awaited<ReturnType<typeof openDb>>, detector: string, days: ReadonlyMap<string, unknown>, readings: Reading[]): Promise<{ sql: Lead[]; peers: Map<number, number>; last: number }> {
