@@ -72,8 +72,11 @@ complete_days as (
   select d.meter_id, d.day, d.day_no, d.kwh_day
   from daily_levels($min_day_coverage * 1440) d
   semi join screened_meters($categories) using (meter_id)
-  -- the days judged and the longest window behind them (the long-run history window)
-  where d.day between $judge_from_day - ($history_days + $confirm_days - 1) and $last_complete_day
+  -- the days judged and the longest window behind them: the earliest week earlier_levels reads ends
+  -- history_days + confirm_days - 1 days back, and its own confirm window reaches confirm_days - 1
+  -- further (one window less read its median from a cut week, and a close differed from a full
+  -- judgement when that week was the meter's highest)
+  where d.day between $judge_from_day - ($history_days + 2 * ($confirm_days - 1)) and $last_complete_day
 ),
 
 step_candidates as (
