@@ -7,13 +7,16 @@
 import { openDb } from '../src/store/db.js';
 import { parsePipeline } from '../src/config/pipeline.js';
 import { runDetectors } from '../src/store/detectors.js';
+import { markAllDirty } from '../src/store/judgeState.js';
 
 const [file, memoryLimit, lastDay] = process.argv.slice(2);
 let peak = process.memoryUsage().rss;
 const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 100);
 const db = await openDb(file!, { memoryLimit });
+// as the worker re-judges after an edit: every day again, through the incremental runner (in slices)
+await markAllDirty(db.con);
 const t0 = performance.now();
-const run = await runDetectors(db, parsePipeline({}).detectors, { lastCompleteDayMs: Number(lastDay) });
+const run = await runDetectors(db, parsePipeline({}).detectors, { lastCompleteDayMs: Number(lastDay), incremental: true });
 const secs = (performance.now() - t0) / 1000;
 clearInterval(timer);
 peak = Math.max(peak, process.memoryUsage().rss);

@@ -129,28 +129,53 @@ export function detectorFingerprint(d: DetectorSpec, params: Record<string, unkn
 }
 
 /**
- * An incremental detector's two statements (src/core/incremental.ts): judge days from judgeFromMs,
- * replace the kept flags of those days, then build episodes over all kept flags of the meters
- * flagged now. Only episodes reaching those days come back: the rest are unchanged.
+ * Meter-days judged by one flags statement at most (and never fewer than 7 days). A judgement of many
+ * days (the first close, a backfill, a re-judge after an edit) runs as consecutive closes of that many
+ * days: each decides its days from their past only, as a day close does, so the flags are the same,
+ * and DuckDB holds one slice's windows at a time. One statement over a year of a 16,667-meter
+ * partition ran baseline_anomaly out of a 1 GB memory_limit and peaked at 4.8 GiB RSS with 4 GB.
  */
-async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: number): Promise<Record<string, unknown>[]> {
+export const JUDGE_SLICE_METER_DAYS = 1_000_000;
+
+/**
+ * An incremental detector's two statements (src/core/incremental.ts): judge days from fromMs through
+ * the last complete day, in slices of JUDGE_SLICE_METER_DAYS, replacing the kept flags of those days, then
+ * build episodes over all kept flags of the meters flagged now. Only episodes reaching those days come
+ * back: the rest are unchanged.
+ */
+async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: number, lastCompleteDayMs: number): Promise<Record<string, unknown>[]> {
   const plan = d.incremental!;
   const table = flagsTable(d.name);
   const con = db.con;
-  const fromDate = `date '1970-01-01' + ${Math.floor(fromMs / DAY_MS)}`;
   const f = pickBound(plan.flagsSql, b);
-  await con.run(`create or replace temp table flags_new as ${plan.flagsSql}`, f.values, f.types);
-  await inTransaction(con, async () => {
-    // a full judgement starts afresh: the flags may come from other SQL with other columns
-    if (fromMs <= 0) await con.run(`drop table if exists ${table}`);
-    await con.run(`create table if not exists ${table} as select * from temp.flags_new limit 0`);
-    await con.run(`delete from ${table} where day >= ${fromDate}`);
-    await con.run(`insert into ${table} select * from temp.flags_new`);
-  });
+  const lastDay = Math.floor(lastCompleteDayMs / DAY_MS);
+  // "everything" starts at the first stored day
+  const firstStored = fromMs > 0 ? null : (await con.runAndReadAll(`select min(day) - date '1970-01-01' from meter_daily`)).getRows()[0]?.[0];
+  const firstDay = fromMs > 0 ? Math.floor(fromMs / DAY_MS) : Math.min(lastDay, firstStored === null || firstStored === undefined ? lastDay : Number(firstStored));
+  const meters = Number((await con.runAndReadAll('select count(*) from meters_with_data')).getRows()[0]![0]);
+  const sliceDays = Math.max(7, Math.floor(JUDGE_SLICE_METER_DAYS / Math.max(meters, 1)));
+  await con.run('create or replace temp table flagged_meters (meter_id varchar)');
+  // at least one statement, so the kept table exists even when no day is left to judge
+  for (let from = firstDay; ; from += sliceDays) {
+    const to = Math.min(lastDay, from + sliceDays - 1);
+    const values = { ...f.values }, types = { ...f.types };
+    if ('judge_from_day' in values) values.judge_from_day = new DuckDBDateValue(from);
+    if ('last_complete_day' in values) values.last_complete_day = new DuckDBDateValue(to);
+    await con.run(`create or replace temp table flags_new as ${plan.flagsSql}`, values, types);
+    await inTransaction(con, async () => {
+      // a full judgement starts afresh: the flags may come from other SQL with other columns
+      if (fromMs <= 0 && from === firstDay) await con.run(`drop table if exists ${table}`);
+      await con.run(`create table if not exists ${table} as select * from temp.flags_new limit 0`);
+      await con.run(`delete from ${table} where day >= date '1970-01-01' + ${from}`);
+      await con.run(`insert into ${table} select * from temp.flags_new`);
+    });
+    await con.run('insert into temp.flagged_meters select distinct meter_id from temp.flags_new');
+    if (to >= lastDay) break;
+  }
   await con.run(`create or replace temp view ${FLAGS_RELATION} as
-    select * from ${table} semi join (select distinct meter_id from temp.flags_new) using (meter_id)`);
+    select * from ${table} semi join temp.flagged_meters using (meter_id)`);
   const rows = await runBound(db, plan.episodesSql, b);
-  await con.run('drop view temp.' + FLAGS_RELATION + '; drop table temp.flags_new');
+  await con.run('drop view temp.' + FLAGS_RELATION + '; drop table temp.flags_new; drop table temp.flagged_meters');
   return fromMs <= 0 ? rows : rows.filter((r) => (toMs(r.window_end) ?? Infinity) > fromMs);
 }
 
@@ -178,7 +203,7 @@ export async function runDetector(db: Db, d: DetectorSpec, params: Record<string
   let rows: Record<string, unknown>[];
   try {
     rows = d.incremental && ctx.judgeFromMs !== undefined
-      ? await judgeIncrementally(db, d, bound, ctx.judgeFromMs)
+      ? await judgeIncrementally(db, d, bound, ctx.judgeFromMs, ctx.lastCompleteDayMs)
       : await runBound(db, d.sql, bound);
   } catch (e) {
     throw new PowerscreenError('DETECTOR_FAILED', `${d.file}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
