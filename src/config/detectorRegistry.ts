@@ -19,6 +19,8 @@ export interface DetectorRegistry {
   get(name: string): DetectorSpec | undefined;
   /** Detectors judged on raw readings as they arrive (the worker runs these per batch). */
   siteDetectors(): string[];
+  /** Detectors that read peer rows (`-- needs: peers`): a changed peer row sends back its group's meters for these. */
+  peerReaders(): string[];
 }
 
 export function loadRegistry(dir = DETECTOR_DIR): DetectorRegistry {
@@ -38,6 +40,7 @@ export function loadRegistry(dir = DETECTOR_DIR): DetectorRegistry {
     detectors,
     get: (name) => byName.get(name),
     siteDetectors: () => detectors.filter((d) => d.runs === 'site').map((d) => d.name),
+    peerReaders: () => detectors.filter((d) => d.peers).map((d) => d.name),
   };
 }
 

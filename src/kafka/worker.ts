@@ -224,7 +224,7 @@ export class Worker {
       },
       peers: async (rows, marks, at) => {
         // rows first: a marker vouches for the rows before it
-        this.days.peerRowsChanged(await applyPeerRows(this.db, rows));
+        this.days.peerRowsChanged(await applyPeerRows(this.db, rows, this.registry.peerReaders()));
         this.days.marks(marks);
         await savePeersRead(this.db, this.topics.peers, at.partition, at.nextOffset, marks);
         this.counters.peer_messages_read += at.messages;

@@ -20,6 +20,8 @@ export interface ScreenResult {
   detectorMs: Record<string, number>;
   /** The first day each incremental detector judged (local midnight ms; 0 = all of them). */
   judgedFrom: Record<string, number>;
+  /** Per incremental detector, the meters judged again for earlier days because their inputs changed there (late readings, peer rows). */
+  rejudgedMeters: Record<string, number>;
   newCases: Case[];
   updatedCases: Case[];
   watermarkMs: number | undefined;
@@ -40,7 +42,7 @@ export interface ScreenOptions {
 
 export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSink[], opts: ScreenOptions = {}): Promise<ScreenResult> {
   const watermarkMs = await dataWatermarkMs(db);
-  if (watermarkMs === undefined) return { leads: 0, leadsByDetector: {}, detectorMs: {}, judgedFrom: {}, newCases: [], updatedCases: [], watermarkMs };
+  if (watermarkMs === undefined) return { leads: 0, leadsByDetector: {}, detectorMs: {}, judgedFrom: {}, rejudgedMeters: {}, newCases: [], updatedCases: [], watermarkMs };
   const lastDay = opts.lastCompleteDayMs ?? lastCompleteDay(watermarkMs);
   const run = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay, peersReady: opts.peersReady, incremental: !opts.full }, opts.only, registryOf(pipeline));
   const { leads, byDetector, ms } = run;
@@ -65,6 +67,7 @@ export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSin
     leadsByDetector: byDetector,
     detectorMs: ms,
     judgedFrom: run.judgedFrom,
+    rejudgedMeters: run.rejudgedMeters,
     newCases: changedCases.filter((c) => !existingIds.has(c.case_id)),
     updatedCases: changedCases.filter((c) => existingIds.has(c.case_id)),
     watermarkMs,

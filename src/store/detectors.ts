@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { inTransaction, type Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
 import { FLAGS_RELATION } from '../core/incremental.js';
-import { flagsTable, judgeFromMs, loadJudged, macroSource, markDirtyFrom, saveJudged } from './judgeState.js';
+import { flagsTable, judgeFromMs, loadJudged, loadRejudgeMeters, macroSource, markPeerRowsDirty, saveJudged } from './judgeState.js';
 import { refreshDayProfiles } from './dayProfiles.js';
 import { replacePeerRows } from './peers.js';
 import { renderSummary, type DetectorSpec, type ParamSpec } from '../core/detectorSpec.js';
@@ -65,7 +65,7 @@ export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: Dete
       where p.meter_id is null or p.profiled <> f.profiled or not same_level(p.kwh_day, f.kwh_day) or not same_level(p.work_kw, f.work_kw)`);
     await replacePeerRows(db, 'temp.peer_changed');
     // changed peer levels change the peer detectors' judgement of those days
-    await markDirtyFrom(con, `select min(day) from temp.peer_changed`, { readings: false });
+    await markPeerRowsDirty(con, 'temp.peer_changed', registry.peerReaders());
     const rows = (await con.runAndReadAll(`select meter_id, epoch_ms(day) as day_ms, kwh_day, profiled, work_kw from temp.peer_changed order by meter_id, day`)).getRowObjectsJS();
     return rows.map((r) => ({ meter_id: String(r.meter_id), day_ms: Number(r.day_ms), kwh_day: num(r.kwh_day), profiled: Boolean(r.profiled), work_kw: num(r.work_kw) }));
   } catch (e) {
@@ -138,45 +138,74 @@ export function detectorFingerprint(d: DetectorSpec, params: Record<string, unkn
 export const JUDGE_SLICE_METER_DAYS = 1_000_000;
 
 /**
- * An incremental detector's two statements (src/core/incremental.ts): judge days from fromMs through
- * the last complete day, in slices of JUDGE_SLICE_METER_DAYS, replacing the kept flags of those days, then
- * build episodes over all kept flags of the meters flagged now. Only episodes reaching those days come
- * back: the rest are unchanged.
+ * An incremental detector's two statements (src/core/incremental.ts). Flags: the meters whose inputs
+ * changed on days already judged (temp.rejudge_meters, judgeState.ts) are judged again alone from
+ * their earliest changed day up to fromMs; then every meter from fromMs through the last complete
+ * day; both in slices of JUDGE_SLICE_METER_DAYS, replacing the kept flags of what they judge.
+ * Episodes are then built over all kept flags of the meters flagged now. Only episodes reaching the
+ * days judged come back (for a re-judged meter, from its own changed day): the rest are unchanged.
  */
 async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: number, lastCompleteDayMs: number): Promise<Record<string, unknown>[]> {
   const plan = d.incremental!;
   const table = flagsTable(d.name);
   const con = db.con;
-  const f = pickBound(plan.flagsSql, b);
+  const flags = pickBound(plan.flagsSql, b);
   const lastDay = Math.floor(lastCompleteDayMs / DAY_MS);
   // "everything" starts at the first stored day
   const firstStored = fromMs > 0 ? null : (await con.runAndReadAll(`select min(day) - date '1970-01-01' from meter_daily`)).getRows()[0]?.[0];
   const firstDay = fromMs > 0 ? Math.floor(fromMs / DAY_MS) : Math.min(lastDay, firstStored === null || firstStored === undefined ? lastDay : Number(firstStored));
   const meters = Number((await con.runAndReadAll('select count(*) from meters_with_data')).getRows()[0]![0]);
-  const sliceDays = Math.max(7, Math.floor(JUDGE_SLICE_METER_DAYS / Math.max(meters, 1)));
   await con.run('create or replace temp table flagged_meters (meter_id varchar)');
-  // at least one statement, so the kept table exists even when no day is left to judge
-  for (let from = firstDay; ; from += sliceDays) {
-    const to = Math.min(lastDay, from + sliceDays - 1);
-    const values = { ...f.values }, types = { ...f.types };
-    if ('judge_from_day' in values) values.judge_from_day = new DuckDBDateValue(from);
-    if ('last_complete_day' in values) values.last_complete_day = new DuckDBDateValue(to);
-    await con.run(`create or replace temp table flags_new as ${plan.flagsSql}`, values, types);
-    await inTransaction(con, async () => {
-      // a full judgement starts afresh: the flags may come from other SQL with other columns
-      if (fromMs <= 0 && from === firstDay) await con.run(`drop table if exists ${table}`);
-      await con.run(`create table if not exists ${table} as select * from temp.flags_new limit 0`);
-      await con.run(`delete from ${table} where day >= date '1970-01-01' + ${from}`);
-      await con.run(`insert into ${table} select * from temp.flags_new`);
-    });
-    await con.run('insert into temp.flagged_meters select distinct meter_id from temp.flags_new');
-    if (to >= lastDay) break;
+  const rejudge = fromMs > 0 ? await loadRejudgeMeters(con, d.name, fromMs) : { meters: 0, fromMs: undefined };
+  const rejudgeFrom = new Map<string, number>();
+  if (rejudge.fromMs !== undefined) {
+    for (const r of (await con.runAndReadAll(`select meter_id, epoch_ms(from_day) f from temp.rejudge_meters`)).getRowObjectsJS()) rejudgeFrom.set(String(r.meter_id), Number(r.f));
+    // the detectors see only the meters they judge (every one starts from meters_with_data); a
+    // meter's flags depend on its own rollups and the peer rows, which all stay
+    await con.run('create or replace temp table meters_with_data_all as select * from meters_with_data');
+    await con.run('delete from meters_with_data where meter_id not in (select meter_id from temp.rejudge_meters)');
+    try {
+      await judgeDays(con, table, plan.flagsSql, flags, Math.floor(rejudge.fromMs / DAY_MS), firstDay - 1, rejudge.meters, 'temp.rejudge_meters');
+    } finally {
+      await con.run('delete from meters_with_data; insert into meters_with_data select * from temp.meters_with_data_all; drop table temp.meters_with_data_all');
+    }
   }
+  // a full judgement starts afresh: the flags may come from other SQL with other columns
+  if (fromMs <= 0) await con.run(`drop table if exists ${table}`);
+  await judgeDays(con, table, plan.flagsSql, flags, firstDay, lastDay, meters);
   await con.run(`create or replace temp view ${FLAGS_RELATION} as
     select * from ${table} semi join temp.flagged_meters using (meter_id)`);
   const rows = await runBound(db, plan.episodesSql, b);
   await con.run('drop view temp.' + FLAGS_RELATION + '; drop table temp.flags_new; drop table temp.flagged_meters');
-  return fromMs <= 0 ? rows : rows.filter((r) => (toMs(r.window_end) ?? Infinity) > fromMs);
+  if (fromMs <= 0) return rows;
+  return rows.filter((r) => (toMs(r.window_end) ?? Infinity) > Math.min(fromMs, rejudgeFrom.get(String(r.meter_id)) ?? Infinity));
+}
+
+/**
+ * Judge days fromDay..toDay (day numbers) of `meters` meters in slices of JUDGE_SLICE_METER_DAYS,
+ * putting their flags in place of the kept ones (of the meters in `onlyMeters`, when given: days
+ * fromDay..toDay; otherwise every meter's from fromDay on, so a run through an earlier day drops later
+ * flags) and noting the meters flagged in temp.flagged_meters. Runs at least one statement, so the
+ * kept table exists even when no day is left to judge.
+ */
+async function judgeDays(con: Db['con'], table: string, flagsSql: string, flags: Bound, fromDay: number, toDay: number, meters: number, onlyMeters?: string): Promise<void> {
+  const sliceDays = Math.max(7, Math.floor(JUDGE_SLICE_METER_DAYS / Math.max(meters, 1)));
+  for (let from = fromDay; ; from += sliceDays) {
+    const to = Math.min(toDay, from + sliceDays - 1);
+    const values = { ...flags.values }, types = { ...flags.types };
+    if ('judge_from_day' in values) values.judge_from_day = new DuckDBDateValue(from);
+    if ('last_complete_day' in values) values.last_complete_day = new DuckDBDateValue(to);
+    await con.run(`create or replace temp table flags_new as ${flagsSql}`, values, types);
+    await inTransaction(con, async () => {
+      await con.run(`create table if not exists ${table} as select * from temp.flags_new limit 0`);
+      await con.run(onlyMeters
+        ? `delete from ${table} where day between date '1970-01-01' + ${from} and date '1970-01-01' + ${to} and meter_id in (select meter_id from ${onlyMeters})`
+        : `delete from ${table} where day >= date '1970-01-01' + ${from}`);
+      await con.run(`insert into ${table} select * from temp.flags_new`);
+    });
+    await con.run('insert into temp.flagged_meters select distinct meter_id from temp.flags_new');
+    if (to >= toDay) break;
+  }
 }
 
 
@@ -235,8 +264,10 @@ export interface DetectorRun {
   leads: Lead[];
   byDetector: Record<string, number>;
   ms: Record<string, number>;
-  /** The first day each incremental detector judged (local midnight ms; 0 = all). */
+  /** The first day each incremental detector judged (local midnight ms; 0 = all), for some meters at least. */
   judgedFrom: Record<string, number>;
+  /** How many meters each incremental detector judged again before the days it judged for all (late inputs). */
+  rejudgedMeters: Record<string, number>;
   /**
    * Record that the incremental detectors' flags are current through the judged day. Call it once
    * the leads are safely stored: until then a crash leaves the next run judging the same days again.
@@ -256,13 +287,19 @@ export async function runDetectors(
   const byDetector: Record<string, number> = {};
   const timing: Record<string, number> = {};
   const judgedFrom: Record<string, number> = {};
+  const rejudgedMeters: Record<string, number> = {};
   const judged: { name: string; fingerprint: string }[] = [];
   const chosen = registry.detectors.filter((d) => {
     const p = settings[d.name];
     return p && p.enabled !== false && (!only || only.includes(d.name));
   });
-  const firstDay = async (d: DetectorSpec) =>
+  // the day every meter is judged from, and the meters judged again from earlier days than that
+  const judgeFrom = async (d: DetectorSpec) =>
     ctx.incremental && d.incremental ? judgeFromMs(await loadJudged(db, d.name), detectorFingerprint(d, settings[d.name]!), ctx.lastCompleteDayMs) : 0;
+  const firstDay = async (d: DetectorSpec) => {
+    const from = await judgeFrom(d);
+    return from > 0 ? Math.min(from, (await loadRejudgeMeters(db.con, d.name, from)).fromMs ?? Infinity) : from;
+  };
   const tMeters = performance.now();
   await refreshMetersWithData(db);
   timing.meters_with_data = Math.round(performance.now() - tMeters);
@@ -281,19 +318,21 @@ export async function runDetectors(
   for (const d of chosen) {
     const p = settings[d.name]!;
     const t0 = performance.now();
-    let judgeFrom: number | undefined;
+    let from: number | undefined;
     if (ctx.incremental && d.incremental) {
-      judgeFrom = await firstDay(d);
-      judgedFrom[d.name] = judgeFrom;
+      from = await judgeFrom(d);
+      const again = from > 0 ? await loadRejudgeMeters(db.con, d.name, from) : { meters: 0, fromMs: undefined };
+      judgedFrom[d.name] = Math.min(from, again.fromMs ?? Infinity);
+      rejudgedMeters[d.name] = again.meters;
       judged.push({ name: d.name, fingerprint: detectorFingerprint(d, p) });
     }
-    const found = await runDetector(db, d, p, { ...ctx, peersReady: true, metersReady: true, judgeFromMs: judgeFrom }, settings, registry);
+    const found = await runDetector(db, d, p, { ...ctx, peersReady: true, metersReady: true, judgeFromMs: from }, settings, registry);
     timing[d.name] = Math.round(performance.now() - t0);
     byDetector[d.name] = found.length;
     leads.push(...found);
   }
   return {
-    leads, byDetector, ms: timing, judgedFrom,
+    leads, byDetector, ms: timing, judgedFrom, rejudgedMeters,
     async commit() {
       for (const j of judged) await saveJudged(db, j.name, j.fingerprint, ctx.lastCompleteDayMs);
     },

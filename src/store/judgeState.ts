@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { Db } from './db.js';
 import { DAY_MS } from '../time.js';
 import { MACRO_DIR } from '../paths.js';
@@ -31,14 +32,72 @@ export function macroSource(): string {
 }
 
 /**
- * Note that inputs changed from the day `dayExpr` yields (a SQL scalar query returning a date, or
- * null for nothing) on. Cheap: one row per detector. Run inside the writer's transaction.
- * `readings: false` for inputs the rollups do not read (peer rows): only the detectors are marked.
+ * Note that every meter's inputs changed from the day `dayExpr` yields (a SQL scalar query returning
+ * a date, or null for nothing) on: a restored partition's state. Cheap: one row per detector.
  */
-export async function markDirtyFrom(con: Con, dayExpr: string, { readings = true } = {}): Promise<void> {
+export async function markDirtyFrom(con: Con, dayExpr: string): Promise<void> {
   await con.run(`
     update detector_judged set dirty_from = least(coalesce(dirty_from, x.d), x.d)
-    from (${dayExpr}) x(d) where x.d is not null${readings ? '' : ` and detector not like 'rollup:%'`}`);
+    from (${dayExpr}) x(d) where x.d is not null`);
+}
+
+/**
+ * Note the days new readings land on (`freshDays`: a relation with meter_id and day). The rollups
+ * kept per day (day profiles) are computed again from the earliest such day, for every meter, as
+ * they always were (one day of them costs about a tenth of a steady close). A detector that has
+ * already judged such a day judges exactly those meters again from it (migration 011): a
+ * concentrator's late day for one meter no longer re-judges the district. Days a detector has not
+ * judged yet need no mark. Run inside the writer's transaction.
+ */
+export async function markReadingsDirty(con: Con, freshDays: string): Promise<void> {
+  await con.run(`
+    update detector_judged set dirty_from = least(coalesce(dirty_from, x.d), x.d)
+    from (select min(day) from ${freshDays}) x(d) where x.d is not null and detector like 'rollup:%'`);
+  await con.run(`
+    insert into detector_dirty_meters
+    select j.detector, f.meter_id, min(f.day)
+    from ${freshDays} f join detector_judged j on f.day <= j.judged_through
+    where j.detector not like 'rollup:%'
+    group by all`);
+}
+
+/**
+ * Note changed peer rows (`changedRows`: meter_id, day): every meter of their peer group (street and
+ * category, as meter_groups() places them) is compared with medians that include them, so the
+ * group is judged again from the earliest changed day by the detectors that read peers
+ * (`peerDetectors`); a detector that reads no peer row is not sent back. Days not judged yet need no mark.
+ */
+export async function markPeerRowsDirty(con: Con, changedRows: string, peerDetectors: readonly string[]): Promise<void> {
+  if (!peerDetectors.length) return;
+  await con.run(`
+    insert into detector_dirty_groups
+    select j.detector, coalesce(m.street, ''), coalesce(m.category, 'other'), min(c.day)
+    from ${changedRows} c
+    left join meters m using (meter_id)
+    join detector_judged j on c.day <= j.judged_through
+    where list_contains($names, j.detector)
+    group by all`, { names: listValue([...peerDetectors]) }, { names: LIST(VARCHAR) });
+}
+
+/**
+ * The meters a detector judges again before `beforeMs` (local midnight), each from its earliest
+ * marked day: its own marks and its peer groups' (only meters with data, meters_with_data, count).
+ * Fills temp.rejudge_meters (meter_id, from_day) and returns their number and earliest day.
+ */
+export async function loadRejudgeMeters(con: Con, detector: string, beforeMs: number): Promise<{ meters: number; fromMs: number | undefined }> {
+  await con.run(`
+    create or replace temp table rejudge_meters as
+    select meter_id, min(from_day) as from_day from (
+      select meter_id, dirty_from as from_day from detector_dirty_meters where detector = $d
+      union all
+      select g.meter_id, x.dirty_from from detector_dirty_groups x
+      join meter_groups() g on g.street = x.street and g.category = x.category
+      where x.detector = $d
+    ) semi join meters_with_data using (meter_id)
+    where from_day < date '1970-01-01' + cast($before as integer)
+    group by meter_id`, { d: detector, before: Math.floor(beforeMs / DAY_MS) });
+  const r = (await con.runAndReadAll(`select count(*) n, epoch_ms(min(from_day)) f from temp.rejudge_meters`)).getRowObjectsJS()[0]!;
+  return { meters: Number(r.n), fromMs: r.f === null ? undefined : Number(r.f) };
 }
 
 /** Everything is judged again at the next run (registry changes: categories, streets, capacities, sites). */
@@ -58,6 +117,8 @@ export async function saveJudged(db: Db, detector: string, fingerprint: string, 
   await db.con.run(`
     insert or replace into detector_judged values ($d, $f, date '1970-01-01' + cast($days as integer), null)`,
     { d: detector, f: fingerprint, days: Math.floor(judgedThroughMs / DAY_MS) });
+  await db.con.run(`delete from detector_dirty_meters where detector = $d`, { d: detector });
+  await db.con.run(`delete from detector_dirty_groups where detector = $d`, { d: detector });
 }
 
 /**

@@ -5,7 +5,7 @@
 import { DuckDBDateValue } from '@duckdb/node-api';
 import { inTransaction, type Db } from './db.js';
 import type { PeerRow } from './detectors.js';
-import { markDirtyFrom } from './judgeState.js';
+import { markPeerRowsDirty } from './judgeState.js';
 import { DAY_MS } from '../time.js';
 
 /**
@@ -24,8 +24,11 @@ export async function replacePeerRows(db: Db, table: string): Promise<void> {
   });
 }
 
-/** Store remote peer rows; returns the days (local midnight ms) whose stored values changed. */
-export async function applyPeerRows(db: Db, rows: readonly PeerRow[]): Promise<number[]> {
+/**
+ * Store remote peer rows; returns the days (local midnight ms) whose stored values changed. The
+ * peer groups of changed rows are marked for `peerDetectors` (the detectors that read peer rows).
+ */
+export async function applyPeerRows(db: Db, rows: readonly PeerRow[], peerDetectors: readonly string[]): Promise<number[]> {
   if (!rows.length) return [];
   // a compacted topic may still hold several versions of a key: the last one wins
   const latest = new Map<string, PeerRow>();
@@ -49,7 +52,7 @@ export async function applyPeerRows(db: Db, rows: readonly PeerRow[]): Promise<n
     left join peer_daily p on p.meter_id = s.meter_id and p.day = s.day
     where p.meter_id is null or p.profiled <> s.profiled or not same_level(p.kwh_day, s.kwh_day) or not same_level(p.work_kw, s.work_kw)`);
   await replacePeerRows(db, 'temp.peer_incoming');
-  await markDirtyFrom(con, `select min(day) from temp.peer_incoming`, { readings: false });
+  await markPeerRowsDirty(con, 'temp.peer_incoming', peerDetectors);
   const days = (await con.runAndReadAll(`select distinct epoch_ms(day) d from temp.peer_incoming`)).getRowObjectsJS();
   return days.map((r) => Number(r.d));
 }

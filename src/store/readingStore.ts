@@ -8,7 +8,7 @@ import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBTimestampValue, INTEGER, LIST, l
 import type { Reading } from '../contracts/reading.js';
 import { inTransaction, type Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
-import { dropKeptStateOf, markDirtyFrom } from './judgeState.js';
+import { dropKeptStateOf, markReadingsDirty } from './judgeState.js';
 import type { RegisterState } from '../core/register.js';
 import type { DayLevel } from '../core/cases.js';
 import { HOUR_MS } from '../time.js';
@@ -182,8 +182,8 @@ export class ReadingStore {
       range)).getRowObjectsJS()[0]!;
       await addIntoRollup(con, 'meter_daily', 'day', 'temp.daily_fresh', ['kwh', 'covered_min', 'n_readings'], stored.days === true, range, daysInRange);
       await addIntoRollup(con, 'meter_hourly', 'hour', 'temp.hourly_fresh', ['kwh', 'covered_min'], stored.hours === true, range, hoursInRange);
-      // the days these readings complete are judged again (late readings for a closed day included)
-      await markDirtyFrom(con, `select cast(min(ts) - interval 1 second as date) from ${fresh}`);
+      // the days these readings complete are judged again: a late reading for a closed day, its meter's
+      await markReadingsDirty(con, 'temp.daily_fresh');
       const accepted = Number((await con.runAndReadAll(`select count(*) n from ${fresh}`)).getRowObjectsJS()[0]!.n);
       if (offsets.length === 1) {
         // a worker's batch comes from one partition: remember where each meter lives, so the

@@ -8,8 +8,8 @@
  *    a marker per owned partition ("prepared through day D");
  *  - judge: once every partition's marker (any worker's) has passed a day, the day-level detectors
  *    run through it, so peer medians cover all meters, as one worker holding all would.
- * Late readings for a prepared day re-prepare and re-judge; changed peer rows of another worker for
- * a judged day re-judge.
+ * Late readings for a prepared day re-prepare from their day and re-judge; changed peer rows of
+ * another worker for a judged day re-judge.
  */
 import { DAY_MS, lastCompleteDay } from '../time.js';
 
@@ -24,8 +24,8 @@ export class DayClose {
   private watermarks = new Map<number, number>();
   private lastClosedDay = -Infinity;
   private lastPreparedDay = -Infinity;
-  /** Readings arrived for a day already prepared: the next close re-prepares and re-judges. */
-  private lateSinceClose = false;
+  /** Readings arrived for a day already prepared: the next close re-prepares from the earliest such day (local midnight ms) and re-judges. */
+  private lateFrom: number | undefined;
   /** Another worker's peer rows changed for a day already judged: the next close re-judges. */
   private peersChangedSinceClose = false;
   /** Partitions were gained: publish markers for them at the next prepare even if the day has not moved. */
@@ -83,8 +83,10 @@ export class DayClose {
       if (t < earliest) earliest = t;
     }
     if (Number.isFinite(wm)) this.watermarks.set(partition, wm);
-    // a reading for a day already prepared (peer rows published) or judged
-    if (earliest <= Math.max(this.lastClosedDay, this.lastPreparedDay) + DAY_MS) this.lateSinceClose = true;
+    // a reading for a day already prepared (peer rows published) or judged: its day's peer rows on are computed again
+    if (earliest <= Math.max(this.lastClosedDay, this.lastPreparedDay) + DAY_MS) {
+      this.lateFrom = Math.min(this.lateFrom ?? Infinity, Math.floor((earliest - 1) / DAY_MS) * DAY_MS);
+    }
     return Number.isFinite(wm) ? wm : undefined;
   }
 
@@ -107,16 +109,16 @@ export class DayClose {
     if (!this.watermarks.size) return undefined;
     const wm = Math.min(...this.watermarks.values());
     const day = Math.max(lastCompleteDay(wm - (idle ? 0 : allowedLatenessMs)), this.lastPreparedDay);
-    if (day <= this.lastPreparedDay && !this.lateSinceClose && !this.mustPrepare) return undefined;
-    // only the days since the last prepare, unless late readings or gained meters changed older ones
-    const full = this.lateSinceClose || this.fullPrepare || !Number.isFinite(this.lastPreparedDay);
-    return { day, sinceDayMs: full ? undefined : Math.min(this.lastPreparedDay + DAY_MS, this.restoredSince ?? Infinity) };
+    if (day <= this.lastPreparedDay && this.lateFrom === undefined && !this.mustPrepare) return undefined;
+    // only the days since the last prepare or the earliest late reading, unless meters were gained without state
+    const full = this.fullPrepare || !Number.isFinite(this.lastPreparedDay);
+    return { day, sinceDayMs: full ? undefined : Math.min(this.lastPreparedDay + DAY_MS, this.restoredSince ?? Infinity, this.lateFrom ?? Infinity) };
   }
 
   /** The peer rows and markers of a prepare step were published. */
   prepared(day: number): void {
-    if (this.lateSinceClose) this.peersChangedSinceClose = true;
-    this.lateSinceClose = false;
+    if (this.lateFrom !== undefined) this.peersChangedSinceClose = true;
+    this.lateFrom = undefined;
     this.mustPrepare = this.fullPrepare = false;
     this.restoredSince = undefined;
     this.lastPreparedDay = day;

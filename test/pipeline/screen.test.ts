@@ -74,14 +74,16 @@ async function stream(data: Awaited<ReturnType<typeof districtReadings>>, full: 
   }
   const days = [...arrival.keys()].sort((a, b) => a - b);
   const judgedFromDays: number[] = [];
+  const rejudged: number[] = [];
   for (let d = days[0]!; d <= days[days.length - 1]!; d += DAY_MS) {
     await store.append(arrival.get(d) ?? []);
     const r = await screen(db, pipeline, [], { lastCompleteDayMs: d, full });
     judgedFromDays.push((d - Math.min(...Object.values(r.judgedFrom).map((x) => x || d))) / DAY_MS);
+    rejudged.push(Math.max(0, ...Object.values(r.rejudgedMeters)));
   }
   const cases = (await loadCases(db)).sort((a, b) => (a.case_id < b.case_id ? -1 : 1));
   db.close();
-  return { cases, judgedFromDays };
+  return { cases, judgedFromDays, rejudged };
 }
 
 /**
@@ -121,6 +123,11 @@ describe('incremental day closes give the cases of full judgement', () => {
     expect(differences(full.cases, inc.cases)).toEqual([]);
     // the incremental store judged the new day and the days the late readings touched, never everything
     expect(Math.max(...inc.judgedFromDays.slice(1))).toBeLessThanOrEqual(3);
+    // and those days only for the meters the late readings and their peer rows touched
+    const meters = new Set(data.readings.map((r) => r.meter_id)).size;
+    console.log(`meters judged again per close (of ${meters}): ${inc.rejudged.join(' ')}`);
+    expect(Math.max(...inc.rejudged)).toBeGreaterThan(0);
+    expect(Math.max(...inc.rejudged)).toBeLessThan(meters);
   }, 600_000);
 });
 

@@ -1,12 +1,15 @@
 /**
  * src/store/detectors.ts: the per-run catalog of meters with data (meters_with_data), which the
- * shared macros read instead of scanning the whole daily rollup once per detector.
+ * shared macros read instead of scanning the whole daily rollup once per detector; and late inputs
+ * sending back exactly the meters they touch (migration 011).
  */
 import { describe, it, expect } from 'vitest';
 import { openDb } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
 import { upsertMeters } from '../../src/store/reference.js';
-import { runDetectors } from '../../src/store/detectors.js';
+import { runDetectors, type DetectorRun } from '../../src/store/detectors.js';
+import { loadRegistry } from '../../src/config/detectorRegistry.js';
+import { materiallyEqual } from '../../src/core/cases.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { meterSchema } from '../../src/contracts/registry.js';
 import { DAY_MS, lastCompleteDay, parseDate } from '../../src/time.js';
@@ -35,6 +38,78 @@ describe('meters_with_data', () => {
       const second = await runDetectors(db, settings, { lastCompleteDayMs: lastCompleteDay(START + 10 * DAY_MS) }, ['daily_capacity']);
       expect(second.leads.map((l) => l.meter_id)).toEqual(['b']);
       expect((await db.con.runAndReadAll(`select meter_id, has_interval from meters_with_data order by 1`)).getRows()).toEqual([['a', false], ['b', false], ['h', true]]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+/** Hourly values of `meter` for days fromDay..toDay-1: a household's evening, and `workKw` more on weekdays 8:00-18:00. */
+function hours(meter: string, fromDay: number, toDay: number, workKw: number, skipDay?: number): Reading[] {
+  const out: Reading[] = [];
+  for (let t = START + fromDay * DAY_MS; t < START + toDay * DAY_MS; t += 3600_000) {
+    if (skipDay !== undefined && t >= START + skipDay * DAY_MS && t < START + (skipDay + 1) * DAY_MS) continue;
+    const h = new Date(t).getUTCHours(), dow = new Date(t).getUTCDay();
+    const kw = (h >= 18 && h < 22 ? 1.2 : 0.3) + (meter.length % 3) * 0.05 + (dow >= 1 && dow <= 5 && h >= 8 && h < 18 ? workKw : 0);
+    out.push({ meter_id: meter, ts_ms: t + 3600_000, interval_min: 60, kwh: kw });
+  }
+  return out;
+}
+
+const leadKeys = (run: DetectorRun) => run.leads.map((l) => ({ ...l, summary_zh: '' })).sort((a, b) => `${a.detector}${a.meter_id}${a.episode_start_ms}`.localeCompare(`${b.detector}${b.meter_id}${b.episode_start_ms}`));
+
+describe('late inputs', () => {
+  it('a late day of one meter judges that meter again, and its peer group for the detectors that read peers; the leads are a full judgement\'s', async () => {
+    const db = await openDb(':memory:', { threads: 2 });
+    try {
+      const settings = parsePipeline({}).detectors;
+      const registry = loadRegistry();
+      const day = registry.detectors.filter((d) => d.runs === 'day').map((d) => d.name);
+      // two streets of six homes; a0 and b0 run a workshop from day 10; a1's day 24 (a Thursday) arrives late
+      const meters = ['a', 'b'].flatMap((s) => Array.from({ length: 6 }, (_, i) => `${s}${i}`));
+      await upsertMeters(db, meters.map((id) => meterSchema.parse({ meter_id: id, street: id[0], category: 'resident', contract_kva: 8 })));
+      const store = new ReadingStore(db);
+      const work = (m: string) => (m.endsWith('0') ? 6 : 0);
+      await store.append(meters.flatMap((m) => [...hours(m, 0, 10, 0), ...hours(m, 10, 29, work(m), m === 'a1' ? 24 : undefined)]));
+      const first = await runDetectors(db, settings, { lastCompleteDayMs: START + 28 * DAY_MS, incremental: true }, day);
+      await first.commit();
+      // day 29 lands for everyone, and a1's day 24, drawing like a workshop
+      await store.append([...meters.flatMap((m) => hours(m, 29, 30, work(m))), ...hours('a1', 24, 25, 6)]);
+      const next = await runDetectors(db, settings, { lastCompleteDayMs: START + 29 * DAY_MS, incremental: true }, day);
+      await next.commit();
+      const peerReaders = new Set(registry.peerReaders());
+      for (const d of day) {
+        // a1 alone; or street a's six meters, whose peer medians a1's changed peer rows are part of
+        expect(next.rejudgedMeters[d], d).toBe(peerReaders.has(d) ? 6 : 1);
+        expect(next.judgedFrom[d], d).toBe(START + 24 * DAY_MS);
+      }
+      const full = await runDetectors(db, settings, { lastCompleteDayMs: START + 29 * DAY_MS }, day);
+      expect(full.leads.length).toBeGreaterThan(0);
+      // the incremental close returns the episodes reaching the days it judged: here, every one
+      // the close returns the episodes reaching the days it judged, as a full judgement has them
+      const judgedDays = full.leads.filter((l) => l.window_end_ms > START + 24 * DAY_MS);
+      expect(judgedDays.length).toBeGreaterThan(0);
+      expect(materiallyEqual(leadKeys(next), leadKeys({ ...full, leads: judgedDays }))).toBe(true);
+      // and keeps the flags a store judging everything at once keeps
+      const fresh = await openDb(':memory:', { threads: 2 });
+      try {
+        await upsertMeters(fresh, meters.map((id) => meterSchema.parse({ meter_id: id, street: id[0], category: 'resident', contract_kva: 8 })));
+        await new ReadingStore(fresh).append((await db.con.runAndReadAll(`select meter_id, epoch_ms(ts) t, interval_min, kwh from readings`)).getRowObjectsJS()
+          .map((r) => ({ meter_id: String(r.meter_id), ts_ms: Number(r.t), interval_min: Number(r.interval_min), kwh: Number(r.kwh) })));
+        await (await runDetectors(fresh, settings, { lastCompleteDayMs: START + 29 * DAY_MS, incremental: true }, day)).commit();
+        const flags = async (x: typeof db, d: string) => JSON.stringify((await x.con.runAndReadAll(`select * from detector_flags_${d} order by all`)).getRowObjectsJS(), (_, v) => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? Math.round(v * 1e6) / 1e6 : v));
+        let a1Flags = 0;
+        for (const d of day) {
+          expect(await flags(db, d), d).toBe(await flags(fresh, d));
+          a1Flags += Number((await db.con.runAndReadAll(`select count(*) from detector_flags_${d} where meter_id = 'a1' and day >= date '2026-10-29'`)).getRows()[0]![0]);
+        }
+        // a1's late workshop day was flagged by the re-judge
+        expect(a1Flags).toBeGreaterThan(0);
+      } finally {
+        fresh.close();
+      }
+      // nothing is left marked
+      expect((await db.con.runAndReadAll(`select (select count(*) from detector_dirty_meters) + (select count(*) from detector_dirty_groups)`)).getRows()[0]![0]).toBe(0n);
     } finally {
       db.close();
     }

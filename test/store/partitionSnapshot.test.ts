@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { openDb, type Db } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
 import { applyPeerRows } from '../../src/store/peers.js';
+import { loadRegistry } from '../../src/config/detectorRegistry.js';
 import { loadPartitionSnapshot, loadPeersFromSnapshots, readSnapshotManifest, writePartitionSnapshot } from '../../src/store/partitionSnapshot.js';
 import { loadPeersRead } from '../../src/store/workerState.js';
 import { Ingestor } from '../../src/pipeline/ingest.js';
@@ -38,7 +39,7 @@ describe('partition snapshots', () => {
 
       // b already holds another partition's meter, and a stale peer row of m1 from the peers topic
       await new ReadingStore(b).append(hours('m9', 3, 5), [{ topic: 'r', partition: 2, next_offset: 72n }]);
-      await applyPeerRows(b, [{ meter_id: 'm1', day_ms: parseDate('2026-10-05')!, kwh_day: 99, profiled: false, work_kw: null }]);
+      await applyPeerRows(b, [{ meter_id: 'm1', day_ms: parseDate('2026-10-05')!, kwh_day: 99, profiled: false, work_kw: null }], loadRegistry().peerReaders());
       const before9 = await rows(b, meterRows('readings', `'m9'`));
       expect(await loadPartitionSnapshot(b, dir, 'r', 1)).toBeUndefined();
       const m = await loadPartitionSnapshot(b, dir, 'r', 0);

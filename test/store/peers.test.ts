@@ -108,13 +108,13 @@ describe('peer_daily', () => {
       const changed = await applyPeerRows(db, [
         { meter_id: 'm0', day_ms: day, kwh_day: 999, profiled: true, work_kw: 99 },
         { meter_id: 'other', day_ms: day, kwh_day: 5, profiled: true, work_kw: 1 },
-      ]);
+      ], loadRegistry().peerReaders());
       expect(changed).toEqual([day]);
       const after = await rows(db);
       expect(after.filter((r) => r.meter_id !== 'other')).toEqual(before);
       expect(after.filter((r) => r.meter_id === 'other')).toHaveLength(1);
       // a newer version of a remote row takes the old one's place (peer_daily has no key to upsert on)
-      expect(await applyPeerRows(db, [{ meter_id: 'other', day_ms: day, kwh_day: 6, profiled: true, work_kw: 1 }])).toEqual([day]);
+      expect(await applyPeerRows(db, [{ meter_id: 'other', day_ms: day, kwh_day: 6, profiled: true, work_kw: 1 }], loadRegistry().peerReaders())).toEqual([day]);
       expect((await rows(db)).filter((r) => r.meter_id === 'other').map((r) => r.kwh_day)).toEqual([6]);
     } finally {
       db.close();
