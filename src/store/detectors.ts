@@ -172,11 +172,13 @@ async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: num
   }
   // a full judgement starts afresh: the flags may come from other SQL with other columns
   if (fromMs <= 0) await con.run(`drop table if exists ${table}`);
-  await judgeDays(con, table, plan.flagsSql, flags, firstDay, lastDay, meters);
+  // a close for late inputs alone has no new day: no statement for it once the kept table exists
+  const kept = Number((await con.runAndReadAll(`select count(*) from duckdb_tables() where schema_name = 'main' and table_name = $t`, { t: table })).getRows()[0]![0]) > 0;
+  if (firstDay <= lastDay || !kept) await judgeDays(con, table, plan.flagsSql, flags, firstDay, lastDay, meters);
   await con.run(`create or replace temp view ${FLAGS_RELATION} as
     select * from ${table} semi join temp.flagged_meters using (meter_id)`);
   const rows = await runBound(db, plan.episodesSql, b);
-  await con.run('drop view temp.' + FLAGS_RELATION + '; drop table temp.flags_new; drop table temp.flagged_meters');
+  await con.run('drop view temp.' + FLAGS_RELATION + '; drop table if exists temp.flags_new; drop table temp.flagged_meters');
   if (fromMs <= 0) return rows;
   return rows.filter((r) => (toMs(r.window_end) ?? Infinity) > Math.min(fromMs, rejudgeFrom.get(String(r.meter_id)) ?? Infinity));
 }
