@@ -34,6 +34,8 @@ export interface DetectContext {
    * file runs as one query and nothing is kept (given/expect cases, references).
    */
   judgeFromMs?: number;
+  /** Meter-days one flags statement judges at most; default JUDGE_SLICE_METER_DAYS_PER_GIB per GiB of memory_limit. */
+  sliceMeterDays?: number;
 }
 
 export interface PeerRow {
@@ -129,23 +131,34 @@ export function detectorFingerprint(d: DetectorSpec, params: Record<string, unkn
 }
 
 /**
- * Meter-days judged by one flags statement at most (and never fewer than 7 days). A judgement of many
- * days (the first close, a backfill, a re-judge after an edit) runs as consecutive closes of that many
- * days: each decides its days from their past only, as a day close does, so the flags are the same,
- * and DuckDB holds one slice's windows at a time. One statement over a year of a 16,667-meter
- * partition ran baseline_anomaly out of a 1 GB memory_limit and peaked at 4.8 GiB RSS with 4 GB.
+ * Meter-days judged by one flags statement at most, per GiB of DuckDB's memory_limit (and never
+ * fewer than 7 days). A judgement of many days (the first close, a backfill, a re-judge after an
+ * edit) runs as consecutive closes of that many days: each decides its days from their past only,
+ * as a day close does, so the flags are the same, and DuckDB holds one slice's windows at a time.
+ * One statement over a year of a 16,667-meter partition ran baseline_anomaly out of a 1 GB
+ * memory_limit and peaked at 4.8 GiB RSS with 4 GB; in slices of a million meter-days it peaked at
+ * 1.9 GiB with 1 GB. Each slice reads its windows' history again, so a larger limit buys fewer,
+ * larger slices: at 100k meters × 60 days, 10-day slices took twice as long as one statement.
  */
-export const JUDGE_SLICE_METER_DAYS = 1_000_000;
+export const JUDGE_SLICE_METER_DAYS_PER_GIB = 1_000_000;
+
+/** The slice budget for this connection's memory_limit ('3.7 GiB', '953.6 MiB', …). */
+async function sliceMeterDays(con: Db['con']): Promise<number> {
+  const limit = String((await con.runAndReadAll(`select current_setting('memory_limit')`)).getRows()[0]![0]);
+  const m = /^([\d.]+)\s*([KMGT]i?B)$/i.exec(limit.trim());
+  const gib = m ? Number(m[1]) * { K: 2 ** -20, M: 2 ** -10, G: 1, T: 2 ** 10 }[m[2]![0]!.toUpperCase() as 'K' | 'M' | 'G' | 'T'] : 1;
+  return Math.max(0.1, gib) * JUDGE_SLICE_METER_DAYS_PER_GIB;
+}
 
 /**
  * An incremental detector's two statements (src/core/incremental.ts). Flags: the meters whose inputs
  * changed on days already judged (temp.rejudge_meters, judgeState.ts) are judged again alone from
  * their earliest changed day up to fromMs; then every meter from fromMs through the last complete
- * day; both in slices of JUDGE_SLICE_METER_DAYS, replacing the kept flags of what they judge.
+ * day; both in slices (sliceMeterDays), replacing the kept flags of what they judge.
  * Episodes are then built over all kept flags of the meters flagged now. Only episodes reaching the
  * days judged come back (for a re-judged meter, from its own changed day): the rest are unchanged.
  */
-async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: number, lastCompleteDayMs: number): Promise<Record<string, unknown>[]> {
+async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: number, lastCompleteDayMs: number, sliceBudget?: number): Promise<Record<string, unknown>[]> {
   const plan = d.incremental!;
   const table = flagsTable(d.name);
   const con = db.con;
@@ -155,6 +168,8 @@ async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: num
   const firstStored = fromMs > 0 ? null : (await con.runAndReadAll(`select min(day) - date '1970-01-01' from meter_daily`)).getRows()[0]?.[0];
   const firstDay = fromMs > 0 ? Math.floor(fromMs / DAY_MS) : Math.min(lastDay, firstStored === null || firstStored === undefined ? lastDay : Number(firstStored));
   const meters = Number((await con.runAndReadAll('select count(*) from meters_with_data')).getRows()[0]![0]);
+  const budget = sliceBudget ?? await sliceMeterDays(con);
+  const sliceDays = (n: number) => Math.max(7, Math.floor(budget / Math.max(n, 1)));
   await con.run('create or replace temp table flagged_meters (meter_id varchar)');
   const rejudge = fromMs > 0 ? await loadRejudgeMeters(con, d.name, fromMs) : { meters: 0, fromMs: undefined };
   const rejudgeFrom = new Map<string, number>();
@@ -165,7 +180,7 @@ async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: num
     await con.run('create or replace temp table meters_with_data_all as select * from meters_with_data');
     await con.run('delete from meters_with_data where meter_id not in (select meter_id from temp.rejudge_meters)');
     try {
-      await judgeDays(con, table, plan.flagsSql, flags, Math.floor(rejudge.fromMs / DAY_MS), firstDay - 1, rejudge.meters, 'temp.rejudge_meters');
+      await judgeDays(con, table, plan.flagsSql, flags, Math.floor(rejudge.fromMs / DAY_MS), firstDay - 1, sliceDays(rejudge.meters), 'temp.rejudge_meters');
     } finally {
       await con.run('delete from meters_with_data; insert into meters_with_data select * from temp.meters_with_data_all; drop table temp.meters_with_data_all');
     }
@@ -174,7 +189,7 @@ async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: num
   if (fromMs <= 0) await con.run(`drop table if exists ${table}`);
   // a close for late inputs alone has no new day: no statement for it once the kept table exists
   const kept = Number((await con.runAndReadAll(`select count(*) from duckdb_tables() where schema_name = 'main' and table_name = $t`, { t: table })).getRows()[0]![0]) > 0;
-  if (firstDay <= lastDay || !kept) await judgeDays(con, table, plan.flagsSql, flags, firstDay, lastDay, meters);
+  if (firstDay <= lastDay || !kept) await judgeDays(con, table, plan.flagsSql, flags, firstDay, lastDay, sliceDays(meters));
   await con.run(`create or replace temp view ${FLAGS_RELATION} as
     select * from ${table} semi join temp.flagged_meters using (meter_id)`);
   const rows = await runBound(db, plan.episodesSql, b);
@@ -184,14 +199,13 @@ async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: num
 }
 
 /**
- * Judge days fromDay..toDay (day numbers) of `meters` meters in slices of JUDGE_SLICE_METER_DAYS,
+ * Judge days fromDay..toDay (day numbers) in slices of sliceDays days,
  * putting their flags in place of the kept ones (of the meters in `onlyMeters`, when given: days
  * fromDay..toDay; otherwise every meter's from fromDay on, so a run through an earlier day drops later
  * flags) and noting the meters flagged in temp.flagged_meters. Runs at least one statement, so the
  * kept table exists even when no day is left to judge.
  */
-async function judgeDays(con: Db['con'], table: string, flagsSql: string, flags: Bound, fromDay: number, toDay: number, meters: number, onlyMeters?: string): Promise<void> {
-  const sliceDays = Math.max(7, Math.floor(JUDGE_SLICE_METER_DAYS / Math.max(meters, 1)));
+async function judgeDays(con: Db['con'], table: string, flagsSql: string, flags: Bound, fromDay: number, toDay: number, sliceDays: number, onlyMeters?: string): Promise<void> {
   for (let from = fromDay; ; from += sliceDays) {
     const to = Math.min(toDay, from + sliceDays - 1);
     const values = { ...flags.values }, types = { ...flags.types };
@@ -234,7 +248,7 @@ export async function runDetector(db: Db, d: DetectorSpec, params: Record<string
   let rows: Record<string, unknown>[];
   try {
     rows = d.incremental && ctx.judgeFromMs !== undefined
-      ? await judgeIncrementally(db, d, bound, ctx.judgeFromMs, ctx.lastCompleteDayMs)
+      ? await judgeIncrementally(db, d, bound, ctx.judgeFromMs, ctx.lastCompleteDayMs, ctx.sliceMeterDays)
       : await runBound(db, d.sql, bound);
   } catch (e) {
     throw new PowerscreenError('DETECTOR_FAILED', `${d.file}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
