@@ -26,7 +26,12 @@ const baseShape = {
   }).prefault({}),
   store: z.strictObject({
     db: z.string().default('.powerscreen/powerscreen.duckdb'),
-    memory_limit: z.string().default('4GB'),
+    /**
+     * DuckDB's memory limit. 1GB holds a worker under 2 GiB RSS (bench/RESULTS.md): a steady close at
+     * 100k meters takes the same 6.4 s as at 4GB; long judgements run in slices sized to the limit
+     * (a 100k × 60-day re-judge 105 s at 1.7 GiB against 74 s at 3.3 GiB with 4GB).
+     */
+    memory_limit: z.string().default('1GB'),
     threads: z.number().int().positive().optional(),
     /**
      * Days of raw interval readings kept (whole local days before the last closed one, deleted
