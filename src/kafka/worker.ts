@@ -355,6 +355,8 @@ export class Worker {
     // site detectors judge raw readings up to now; day-level ones only closed days
     const r = await screen(this.db, this.pipeline, [], { only, outbox: true, peersReady, lastCompleteDayMs: lastCompleteDayMs ?? (only ? undefined : this.days.closedThrough) });
     this.counters.screens++;
+    const rejudged = Math.max(0, ...Object.values(r.rejudgedMeters));
+    if (rejudged) this.log.info({ rejudged_meters: rejudged }, 'late inputs: their meters and peer groups judged again');
     if (r.newCases.length || r.updatedCases.length) this.log.info({ new_cases: r.newCases.length, updated_cases: r.updatedCases.length, detectors: only ?? 'all' }, 'cases changed');
     await this.publishOutbox();
   }

@@ -163,7 +163,7 @@ describe('worker edges', () => {
 
   it('a late reading for a closed day still lands and re-runs the day-level detectors', async () => {
     const pipeline = testPipeline();
-    const { w } = await started(pipeline, 'late', { idle: 1 });
+    const { w, lines } = await started(pipeline, 'late', { idle: 1 });
     const day = (d: number) => formatLocal(parseDate('2026-09-01')! + (d + 1) * DAY_MS);
     const msgs: string[] = [];
     for (const m of ['L1', 'P1', 'P2', 'P3']) for (let d = 0; d < 55; d++) {
@@ -181,6 +181,8 @@ describe('worker edges', () => {
     for (let i = 0; i < 20 && !cases.length; i++) cases = await readTopic(pipeline.kafka.topics.cases, 1000);
     await w.stop();
     expect(cases.map((m) => JSON.parse(m.value!.toString())).map((c) => [c.meter_id, c.detector, c.episode_start])).toEqual([['L1', 'step_up', '2026-10-11T00:00:00+08:00']]);
+    // the late days were judged again for L1 and its peer group (the four meters), not from scratch
+    expect(lines.filter((l) => String(l.msg).startsWith('late inputs')).map((l) => l.rejudged_meters)).toContain(4);
   }, 120_000);
 
   it('a restarted worker reads its own peer rows and only the tail of the peers topic, and still judges with them', async () => {
