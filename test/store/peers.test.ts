@@ -63,6 +63,24 @@ describe('peer_daily', () => {
     }
   });
 
+  it('a refresh of many days in 7-day slices leaves the rows and returns the changes of one statement', async () => {
+    const readings = hourly(12, 40);
+    const whole = await openDb(':memory:');
+    const sliced = await openDb(':memory:');
+    try {
+      for (const db of [whole, sliced]) await new ReadingStore(db).append(readings);
+      const last = START + 38 * DAY_MS;
+      const a = await refreshPeers(whole, params, { lastCompleteDayMs: last, sliceMeterDays: 1e12 });
+      const b = await refreshPeers(sliced, params, { lastCompleteDayMs: last, sliceMeterDays: 1 }); // the floor: 7 days a slice
+      expect(a.length).toBeGreaterThan(400);
+      expect(b.map((r) => `${r.meter_id} ${r.day_ms}`)).toEqual(a.map((r) => `${r.meter_id} ${r.day_ms}`));
+      expect(await rows(sliced)).toEqual(await rows(whole));
+    } finally {
+      whole.close();
+      sliced.close();
+    }
+  });
+
   it('late readings replace the rows of the days they change, one row per meter and day', async () => {
     const all = hourly(6, 30);
     const day10 = START + 10 * DAY_MS;
