@@ -105,19 +105,21 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
     }
   });
 
-  it.each([1, 3, 4])('working_week on daily values (workshops, households, EV-like random days), seed %i', async (seed) => {
+  it.each([1, 2, 3, 5, 6, 8])('working_week on daily values (workshops, households, EV-like random days), seed %i', async (seed) => {
     const rand = rng(seed * 7919 + 5);
     const db = await openDb(':memory:', { threads: 1 });
     try {
       const { days, readings } = dailyMeters('w', rand, () => {
         const kind = rand();
-        const base = 8 + rand() * 10;
-        // a workshop working five or six days; an EV charged on random days; a heavy household
+        // a workshop working five or six days, of a size either side of min_surplus_kwh (40), in a
+        // small flat; an EV charged on random days; a heavy household; half of the street ordinary
+        const base = kind < 0.25 ? 5 + rand() * 6 : 8 + rand() * 10;
+        const size = 25 + rand() * 40;
         return {
           base,
-          load: (_d, dow, kwh) => kind < 0.35 ? kwh + (dow <= (kind < 0.17 ? 5 : 6) && rand() < 0.95 ? 30 + rand() * 80 : 0)
-            : kind < 0.6 ? kwh + (rand() < 0.7 ? 15 + rand() * 20 : 0)
-            : kind < 0.75 ? kwh * 3 : kwh,
+          load: (_d, dow, kwh) => kind < 0.25 ? kwh + (dow <= (kind < 0.12 ? 5 : 6) && rand() < 0.95 ? size * (0.8 + rand() * 0.4) : 0)
+            : kind < 0.4 ? kwh + (rand() < 0.7 ? 15 + rand() * 20 : 0)
+            : kind < 0.5 ? kwh * 3 : kwh,
         };
       });
       const { sql, peers, last } = await runDaily(db, 'working_week', days, readings);

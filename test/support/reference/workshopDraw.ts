@@ -83,7 +83,7 @@ export function dailyCapacityReference(days: ReadonlyMap<string, ReadonlyMap<num
 
 export interface WorkingWeekParams {
   window_days: number; min_weekdays: number; min_low_weekends: number; weekend_share: number; max_quiet_weekday_share: number;
-  min_peer_ratio: number; min_level_kwh: number; episode_gap_days: number;
+  min_peer_ratio: number; min_level_kwh: number; min_surplus_kwh: number; episode_gap_days: number;
 }
 
 /** ISO day of week of a local-midnight ms (1 = Monday). */
@@ -113,13 +113,14 @@ export function workingWeekReference(days: ReadonlyMap<string, ReadonlyMap<numbe
         const sat = x - (isoDow(x) - 6) * DAY;
         saturdays.set(sat, Math.min(saturdays.get(sat) ?? Infinity, k));
       }
-      const lowWeekends = [...saturdays].filter(([sat, q]) => sat > d - p.window_days * DAY && sat + DAY <= d && q <= low).length;
+      const lowQuiet = [...saturdays].filter(([sat, q]) => sat > d - p.window_days * DAY && sat + DAY <= d && q <= low).map(([, q]) => q);
+      const lowWeekends = lowQuiet.length;
       const quiet = weekdays.filter((k) => k <= low).length;
       const peerDays: number[] = [];
       for (let x = win[0]![0]; x <= d; x += DAY) if (isoDow(x) <= 5 && peerKwhDay(x) !== undefined) peerDays.push(peerKwhDay(x)!);
       if (!peerDays.length) continue;
       const ratio = level / median(peerDays);
-      if (lowWeekends >= p.min_low_weekends && quiet <= p.max_quiet_weekday_share * weekdays.length && ratio >= p.min_peer_ratio) flagged.push({ d, first: win[0]![0] });
+      if (lowWeekends >= p.min_low_weekends && quiet <= p.max_quiet_weekday_share * weekdays.length && ratio >= p.min_peer_ratio && level - median(lowQuiet) >= p.min_surplus_kwh) flagged.push({ d, first: win[0]![0] });
     }
     for (const ep of islands(flagged, (f) => f.d, p.episode_gap_days * DAY)) {
       out.push({ meter_id: meter, episode_start_ms: ep[0]!.first, detected_at_ms: ep[0]!.d + DAY, window_end_ms: ep[ep.length - 1]!.d + DAY });
@@ -130,7 +131,7 @@ export function workingWeekReference(days: ReadonlyMap<string, ReadonlyMap<numbe
 
 export interface BatchDaysParams {
   window_days: number; min_days: number; on_share: number; off_share: number; min_on_days: number; min_off_days: number;
-  min_switches: number; min_peer_ratio: number; min_level_kwh: number; episode_gap_days: number;
+  min_switches: number; min_peer_ratio: number; min_level_kwh: number; min_surplus_kwh: number; episode_gap_days: number;
 }
 
 /** days: meter → (local day ms → kWh of that complete day), all of one street and category; peerKwhDay: their median that day. */
@@ -152,7 +153,7 @@ export function batchDaysReference(days: ReadonlyMap<string, ReadonlyMap<number,
       const peer = peerKwhDay(d);
       if (on.length < p.min_on_days || off.length < p.min_off_days || switches < p.min_switches || peer === undefined) continue;
       const level = median(on);
-      if (level >= p.min_level_kwh && level >= p.min_peer_ratio * peer) flagged.push({ d, first: win[0]![0] });
+      if (level >= p.min_level_kwh && level >= p.min_peer_ratio * peer && level - median(off) >= p.min_surplus_kwh) flagged.push({ d, first: win[0]![0] });
     }
     for (const ep of islands(flagged, (f) => f.d, p.episode_gap_days * DAY)) {
       out.push({ meter_id: meter, episode_start_ms: ep[0]!.first, detected_at_ms: ep[0]!.d + DAY, window_end_ms: ep[ep.length - 1]!.d + DAY });
