@@ -34,7 +34,8 @@ describe('meters_with_data', () => {
       const first = await runDetectors(db, settings, { lastCompleteDayMs: lastCompleteDay(START + 10 * DAY_MS) }, ['daily_capacity']);
       expect(first.leads).toEqual([]);
       // b draws 80 kWh a day on 4 kVA (83 % of its contract around the clock); h drew as much, hourly
-      await store.append(daily('b', 10, 80));
+      // b's first day was read for its last half-hour only: a daily feed still
+      await store.append([{ meter_id: 'b', ts_ms: START, interval_min: 30, kwh: 1.5 }, ...daily('b', 10, 80)]);
       const second = await runDetectors(db, settings, { lastCompleteDayMs: lastCompleteDay(START + 10 * DAY_MS) }, ['daily_capacity']);
       expect(second.leads.map((l) => l.meter_id)).toEqual(['b']);
       expect((await db.con.runAndReadAll(`select meter_id, has_interval from meters_with_data order by 1`)).getRows()).toEqual([['a', false], ['b', false], ['h', true]]);
