@@ -108,19 +108,23 @@ export class Publisher {
     for (const e of byReason.values()) this.log.warn(e, 'dead-lettered');
   }
 
-  /** This worker's changed peer rows, then a marker per owned partition (one-partition topic: in order). */
-  async publishPeers(rows: readonly PeerRow[], day: number, partitions: readonly number[]): Promise<void> {
-    const topic = this.topics.peers;
+  /** Changed peer rows of this worker's meters (a prepare publishes them slice by slice, then peersClosed). */
+  async publishPeerRows(rows: readonly PeerRow[]): Promise<void> {
     for (let i = 0; i < rows.length; i += 5000) {
       this.notePeersSent(await this.producer.send({
-        topic,
+        topic: this.topics.peers,
         messages: rows.slice(i, i + 5000).map((r) => ({
           key: `${r.meter_id}|${formatDate(r.day_ms)}`,
           value: JSON.stringify({ meter_id: r.meter_id, day: formatDate(r.day_ms), kwh_day: r.kwh_day, profiled: r.profiled, work_kw: r.work_kw }),
         })),
       }));
     }
-    const closed = formatDate(day);
-    this.notePeersSent(await this.producer.send({ topic, messages: partitions.map((p) => ({ key: `closed|${p}`, value: JSON.stringify({ partition: p, closed_through: closed }) })) }));
   }
+
+  /** A marker per owned partition: its peer rows through `day` are all on the topic (one-partition topic: after them, in order). */
+  async publishPeersClosed(day: number, partitions: readonly number[]): Promise<void> {
+    const closed = formatDate(day);
+    this.notePeersSent(await this.producer.send({ topic: this.topics.peers, messages: partitions.map((p) => ({ key: `closed|${p}`, value: JSON.stringify({ partition: p, closed_through: closed }) })) }));
+  }
+
 }

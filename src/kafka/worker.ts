@@ -325,8 +325,9 @@ export class Worker {
     if (!this.days.watermarkOf().size || this.partitions.restoring()) return;
     const step = this.days.nextPrepare(idle, this.pipeline.worker.allowed_lateness_min * MINUTE_MS);
     if (step) {
-      const rows = await refreshPeers(this.db, this.pipeline.detectors, { lastCompleteDayMs: step.day, sinceDayMs: step.sinceDayMs }, this.registry);
-      await this.publisher.publishPeers(rows, step.day, this.partitions.owned());
+      // published a page at a time as each slice is computed: a year's first prepare does not hold them all
+      await refreshPeers(this.db, this.pipeline.detectors, { lastCompleteDayMs: step.day, sinceDayMs: step.sinceDayMs }, this.registry, { onChanged: (rows) => this.publisher.publishPeerRows(rows) });
+      await this.publisher.publishPeersClosed(step.day, this.partitions.owned());
       this.days.prepared(step.day);
       await saveWorkerDay(this.db, 'lastPreparedDay', step.day);
     }

@@ -55,7 +55,7 @@ export interface PeerRow {
  * day's past only. In one statement a year of a 16,667-meter partition peaked at 3.6 GiB RSS with a
  * 1 GB memory_limit.
  */
-export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: DetectContext, registry = loadRegistry(), { changedRows = true } = {}): Promise<PeerRow[]> {
+export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: DetectContext, registry = loadRegistry(), { changedRows = true, onChanged }: RefreshPeersOptions = {}): Promise<PeerRow[]> {
   const peer = loadPeerSql();
   const params = peerParamValues(registry, settings, peer);
   const con = db.con;
@@ -83,15 +83,45 @@ export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: Dete
       await replacePeerRows(db, 'temp.peer_changed');
       // changed peer levels change the peer detectors' judgement of those days
       await markPeerRowsDirty(con, 'temp.peer_changed', registry.peerReaders());
-      // (a year's rows as JS objects take about a GiB: a caller that publishes nothing does not ask)
-      const rows = changedRows ? (await con.runAndReadAll(`select meter_id, epoch_ms(day) as day_ms, kwh_day, profiled, work_kw from temp.peer_changed`)).getRowObjectsJS() : [];
-      for (const r of rows) out.push({ meter_id: String(r.meter_id), day_ms: Number(r.day_ms), kwh_day: num(r.kwh_day), profiled: Boolean(r.profiled), work_kw: num(r.work_kw) });
+      // (a year's rows as JS objects take about a GiB: a caller that publishes nothing does not ask,
+      // and a publisher takes them a page at a time, slice by slice)
+      if (onChanged) await pageChangedRows(con, onChanged);
+      else if (changedRows) {
+        for (const r of (await con.runAndReadAll(`select ${CHANGED_COLUMNS} from temp.peer_changed`)).getRowObjectsJS()) out.push(peerRow(r));
+      }
       from += sliceDays;
     } while (from <= lastDay);
     return out.sort((a, b) => (a.meter_id < b.meter_id ? -1 : a.meter_id > b.meter_id ? 1 : a.day_ms - b.day_ms));
   } catch (e) {
     throw new PowerscreenError('DETECTOR_FAILED', `${peer.file}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
+}
+
+export interface RefreshPeersOptions {
+  /** Return the changed rows (false: the caller publishes nothing). */
+  changedRows?: boolean;
+  /** Hand the changed rows over a page at a time as each slice is computed, instead of returning them. */
+  onChanged?: (rows: PeerRow[]) => Promise<void>;
+}
+
+const CHANGED_COLUMNS = 'meter_id, epoch_ms(day) as day_ms, kwh_day, profiled, work_kw';
+/** Rows handed to onChanged at a time. */
+const CHANGED_PAGE_ROWS = 50_000;
+
+const peerRow = (r: Record<string, unknown>): PeerRow => ({ meter_id: String(r.meter_id), day_ms: Number(r.day_ms), kwh_day: num(r.kwh_day), profiled: Boolean(r.profiled), work_kw: num(r.work_kw) });
+
+/** Stream temp.peer_changed to `onChanged` in pages (the callback must not use the connection: it publishes). */
+async function pageChangedRows(con: Db['con'], onChanged: (rows: PeerRow[]) => Promise<void>): Promise<void> {
+  const result = await con.stream(`select ${CHANGED_COLUMNS} from temp.peer_changed`);
+  let page: PeerRow[] = [];
+  for await (const rows of result.yieldRowObjectJs()) {
+    for (const r of rows) page.push(peerRow(r));
+    if (page.length >= CHANGED_PAGE_ROWS) {
+      await onChanged(page);
+      page = [];
+    }
+  }
+  if (page.length) await onChanged(page);
 }
 
 const TYPES: Record<ParamSpec['type'], DuckDBType> = { double: DOUBLE, integer: INTEGER, 'varchar[]': LIST(VARCHAR) };

@@ -6,7 +6,7 @@
 import { describe, it, expect } from 'vitest';
 import { openDb, type Db } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
-import { refreshPeers } from '../../src/store/detectors.js';
+import { refreshPeers, type PeerRow } from '../../src/store/detectors.js';
 import { loadPeerSql, loadRegistry } from '../../src/config/detectorRegistry.js';
 import { applyPeerRows } from '../../src/store/peers.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
@@ -68,13 +68,21 @@ describe('peer_daily', () => {
     const whole = await openDb(':memory:');
     const sliced = await openDb(':memory:');
     try {
-      for (const db of [whole, sliced]) await new ReadingStore(db).append(readings);
+      const published = await openDb(':memory:');
+      for (const db of [whole, sliced, published]) await new ReadingStore(db).append(readings);
       const last = START + 38 * DAY_MS;
       const a = await refreshPeers(whole, params, { lastCompleteDayMs: last, sliceMeterDays: 1e12 });
       const b = await refreshPeers(sliced, params, { lastCompleteDayMs: last, sliceMeterDays: 1 }); // the floor: 7 days a slice
       expect(a.length).toBeGreaterThan(400);
       expect(b.map((r) => `${r.meter_id} ${r.day_ms}`)).toEqual(a.map((r) => `${r.meter_id} ${r.day_ms}`));
       expect(await rows(sliced)).toEqual(await rows(whole));
+      // what a worker publishes: the same rows, handed over as each slice is computed, none returned
+      const pages: PeerRow[][] = [];
+      const c = await refreshPeers(published, params, { lastCompleteDayMs: last, sliceMeterDays: 1 }, undefined, { onChanged: async (page) => void pages.push(page) });
+      expect(c).toEqual([]);
+      expect(pages.length).toBeGreaterThanOrEqual(5);
+      expect(pages.flat().sort((x, y) => (x.meter_id < y.meter_id ? -1 : x.meter_id > y.meter_id ? 1 : x.day_ms - y.day_ms))).toEqual(a);
+      published.close();
     } finally {
       whole.close();
       sliced.close();
