@@ -188,7 +188,12 @@ export class ReadingStore {
       if (offsets.length === 1) {
         // a worker's batch comes from one partition: remember where each meter lives, so the
         // worker can drop exactly these meters' state if a rebalance moves the partition away
-        await con.run(`insert or replace into meter_partition select distinct meter_id, $p from ${stage}`, { p: offsets[0]!.partition });
+        // (only meters not mapped there yet: every batch re-writing its 10k meters' unchanged rows cost
+        // about 0.5 µs a reading of the worker's JSON ingest)
+        await con.run(`
+          insert or replace into meter_partition
+          select distinct s.meter_id, $p from ${stage} s
+          anti join meter_partition m on m.meter_id = s.meter_id and m."partition" = $p`, { p: offsets[0]!.partition });
       }
       if (registers) await con.run(`insert or replace into register_state select * from temp.register_stage`);
       if (offsets.length) await this.saveOffsets(offsets, false);
