@@ -6,7 +6,7 @@ import type { Producer, RecordMetadata } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import { markPublished, pendingOutbox } from '../store/caseStore.js';
-import type { PeerRow } from '../store/detectors.js';
+import type { PeerRow } from '../store/peers.js';
 import { formatDate } from '../time.js';
 
 /** Dead letters per produce request (bytes, roughly): well under a default broker's 1 MiB message.max.bytes, unless one letter alone is larger. */

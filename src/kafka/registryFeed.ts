@@ -10,7 +10,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { meterSchema, siteSchema, type Meter, type Site } from '../contracts/registry.js';
 import type { Case } from '../core/types.js';
-import type { PeerRow } from '../store/detectors.js';
+import type { PeerRow } from '../store/peers.js';
 import type { VerdictInput } from '../store/feedback.js';
 import { parseDate } from '../time.js';
 import type { DeadLetter } from './publisher.js';

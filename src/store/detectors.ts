@@ -13,7 +13,7 @@ import { PowerscreenError } from '../errors.js';
 import { FLAGS_RELATION } from '../core/incremental.js';
 import { flagsTable, judgeFromMs, loadJudged, loadRejudgeMeters, macroSource, markPeerRowsDirty, saveJudged } from './judgeState.js';
 import { refreshDayProfiles } from './dayProfiles.js';
-import { replacePeerRows } from './peers.js';
+import { CHANGED_PEER_COLUMNS, pageChangedPeerRows, peerRowOf, replacePeerRows, type PeerRow } from './peers.js';
 import { renderSummary, type DetectorSpec, type ParamSpec } from '../core/detectorSpec.js';
 import { loadPeerSql, loadRegistry, peerParamValues, type DetectorRegistry, type DetectorSettings } from '../config/detectorRegistry.js';
 import type { Lead } from '../core/types.js';
@@ -38,14 +38,6 @@ export interface DetectContext {
   sliceMeterDays?: number;
 }
 
-export interface PeerRow {
-  meter_id: string;
-  /** Local midnight (ms). */
-  day_ms: number;
-  kwh_day: number | null;
-  profiled: boolean;
-  work_kw: number | null;
-}
 
 /**
  * Recompute this store's meters' rows of peer_daily (sql/peers/peer_daily.sql, bound with the
@@ -85,9 +77,9 @@ export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: Dete
       await markPeerRowsDirty(con, 'temp.peer_changed', registry.peerReaders());
       // (a year's rows as JS objects take about a GiB: a caller that publishes nothing does not ask,
       // and a publisher takes them a page at a time, slice by slice)
-      if (onChanged) await pageChangedRows(con, onChanged);
+      if (onChanged) await pageChangedPeerRows(con, 'temp.peer_changed', onChanged);
       else if (changedRows) {
-        for (const r of (await con.runAndReadAll(`select ${CHANGED_COLUMNS} from temp.peer_changed`)).getRowObjectsJS()) out.push(peerRow(r));
+        for (const r of (await con.runAndReadAll(`select ${CHANGED_PEER_COLUMNS} from temp.peer_changed`)).getRowObjectsJS()) out.push(peerRowOf(r));
       }
       from += sliceDays;
     } while (from <= lastDay);
@@ -102,26 +94,6 @@ export interface RefreshPeersOptions {
   changedRows?: boolean;
   /** Hand the changed rows over a page at a time as each slice is computed, instead of returning them. */
   onChanged?: (rows: PeerRow[]) => Promise<void>;
-}
-
-const CHANGED_COLUMNS = 'meter_id, epoch_ms(day) as day_ms, kwh_day, profiled, work_kw';
-/** Rows handed to onChanged at a time. */
-const CHANGED_PAGE_ROWS = 50_000;
-
-const peerRow = (r: Record<string, unknown>): PeerRow => ({ meter_id: String(r.meter_id), day_ms: Number(r.day_ms), kwh_day: num(r.kwh_day), profiled: Boolean(r.profiled), work_kw: num(r.work_kw) });
-
-/** Stream temp.peer_changed to `onChanged` in pages (the callback must not use the connection: it publishes). */
-async function pageChangedRows(con: Db['con'], onChanged: (rows: PeerRow[]) => Promise<void>): Promise<void> {
-  const result = await con.stream(`select ${CHANGED_COLUMNS} from temp.peer_changed`);
-  let page: PeerRow[] = [];
-  for await (const rows of result.yieldRowObjectJs()) {
-    for (const r of rows) page.push(peerRow(r));
-    if (page.length >= CHANGED_PAGE_ROWS) {
-      await onChanged(page);
-      page = [];
-    }
-  }
-  if (page.length) await onChanged(page);
 }
 
 const TYPES: Record<ParamSpec['type'], DuckDBType> = { double: DOUBLE, integer: INTEGER, 'varchar[]': LIST(VARCHAR) };

@@ -1,12 +1,44 @@
 /**
- * peer_daily rows other workers computed for their meters (read from the peers topic). The rows of
- * this worker's own meters are computed locally (refreshPeers) and never overwritten from outside.
+ * peer_daily rows: the row a worker publishes for each of its meters and days, handed over a page
+ * at a time, and the rows other workers computed for their meters (read from the peers topic). The
+ * rows of this worker's own meters are computed locally (refreshPeers, src/store/detectors.ts) and
+ * never overwritten from outside.
  */
 import { DuckDBDateValue } from '@duckdb/node-api';
 import { inTransaction, type Db } from './db.js';
-import type { PeerRow } from './detectors.js';
 import { markPeerRowsDirty } from './judgeState.js';
 import { DAY_MS } from '../time.js';
+
+export interface PeerRow {
+  meter_id: string;
+  /** Local midnight (ms). */
+  day_ms: number;
+  kwh_day: number | null;
+  profiled: boolean;
+  work_kw: number | null;
+}
+
+export const CHANGED_PEER_COLUMNS = 'meter_id, epoch_ms(day) as day_ms, kwh_day, profiled, work_kw';
+/** Rows handed to onChanged at a time. */
+const CHANGED_PAGE_ROWS = 50_000;
+
+export const peerRowOf = (r: Record<string, unknown>): PeerRow => ({ meter_id: String(r.meter_id), day_ms: Number(r.day_ms), kwh_day: numOrNull(r.kwh_day), profiled: Boolean(r.profiled), work_kw: numOrNull(r.work_kw) });
+
+/** Stream a table of peer rows to `onChanged` in pages (the callback must not use the connection: it publishes). */
+export async function pageChangedPeerRows(con: Db['con'], table: string, onChanged: (rows: PeerRow[]) => Promise<void>): Promise<void> {
+  const result = await con.stream(`select ${CHANGED_PEER_COLUMNS} from ${table}`);
+  let page: PeerRow[] = [];
+  for await (const rows of result.yieldRowObjectJs()) {
+    for (const r of rows) page.push(peerRowOf(r));
+    if (page.length >= CHANGED_PAGE_ROWS) {
+      await onChanged(page);
+      page = [];
+    }
+  }
+  if (page.length) await onChanged(page);
+}
+
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 /**
  * Put rows (a table with peer_daily's columns, one row per meter and day) in place of the stored

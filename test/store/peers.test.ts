@@ -6,9 +6,9 @@
 import { describe, it, expect } from 'vitest';
 import { openDb, type Db } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
-import { refreshPeers, type PeerRow } from '../../src/store/detectors.js';
+import { refreshPeers } from '../../src/store/detectors.js';
 import { loadPeerSql, loadRegistry } from '../../src/config/detectorRegistry.js';
-import { applyPeerRows } from '../../src/store/peers.js';
+import { applyPeerRows, type PeerRow } from '../../src/store/peers.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { rng } from '../../src/fixtures/district.js';
 import type { Reading } from '../../src/contracts/reading.js';
