@@ -126,5 +126,4 @@ export class Publisher {
     const closed = formatDate(day);
     this.notePeersSent(await this.producer.send({ topic: this.topics.peers, messages: partitions.map((p) => ({ key: `closed|${p}`, value: JSON.stringify({ partition: p, closed_through: closed }) })) }));
   }
-
 }

@@ -13,7 +13,7 @@ import { PowerscreenError } from '../errors.js';
 import { FLAGS_RELATION } from '../core/incremental.js';
 import { flagsTable, judgeFromMs, loadJudged, loadRejudgeMeters, macroSource, markPeerRowsDirty, saveJudged } from './judgeState.js';
 import { refreshDayProfiles } from './dayProfiles.js';
-import { CHANGED_PEER_COLUMNS, pageChangedPeerRows, peerRowOf, replacePeerRows, type PeerRow } from './peers.js';
+import { pageChangedPeerRows, replacePeerRows, type PeerRow } from './peers.js';
 import { renderSummary, type DetectorSpec, type ParamSpec } from '../core/detectorSpec.js';
 import { loadPeerSql, loadRegistry, peerParamValues, type DetectorRegistry, type DetectorSettings } from '../config/detectorRegistry.js';
 import type { Lead } from '../core/types.js';
@@ -37,7 +37,6 @@ export interface DetectContext {
   /** Meter-days one flags statement judges at most; default JUDGE_SLICE_METER_DAYS_PER_GIB per GiB of memory_limit. */
   sliceMeterDays?: number;
 }
-
 
 /**
  * Recompute this store's meters' rows of peer_daily (sql/peers/peer_daily.sql, bound with the
@@ -77,9 +76,8 @@ export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: Dete
       await markPeerRowsDirty(con, 'temp.peer_changed', registry.peerReaders());
       // (a year's rows as JS objects take about a GiB: a caller that publishes nothing does not ask,
       // and a publisher takes them a page at a time, slice by slice)
-      if (onChanged) await pageChangedPeerRows(con, 'temp.peer_changed', onChanged);
-      else if (changedRows) {
-        for (const r of (await con.runAndReadAll(`select ${CHANGED_PEER_COLUMNS} from temp.peer_changed`)).getRowObjectsJS()) out.push(peerRowOf(r));
+      if (onChanged || changedRows) {
+        await pageChangedPeerRows(con, 'temp.peer_changed', onChanged ?? (async (page) => { for (const r of page) out.push(r); }));
       }
       from += sliceDays;
     } while (from <= lastDay);

@@ -18,11 +18,11 @@ export interface PeerRow {
   work_kw: number | null;
 }
 
-export const CHANGED_PEER_COLUMNS = 'meter_id, epoch_ms(day) as day_ms, kwh_day, profiled, work_kw';
+const CHANGED_PEER_COLUMNS = 'meter_id, epoch_ms(day) as day_ms, kwh_day, profiled, work_kw';
 /** Rows handed to onChanged at a time. */
 const CHANGED_PAGE_ROWS = 50_000;
 
-export const peerRowOf = (r: Record<string, unknown>): PeerRow => ({ meter_id: String(r.meter_id), day_ms: Number(r.day_ms), kwh_day: numOrNull(r.kwh_day), profiled: Boolean(r.profiled), work_kw: numOrNull(r.work_kw) });
+const peerRowOf = (r: Record<string, unknown>): PeerRow => ({ meter_id: String(r.meter_id), day_ms: Number(r.day_ms), kwh_day: numOrNull(r.kwh_day), profiled: Boolean(r.profiled), work_kw: numOrNull(r.work_kw) });
 
 /** Stream a table of peer rows to `onChanged` in pages (the callback must not use the connection: it publishes). */
 export async function pageChangedPeerRows(con: Db['con'], table: string, onChanged: (rows: PeerRow[]) => Promise<void>): Promise<void> {

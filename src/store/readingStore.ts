@@ -189,7 +189,7 @@ export class ReadingStore {
         // a worker's batch comes from one partition: remember where each meter lives, so the
         // worker can drop exactly these meters' state if a rebalance moves the partition away
         // (only meters not mapped there yet: every batch re-writing its 10k meters' unchanged rows cost
-        // about 0.5 µs a reading of the worker's JSON ingest)
+        // about 0.4 µs a reading in 20k-reading JSON batches)
         await con.run(`
           insert or replace into meter_partition
           select distinct s.meter_id, $p from ${stage} s
