@@ -12,7 +12,7 @@ import { meterSchema, siteSchema, type Meter, type Site } from '../contracts/reg
 import type { Case } from '../core/types.js';
 import type { PeerRow } from '../store/peers.js';
 import type { VerdictInput } from '../store/feedback.js';
-import { parseDate } from '../time.js';
+import { parseDate, parseLocalMs } from '../time.js';
 import type { DeadLetter } from './publisher.js';
 
 export interface RegistryTopics {
@@ -30,11 +30,14 @@ export interface RegistryHandlers {
   meters(rows: Meter[]): Promise<void>;
   sites(rows: Site[]): Promise<void>;
   feedback(verdicts: Verdict[]): Promise<void>;
-  /** Cases of one partition of the cases topic, and the offset after them. */
-  cases(partition: number, cases: Case[], nextOffset: bigint): Promise<void>;
+  cases(cases: Case[]): Promise<void>;
   /** Peer rows and markers of one partition of the peers topic, the offset after them and how many messages they came in. */
   peers(rows: PeerRow[], marks: { partition: number; day: number }[], position: { partition: number; nextOffset: bigint; messages: number }): Promise<void>;
   dead(letters: DeadLetter[]): Promise<void>;
+  /** A batch was fetched and waits for the worker's queue. */
+  batchStarted(): void;
+  /** After each batch, applied or dead-lettered: the feed has read `topic`'s partition up to `nextOffset`. */
+  read(topic: string, partition: number, nextOffset: bigint): Promise<void>;
 }
 
 type Message = { key: Buffer | null; value: Buffer | null; offset: string };
@@ -47,6 +50,10 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 function caseProblem(v: Record<string, unknown>): string | undefined {
   for (const k of ['case_id', 'meter_id', 'detector', 'family', 'episode_start', 'window_start', 'window_end', 'detected_at', 'status']) {
     if (!str(v[k])) return `${k}: expected a non-empty string`;
+  }
+  // stored as timestamps: a date alone, or no time at all, would fail the whole batch's insert
+  for (const k of ['episode_start', 'window_start', 'window_end', 'detected_at']) {
+    if (parseLocalMs(v[k] as string) === undefined) return `${k}: expected an ISO-8601 date and time (got ${JSON.stringify(String(v[k]).slice(0, 40))})`;
   }
   if (!Number.isInteger(v.revision) || (v.revision as number) < 1) return 'revision: expected a whole number ≥ 1';
   if (typeof v.score !== 'number' || !Number.isFinite(v.score)) return 'score: expected a number';
@@ -138,7 +145,7 @@ export async function startRegistryFeed(
   await consumer.connect();
   await consumer.subscribe({ topics: Object.values(topics), fromBeginning: true });
   await consumer.run({
-    eachBatch: ({ batch }) => serial(async () => {
+    eachBatch: ({ batch }) => (handlers.batchStarted(), serial(async () => {
       const kind = kindOf.get(batch.topic)!;
       const d = decodeRegistryBatch(kind, batch.topic, batch.partition, batch.messages);
       try {
@@ -146,18 +153,18 @@ export async function startRegistryFeed(
         if (kind === 'meters') await handlers.meters(d.meters);
         else if (kind === 'sites') await handlers.sites(d.sites);
         else if (kind === 'feedback') await handlers.feedback(d.verdicts);
-        else if (kind === 'cases') await handlers.cases(batch.partition, d.cases, BigInt(batch.lastOffset()) + 1n);
+        else if (kind === 'cases') await handlers.cases(d.cases);
         else await handlers.peers(d.peerRows, d.marks, { partition: batch.partition, nextOffset: BigInt(batch.lastOffset()) + 1n, messages: batch.messages.length });
         if (kind === 'meters' || kind === 'sites') log.info({ topic: batch.topic, applied: d.meters.length + d.sites.length, rejected: d.dead.length }, 'registry updated');
       } catch (e) {
-        // never lost: the batch goes to the DLQ with the reason; the cases position still moves on,
+        // never lost: the batch goes to the DLQ with the reason; the read position still moves on,
         // or the worker would wait for it forever before judging again
         const reason = `not applied: ${(e as Error).message.split('\n')[0]}`;
         log.error({ topic: batch.topic, partition: batch.partition, first_offset: batch.firstOffset(), error: reason }, 'registry batch not applied; dead-lettered');
         await handlers.dead(batch.messages.filter((m) => m.value).map((m) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, reason }))).catch(() => undefined);
-        if (kind === 'cases') await handlers.cases(batch.partition, [], BigInt(batch.lastOffset()) + 1n).catch(() => undefined);
       }
-    }),
+      await handlers.read(batch.topic, batch.partition, BigInt(batch.lastOffset()) + 1n);
+    })),
   });
   // kafkajs takes a seek only once the consumer runs; an offset the topic no longer holds falls
   // back to the beginning (fromBeginning), so a truncated topic is read whole, never skipped

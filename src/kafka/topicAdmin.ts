@@ -5,6 +5,8 @@ import type { Pipeline } from '../config/pipeline.js';
 import { PowerscreenError } from '../errors.js';
 import { brokersOf, kafkaConfig } from './client.js';
 import type { TopicOffsets } from '../worker/partitions.js';
+import type { RegistryOffsets } from '../worker/registryProgress.js';
+import type { RegistryTopics } from './registryFeed.js';
 
 /** Connect an admin client, retrying with growing waits (1, 2, 4 … 30 s) until connect_timeout_s. */
 export async function connectWithBackoff(pipeline: Pipeline, log: Logger, env: NodeJS.ProcessEnv | undefined, stopping: () => boolean): Promise<void> {
@@ -45,12 +47,16 @@ async function ensureTopics(admin: ReturnType<Kafka['admin']>, topics: Pipeline[
   if (wanted.length) await admin.createTopics({ topics: wanted, waitForLeaders: true }).catch((e) => log.warn({ error: String(e) }, 'could not create topics'));
 }
 
-/** The readings topic's low/high offsets and the cases topic's ends, per partition. */
-export async function fetchOffsets(kafka: Kafka, topics: { readings: string; cases: string }): Promise<{ readings: TopicOffsets[]; cases: { partition: number; high: string }[] }> {
+/** The readings topic's low/high offsets, and those of the registry topics every worker reads before judging. */
+export async function fetchOffsets(kafka: Kafka, topics: { readings: string } & RegistryTopics): Promise<{ readings: TopicOffsets[]; registry: RegistryOffsets[] }> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    return { readings: await admin.fetchTopicOffsets(topics.readings), cases: await admin.fetchTopicOffsets(topics.cases) };
+    const registry: RegistryOffsets[] = [];
+    for (const topic of [topics.meters, topics.sites, topics.feedback, topics.cases, topics.peers]) {
+      for (const o of await admin.fetchTopicOffsets(topic)) registry.push({ topic, partition: o.partition, low: o.low, high: o.high });
+    }
+    return { readings: await admin.fetchTopicOffsets(topics.readings), registry };
   } finally {
     await admin.disconnect();
   }

@@ -1,7 +1,8 @@
 /**
  * The streaming worker: Kafka in, the same screening core as backfill, cases out. This file only
  * wires the parts, each tested alone:
- *  - PartitionTracker (../worker/partitions.ts): owned partitions, seeks, replay and catch-up;
+ *  - PartitionTracker (../worker/partitions.ts): owned partitions, seeks, replay and catch-up, and
+ *    (../worker/registryProgress.ts) how far the registry topics are read;
  *  - DayClose (../worker/dayClose.ts): when to prepare peer rows and when to judge a day;
  *  - topicAdmin: reaching the brokers, topics, offsets; registryFeed: reference data, verdicts,
  *    cases and peers every worker reads whole; Publisher: outbox, DLQ, peers;
@@ -13,9 +14,10 @@
  * outbox table written in the same transaction as the case registry, so a crash between commit and
  * produce republishes. Several workers in one group share the readings partitions; see README
  * "Scaling" for how state moves.
- * About 440 lines and one thing: the class is only the reactions to Kafka events (start, batches,
+ * About 470 lines and one thing: the class is only the reactions to Kafka events (start, batches,
  * assignments, registry feed, closes, timers), each a few calls into the parts above; splitting it
- * further would spread one event's handling across files.
+ * further would spread one event's handling across files. What it waits for before judging (the
+ * registry topics read, partitions caught up) is PartitionTracker's and RegistryProgress's.
  */
 import { join } from 'node:path';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
@@ -49,6 +51,9 @@ import { MINUTE_MS, formatDate, nowLocalMs } from '../time.js';
 import { dueReportDate } from '../worker/reportSchedule.js';
 import { closedThrough, gauges, health, statsLine, type WorkerView } from './workerOps.js';
 import type { Detector } from '../core/types.js';
+
+/** How long a registry feed that keeps fetching but hands over nothing is waited for (RegistryProgress). */
+const REGISTRY_QUIET_MS = 30_000;
 
 export interface WorkerOptions {
   dbPath: string;
@@ -91,6 +96,9 @@ export class Worker {
   private lastDeliveryAt = 0;
   private stopping = false;
   private running = false;
+  private startedAtMs = performance.now();
+  /** How long after start() the registry topics and owned partitions were first read (the bench reads it). */
+  readyAfterMs: number | undefined;
   /** performance.now() when the first batch came in (the bench times ingest from there). */
   firstBatchAtMs: number | undefined;
   readonly counters = { readings_read: 0, readings_accepted: 0, readings_rejected: 0, readings_duplicate: 0, dlq_messages: 0, batches: 0, cases_published: 0, screens: 0, peer_messages_read: 0, deliveries_sent: 0, delivery_failures: 0 };
@@ -106,6 +114,7 @@ export class Worker {
   private serial = serialQueue();
 
   async start(): Promise<void> {
+    this.startedAtMs = performance.now();
     this.registry = registryOf(this.pipeline);
     this.db = await openDb(this.opts.dbPath, { memoryLimit: this.pipeline.store.memory_limit, threads: this.pipeline.store.threads });
     this.store = new ReadingStore(this.db);
@@ -132,6 +141,8 @@ export class Worker {
     this.days.marks(peersRead.marks);
     const startAt = peersRead.offsets.map((o) => ({ topic: peers, ...o }));
     if (startAt.length) this.log.info({ topic: peers, from_offsets: Object.fromEntries(startAt.map((o) => [o.partition, String(o.offset)])) }, 'peers topic read from where the store left off');
+    // nothing is judged before the registry topics are read to where they end now
+    this.partitions.awaitRegistry(Date.now(), (await fetchOffsets(this.kafka, this.topics)).registry, startAt);
     this.registryFeed = await startRegistryFeed(this.kafka, this.pipeline.kafka.group_id, { meters, sites, feedback, cases, peers }, this.registryHandlers(), this.serial, this.log, startAt);
     this.consumer = this.kafka.consumer({
       groupId: this.pipeline.kafka.group_id,
@@ -155,6 +166,7 @@ export class Worker {
     const contact = () => { this.lastBrokerContactAt = Date.now(); };
     this.consumer.on(this.consumer.events.FETCH, contact);
     this.consumer.on(this.consumer.events.HEARTBEAT, contact);
+    this.registryFeed.on(this.registryFeed.events.FETCH, () => this.partitions.registry.fetched());
     this.registryFeed.on(this.registryFeed.events.CRASH, (e) => {
       this.log.error({ error: String(e.payload.error), restart: e.payload.restart }, 'registry consumer crashed');
       if (!e.payload.restart) this.consumerDown = `registry consumer crashed: ${String(e.payload.error)}`;
@@ -215,12 +227,10 @@ export class Worker {
           }
         }
       },
-      cases: async (partition, cases, next) => {
+      cases: async (cases) => {
         // every case any worker raised (this worker's own come back too: stored only when newer)
         const stored = await mergeCases(this.db, cases, Date.now());
-        this.partitions.casesRead(partition, next);
         if (stored) this.log.debug({ stored }, 'cases from other workers stored');
-        if (this.partitions.justCaughtUp()) await this.onCaughtUp();
       },
       peers: async (rows, marks, at) => {
         // rows first: a marker vouches for the rows before it
@@ -231,6 +241,11 @@ export class Worker {
         if (marks.length || this.days.reJudgeWanted) await this.closeDays(false);
       },
       dead: (letters) => this.sendDlq(letters),
+      batchStarted: () => this.partitions.registry.batchStarted(),
+      read: async (topic, partition, next) => {
+        this.partitions.registry.read(topic, partition, next, Date.now());
+        if (this.partitions.justCaughtUp()) await this.onCaughtUp();
+      },
     };
   }
 
@@ -265,7 +280,7 @@ export class Worker {
       this.days.assigned({ partitionCount: offsets.readings.length, emptyPartitions: offsets.readings.filter((x) => x.high === '0').map((x) => x.partition),
         // a partition restored from its snapshot holds its peer rows: not a gain that recomputes every day
         gained: gained && parts.some((p) => !this.partitions.owns(p) && !restored.has(p)) });
-      for (const s of this.partitions.plan(parts, stored, offsets.readings, offsets.cases)) {
+      for (const s of this.partitions.plan(parts, stored, offsets.readings, offsets.registry)) {
         if (s.replay) this.log.info({ partition: s.partition, from_offset: String(s.offset) }, 'no stored state for this partition: replaying it from the earliest retained offset');
         this.consumer.seek({ topic: this.topics.readings, partition: s.partition, offset: String(s.offset) });
       }
@@ -275,9 +290,17 @@ export class Worker {
 
   /** Once caught up after an assignment, judge what the catch-up held back. */
   private async onCaughtUp(): Promise<void> {
-    this.log.info({ partitions: this.partitions.owned() }, 'caught up: judging again');
+    if (!this.noteReady()) this.log.info({ partitions: this.partitions.owned() }, 'caught up: judging again');
     await this.runScreen(this.registry.siteDetectors());
     await this.closeDays(false);
+  }
+
+  /** The first time nothing is left to catch up on since start: logged once, with how long it took. */
+  private noteReady(): boolean {
+    if (this.readyAfterMs !== undefined || !this.running || this.partitions.restoring()) return false;
+    this.readyAfterMs = Math.round(performance.now() - this.startedAtMs);
+    this.log.info({ ms_since_start: this.readyAfterMs, partitions: this.partitions.owned() }, 'ready: registry topics and owned partitions read');
+    return true;
   }
 
   private async onBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
@@ -380,6 +403,13 @@ export class Worker {
     if (this.stopping || !this.running) return;
     if (!this.partitions.restoring()) this.restoringSince = undefined;
     else this.restoringSince ??= Date.now();
+    this.noteReady();
+    // a compacted registry topic can end past its last readable message: waited for, then let go
+    const unreadable = this.partitions.registry.releaseIfQuiet(Date.now(), REGISTRY_QUIET_MS);
+    if (unreadable.length) {
+      this.log.warn({ unreadable }, 'registry topic ends past its last readable message (compacted away): treated as read');
+      if (this.partitions.justCaughtUp()) await this.serial(() => this.onCaughtUp());
+    }
     const idle = this.opts.idleCloseS ?? 0;
     if (idle > 0 && Date.now() - this.lastReadingAt >= idle * 1000) {
       await this.serial(async () => {

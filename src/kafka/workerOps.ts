@@ -51,6 +51,8 @@ export function gauges(v: WorkerView): Record<string, Record<string, number>> {
     get close_backlog_days() { return { '': closeBacklogDays(v) }; },
     get restoring() { return { '': v.partitions.restoring() ? 1 : 0 }; },
     get restore_lag() { return { '': v.partitions.restoring() ? [...v.partitions.lagOf().values()].reduce((a, b) => a + b, 0) : 0 }; },
+    // registry messages (meters, sites, verdicts, cases, peer rows) still to read before judging
+    get registry_lag() { return { '': v.partitions.registry.behind() }; },
     get seconds_since_broker_contact() { return { '': Math.round(((v.now ?? Date.now)() - v.lastBrokerContactMs()) / 1000) }; },
   } as Record<string, Record<string, number>>;
 }
@@ -70,7 +72,7 @@ export function health(v: WorkerView): { ok: boolean; detail: Record<string, unk
     ok: reason === undefined,
     detail: {
       ...(reason ? { reason } : {}),
-      running: v.running(), stopping: v.stopping(), restoring: v.partitions.restoring(), partitions: v.partitions.owned(), batches: v.counters.batches,
+      running: v.running(), stopping: v.stopping(), restoring: v.partitions.restoring(), registry_behind: v.partitions.registry.behind(), partitions: v.partitions.owned(), batches: v.counters.batches,
       closed_through: closedThrough(v.days), pending_cases: v.outboxPending(), seconds_since_broker_contact: silentS,
     },
   };

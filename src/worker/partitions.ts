@@ -8,13 +8,18 @@
  *    nothing of (a new worker, a lost file) is replayed from the earliest offset the topic retains;
  *  - a batch fetched before that seek took effect is dropped (kafkajs fetches it again);
  *  - messages below the stored offset are already in DuckDB and are skipped.
- * Nothing is judged while a replay, or the cases other workers raised, are not caught up.
+ * Nothing is judged while a replay, or the registry topics (meters, sites, verdicts, the cases
+ * other workers raised, peer rows), are not read to where they stood: a new worker that judged
+ * before its meters topic was read would judge meters it knows no category or contract of.
  */
+import { RegistryProgress, type RegistryOffsets } from './registryProgress.js';
+
 export interface TopicOffsets {
   partition: number;
   low: string;
   high: string;
 }
+
 
 export interface Seek {
   partition: number;
@@ -30,8 +35,8 @@ export class PartitionTracker {
   private pendingSeek = new Map<number, bigint>();
   private lags = new Map<number, number>();
   private replayTargets = new Map<number, bigint>();
-  private casesTargets = new Map<number, bigint>();
-  private casesPositions = new Map<number, bigint>();
+  /** How far the registry topics are read against where they ended. */
+  readonly registry = new RegistryProgress();
   private wasRestoring = false;
 
   /** The offsets DuckDB holds, at start. */
@@ -67,11 +72,20 @@ export class PartitionTracker {
   }
 
   /**
-   * Where to seek each assigned partition, given what DuckDB stores and what the topics hold now.
-   * The cases raised so far (the cases topic's end) must be read before anything is judged again.
+   * The registry topics must be read to these ends before anything is judged (see RegistryProgress).
    */
-  plan(assigned: readonly number[], stored: ReadonlyMap<number, { next_offset: bigint }>, readings: readonly TopicOffsets[], cases: readonly { partition: number; high: string }[]): Seek[] {
-    this.casesTargets = new Map(cases.map((x) => [x.partition, BigInt(x.high)]));
+  awaitRegistry(nowMs: number, ends: readonly RegistryOffsets[], from: readonly { topic: string; partition: number; offset: bigint }[] = []): void {
+    this.registry.await(nowMs, ends, from);
+    this.wasRestoring ||= this.restoring();
+  }
+
+  /**
+   * Where to seek each assigned partition, given what DuckDB stores and what the topics hold now.
+   * What the registry topics hold now (the cases raised so far above all) must be read before
+   * anything is judged again.
+   */
+  plan(assigned: readonly number[], stored: ReadonlyMap<number, { next_offset: bigint }>, readings: readonly TopicOffsets[], registry: readonly RegistryOffsets[], nowMs = Date.now()): Seek[] {
+    this.awaitRegistry(nowMs, registry);
     const seeks: Seek[] = [];
     for (const p of assigned) {
       const r = readings.find((x) => x.partition === p);
@@ -112,15 +126,10 @@ export class PartitionTracker {
     this.offsets.set(partition, nextOffset);
   }
 
-  casesRead(partition: number, nextOffset: bigint): void {
-    this.casesPositions.set(partition, nextOffset);
-  }
-
-  /** Still catching up after an assignment (a replay, or cases other workers raised). */
+  /** Still catching up after a start or an assignment (a replay, or the registry topics). */
   restoring(): boolean {
     for (const [p, target] of this.replayTargets) if ((this.offsets.get(p) ?? 0n) < target) return true;
-    for (const [p, target] of this.casesTargets) if ((this.casesPositions.get(p) ?? 0n) < target) return true;
-    return false;
+    return this.registry.behind() > 0;
   }
 
   /** True once, when a catch-up that was under way has just finished. */

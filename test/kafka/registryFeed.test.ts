@@ -24,5 +24,9 @@ describe('registry feed decoding', () => {
     expect(peers.marks).toEqual([{ partition: 2, day: expect.any(Number) }]);
     expect(decodeRegistryBatch('meters', 'm', 0, [msg('{"meter_id":"m1","category":"spaceship"}')]).dead[0]!.reason).toMatch(/^category/);
     expect(decodeRegistryBatch('feedback', 'f', 0, [msg('{"verdict":"confirmed"}')]).dead[0]!.reason).toBe('case_id: expected a non-empty string');
+    // a date without a time would fail the insert of every case in the batch: only this one is dead-lettered
+    const dated = decodeRegistryBatch('cases', 'cases', 0, [msg(JSON.stringify({ ...goodCase, case_id: 'PS-2', episode_start: '2026-10-12' }), '6'), msg(JSON.stringify(goodCase), '7')]);
+    expect(dated.cases.map((c) => c.case_id)).toEqual(['PS-1']);
+    expect(dated.dead[0]!.reason).toBe('episode_start: expected an ISO-8601 date and time (got "2026-10-12")');
   });
 });

@@ -161,6 +161,27 @@ describe('worker edges', () => {
     expect(c).toMatchObject({ detector: 'restored_power', site_case_no: 'GL-LIVE-1', meter_id: 'S1', detected_at: '2026-10-20T09:00:00+08:00', account_name: '某五金作坊' });
   }, 120_000);
 
+  it('a new worker is ready to judge only once the meters topic is read to where it ended at start', async () => {
+    const pipeline = testPipeline();
+    const meters = 100_000;
+    await createTopic(pipeline.kafka.topics.meters, 1, true);
+    const p = kafka().producer();
+    await p.connect();
+    for (let i = 0; i < meters; i += 10_000) {
+      await p.send({ topic: pipeline.kafka.topics.meters, messages: Array.from({ length: 10_000 }, (_, k) => ({ key: `R${i + k}`, value: JSON.stringify({ meter_id: `R${i + k}`, street: `s${(i + k) % 9}`, category: 'resident', contract_kva: 8 }) })) });
+    }
+    await p.disconnect();
+    const { w, lines } = await started(pipeline, 'ready');
+    for (let i = 0; i < 240 && w.readyAfterMs === undefined; i++) await new Promise((r) => setTimeout(r, 250));
+    await w.stop();
+    const ready = lines.findIndex((l) => l.msg === 'ready: registry topics and owned partitions read');
+    expect(ready).toBeGreaterThan(-1);
+    expect(lines[ready]!.ms_since_start).toBe(w.readyAfterMs);
+    // every meter was applied before: a close before that would judge meters of no known street or contract
+    const applied = lines.slice(0, ready).filter((l) => l.msg === 'registry updated' && l.topic === pipeline.kafka.topics.meters).reduce((n, l) => n + Number(l.applied), 0);
+    expect(applied).toBe(meters);
+  }, 120_000);
+
   it('a late reading for a closed day still lands and re-runs the day-level detectors', async () => {
     const pipeline = testPipeline();
     const { w, lines } = await started(pipeline, 'late', { idle: 1 });

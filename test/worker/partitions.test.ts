@@ -29,17 +29,29 @@ describe('PartitionTracker', () => {
     expect(t.admit(3, '0', msgs(0, 1))).toBe('skip');
   });
 
-  it('is restoring until the replay and the cases topic are caught up, and says so once', () => {
+  it('is restoring until the replay and the registry topics are caught up, and says so once', () => {
     const t = new PartitionTracker();
-    t.plan([0], new Map(), [topic(0, 0, 100)], [{ partition: 0, high: '7' }]);
+    t.plan([0], new Map(), [topic(0, 0, 100)], [{ topic: 'cases', partition: 0, low: '0', high: '7' }, { topic: 'meters', partition: 0, low: '3', high: '3' }], 0);
     expect(t.restoring()).toBe(true);
     t.admit(0, '0', msgs(0, 99));
     t.stored(0, 100n);
-    expect(t.justCaughtUp()).toBe(false); // cases not read yet
-    t.casesRead(0, 7n);
+    expect(t.justCaughtUp()).toBe(false); // cases not read yet; the meters topic (low = high) has nothing to read
+    t.registry.read('cases', 0, 7n, 1);
     expect(t.restoring()).toBe(false);
     expect(t.justCaughtUp()).toBe(true);
     expect(t.justCaughtUp()).toBe(false);
+  });
+
+  it('at start, with no partition yet, waits for the registry topics alone', () => {
+    const t = new PartitionTracker();
+    t.awaitRegistry(0, [{ topic: 'meters', partition: 0, low: '0', high: '100000' }, { topic: 'peers', partition: 0, low: '0', high: '900' }],
+      // the peers topic is read from where the store's snapshot left off
+      [{ topic: 'peers', partition: 0, offset: 800n }]);
+    expect(t.registry.behind()).toBe(100_100);
+    t.registry.read('meters', 0, 100_000n, 1);
+    expect(t.restoring()).toBe(true);
+    t.registry.read('peers', 0, 900n, 2);
+    expect(t.justCaughtUp()).toBe(true);
   });
 
   it('knows which partitions a rebalance took away and which it gave', () => {
