@@ -26,7 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface KafkaBench { brokers: string; dir: string; quick: boolean; say: (s: string) => void }
 
-function pipelineFor(brokers: string, extra: Record<string, unknown> = {}): Pipeline {
+export function pipelineFor(brokers: string, extra: Record<string, unknown> = {}): Pipeline {
   const id = randomUUID().slice(0, 8);
   return parsePipeline({
     kafka: {
@@ -38,16 +38,16 @@ function pipelineFor(brokers: string, extra: Record<string, unknown> = {}): Pipe
   });
 }
 
-const kafkaOf = (brokers: string) => new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING });
+export const kafkaOf = (brokers: string) => new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING });
 
-async function createTopic(brokers: string, topic: string, partitions: number): Promise<void> {
+export async function createTopic(brokers: string, topic: string, partitions: number): Promise<void> {
   const admin = kafkaOf(brokers).admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
   await admin.disconnect();
 }
 
-const meterId = (m: number) => `M${String(m).padStart(7, '0')}`;
+export const meterId = (m: number) => `M${String(m).padStart(7, '0')}`;
 const kwhOf = (m: number, k: number) => Math.round((0.05 + ((m * 7919 + k * 104729) % 1000) / 4000) * 1000) / 1000;
 
 /** Interval k (1-based) of `meters` meters as JSON reading objects. */

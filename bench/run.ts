@@ -4,7 +4,7 @@
  * Scenarios: backfill from CSV and Parquet vs DuckDB's own read_csv / read_parquet; detection time
  * over N meters × 60 days as N grows; and against a real Kafka broker (bench/kafka.ts) ingest vs a
  * bare kafkajs consumer and vs DuckDB's appender, peak worker memory, end-to-end latency.
- * `--only name,name` runs some of them (names: backfill, detection, close, json, arrow, memory, latency).
+ * `--only name,name` runs some of them (names: backfill, detection, close, json, arrow, memory, latency, start).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -26,6 +26,7 @@ import type { Reading } from '../src/contracts/reading.js';
 import { DAY_MS, parseDate } from '../src/time.js';
 import { startTestBroker } from '../test/support/testBroker.js';
 import { kafkaArrowIngest, kafkaJsonIngest, workerMemory, endToEndLatency } from './kafka.js';
+import { newWorkerStart } from './workerStart.js';
 
 const quick = process.argv.includes('--quick');
 const dir = mkdtempSync(join(tmpdir(), 'powerscreen-bench-'));
@@ -211,7 +212,7 @@ try {
   if (want('backfill')) await fileBackfill();
   if (want('detection')) await detectionScaling();
   if (want('close')) await districtClose();
-  const kafkaScenarios = [['json', kafkaJsonIngest], ['arrow', kafkaArrowIngest], ['memory', workerMemory], ['latency', endToEndLatency]] as const;
+  const kafkaScenarios = [['json', kafkaJsonIngest], ['arrow', kafkaArrowIngest], ['memory', workerMemory], ['latency', endToEndLatency], ['start', newWorkerStart]] as const;
   if (kafkaScenarios.some(([n]) => want(n))) {
     const broker = await startTestBroker((m) => console.log(`[kafka] ${m}`));
     try {
