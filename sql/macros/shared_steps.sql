@@ -98,8 +98,9 @@ create or replace temp macro peer_day_levels(from_day) as table
 -- One row per meter and local day of hourly draw: the working-hours band's mean and spread, the
 -- night's mean, the day's mean and peak. Days with fewer than min_hours covered hours are left out.
 -- industrial_profile judges these; peer_daily publishes their working-hours level as the peer input,
--- so a meter and its peers are measured the same way.
-create or replace temp macro day_profiles(min_hour_covered_min, min_hours, work_start_hour, work_end_hour, night_end_hour, from_day, to_day) as table
+-- so a meter and its peers are measured the same way. only_meters: these meters only (late readings
+-- for days already kept); empty = every meter.
+create or replace temp macro day_profiles(min_hour_covered_min, min_hours, work_start_hour, work_end_hour, night_end_hour, from_day, to_day, only_meters := []::varchar[]) as table
   select * from (
     select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no, any_value(dow) as dow,
            avg(kw) filter (where hod >= work_start_hour and hod < work_end_hour) as work_kw,
@@ -109,6 +110,7 @@ create or replace temp macro day_profiles(min_hour_covered_min, min_hours, work_
            max(kw) as peak_kw,
            count(*) as hours_seen
     from hourly_levels_between(min_hour_covered_min, from_day, to_day)
+    where len(only_meters) = 0 or meter_id in (select unnest(only_meters))
     group by meter_id, day
   )
   -- a macro parameter cannot be bound in HAVING, hence the outer filter

@@ -54,9 +54,10 @@ export interface DetectorSpec {
 
 /**
  * Bound by the runner, not the pipeline: the last judged day, where an incremental peer refresh
- * starts, and the first day whose flags a day detector judges (1970-01-01 = all).
+ * starts, the first day whose flags a day detector judges (1970-01-01 = all), and the meters a
+ * refresh of late readings computes (empty = all).
  */
-export const IMPLICIT_PARAMS = ['last_complete_day', 'since_day', 'judge_from_day'] as const;
+export const IMPLICIT_PARAMS = ['last_complete_day', 'since_day', 'judge_from_day', 'only_meters'] as const;
 
 const PARAM_RE = /^--\s*param:\s*(\w+)\s+(double|integer|varchar\[\])\s*=\s*(\[[^\]]*\]|[-\d.]+)\s*\[([^\]]*)\]\s*(?:\(([^)]*)\))?\s*(.*)$/;
 

@@ -3,12 +3,13 @@
  * (sql/macros/shared_steps.sql, day_profiles). industrial_profile and peer_daily judge trailing
  * windows of them; computing the window from every stored hour at each close cost each of them a
  * scan of window_days of hourly rows, so the runner keeps the rows and computes only the days since
- * the last refresh, or since the earliest day whose readings changed (its detector_judged row gets
- * the same dirty marks as the detectors'). Rows carry the parameters they were computed with; other
- * parameters (an analyst's edit) or other macro text rebuild them all.
+ * the last refresh, and for meters whose readings came late, their days from the earliest one
+ * touched (per-meter marks, as the detectors get). Rows carry the parameters they were computed
+ * with; other parameters (an analyst's edit) or other macro text rebuild them all, and a restored
+ * partition (dirty_from) recomputes every meter from its day.
  */
 import { createHash } from 'node:crypto';
-import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { LIST, VARCHAR, listValue, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { inTransaction, type Db } from './db.js';
 import { judgeFromMs, loadJudged, macroSource, saveJudged } from './judgeState.js';
 import { DAY_MS } from '../time.js';
@@ -20,13 +21,22 @@ export const DAY_PROFILES_STATE = 'rollup:day_profiles';
 const PARAMS = ['min_hour_covered_min', 'min_day_hours', 'work_start_hour', 'work_end_hour', 'night_end_hour'] as const;
 const ARGS = PARAMS.map((p) => `$${p}`).join(', ');
 
+/** Meters whose readings arrived late, for days whose profiles were already kept, and the earliest such day. */
+export interface LateRollups {
+  meters: string[];
+  fromMs: number;
+}
+
 /**
  * Bring meter_day_profiles current through lastCompleteDayMs with the given bound parameters (they
- * must hold PARAMS with the types the detector headers declare, as the consumers bind them).
+ * must hold PARAMS with the types the detector headers declare, as the consumers bind them). Days
+ * never kept are computed for every meter; kept days that late readings changed only for the meters
+ * those readings were for (their marks, migration 011), which are returned: the peer rows built on
+ * their profiles need the same.
  */
 export async function refreshDayProfiles(
   db: Db, bound: { values: Record<string, DuckDBValue>; types: Record<string, DuckDBType> }, lastCompleteDayMs: number,
-): Promise<void> {
+): Promise<LateRollups | undefined> {
   const values: Record<string, DuckDBValue> = {};
   const types: Record<string, DuckDBType> = {};
   for (const p of PARAMS) {
@@ -36,14 +46,38 @@ export async function refreshDayProfiles(
   }
   const con = db.con;
   const fingerprint = createHash('sha1').update(macroSource()).update(JSON.stringify(PARAMS.map((p) => String(values[p])))).digest('hex');
-  const from = judgeFromMs(await loadJudged(db, DAY_PROFILES_STATE), fingerprint, lastCompleteDayMs);
-  if (from > lastCompleteDayMs) return;
+  const state = await loadJudged(db, DAY_PROFILES_STATE);
+  const from = judgeFromMs(state, fingerprint, lastCompleteDayMs);
   const day = (ms: number) => `date '1970-01-01' + ${Math.floor(ms / DAY_MS)}`;
+  // late readings: their meters' kept days from the earliest one they touched (a day is a few
+  // meters' hours, where recomputing it for the district cost a steady close's share each)
+  const late = from > 0 ? await lateMeters(db, day(from)) : undefined;
+  if (from > lastCompleteDayMs && !late) return undefined;
   await inTransaction(con, async () => {
-    await con.run(from <= 0 ? 'delete from meter_day_profiles' : `delete from meter_day_profiles where day >= ${day(from)}`);
-    await con.run(`
-      insert into meter_day_profiles
-      select day_profile_key(${ARGS}), * from day_profiles(${ARGS}, ${day(from)}, ${day(lastCompleteDayMs)})`, values, types);
-    await saveJudged(db, DAY_PROFILES_STATE, fingerprint, lastCompleteDayMs);
+    if (late) {
+      const only = { ...values, only: listValue(late.meters) };
+      const onlyTypes = { ...types, only: LIST(VARCHAR) };
+      await con.run(`delete from meter_day_profiles where day >= ${day(late.fromMs)} and day < ${day(from)} and meter_id in (select unnest($only))`, { only: listValue(late.meters) }, { only: LIST(VARCHAR) });
+      await con.run(`
+        insert into meter_day_profiles
+        select day_profile_key(${ARGS}), * from day_profiles(${ARGS}, ${day(late.fromMs)}, ${day(from - DAY_MS)}, only_meters := $only)`, only, onlyTypes);
+    }
+    if (from <= lastCompleteDayMs) {
+      await con.run(from <= 0 ? 'delete from meter_day_profiles' : `delete from meter_day_profiles where day >= ${day(from)}`);
+      await con.run(`
+        insert into meter_day_profiles
+        select day_profile_key(${ARGS}), * from day_profiles(${ARGS}, ${day(from)}, ${day(lastCompleteDayMs)})`, values, types);
+      await saveJudged(db, DAY_PROFILES_STATE, fingerprint, lastCompleteDayMs);
+    } else await con.run(`delete from detector_dirty_meters where detector = $d`, { d: DAY_PROFILES_STATE });
   });
+  return late;
+}
+
+/** The meters marked for late readings before `beforeDay` (a SQL date), or undefined when none. */
+async function lateMeters(db: Db, beforeDay: string): Promise<LateRollups | undefined> {
+  const rows = (await db.con.runAndReadAll(`
+    select meter_id, epoch_ms(min(dirty_from)) f from detector_dirty_meters
+    where detector = $d and dirty_from < ${beforeDay} group by meter_id`, { d: DAY_PROFILES_STATE })).getRowObjectsJS();
+  if (!rows.length) return undefined;
+  return { meters: rows.map((r) => String(r.meter_id)), fromMs: rows.reduce((lo, r) => Math.min(lo, Number(r.f)), Infinity) };
 }

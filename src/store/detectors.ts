@@ -26,8 +26,13 @@ export interface DetectContext {
   peersReady?: boolean;
   /** meters_with_data is already current (runDetectors fills it once for all its detectors). */
   metersReady?: boolean;
-  /** refreshPeers: recompute only days from this one (local midnight ms); earlier rows are kept. */
+  /**
+   * refreshPeers: recompute only days from this one (local midnight ms); earlier rows are kept,
+   * but for meters whose readings came late (the store's marks), which are recomputed from their day.
+   */
   sinceDayMs?: number;
+  /** Bound to peer_daily.sql's $only_meters: compute these meters only (empty or unset: all). */
+  onlyMeters?: readonly string[];
   /**
    * A day detector that judges incrementally judges days from this one (local midnight ms; 0 = all)
    * and keeps their flags; leads are returned for the episodes those days touch. Unset: the whole
@@ -56,15 +61,10 @@ export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: Dete
     const span = (await con.runAndReadAll(`select min(day) - date '1970-01-01', count(distinct meter_id) from meter_daily where day >= date '1970-01-01' + ${Math.floor((ctx.sinceDayMs ?? 0) / DAY_MS)}`)).getRows()[0]!;
     const firstDay = Math.max(Math.floor((ctx.sinceDayMs ?? 0) / DAY_MS), span[0] === null ? lastDay : Number(span[0]));
     const sliceDays = Math.max(7, Math.floor((ctx.sliceMeterDays ?? await sliceMeterDays(con)) / Math.max(Number(span[1]), 1)));
-    // at least one slice: a refresh with no new day still brings the day profiles current
-    let from = firstDay;
-    do {
-      const to = Math.min(lastDay, from + sliceDays - 1);
-      // the first slice starts where asked (a full refresh: at the epoch), later ones where the last ended
-      const since = from === firstDay ? ctx.sinceDayMs : from * DAY_MS;
-      const { values, types } = bindValues(peer, params, { ...ctx, sinceDayMs: since, lastCompleteDayMs: to * DAY_MS });
-      // the working-hours levels come from the kept day profiles, brought current first
-      await refreshDayProfiles(db, { values, types }, to * DAY_MS);
+    // computes one range of days (for `only` meters), replaces the rows that changed, marks their
+    // peer groups for judging again and hands them over
+    const refresh = async (c: DetectContext) => {
+      const { values, types } = bindValues(peer, params, c);
       await con.run(`create or replace temp table peer_fresh as ${peer.sql}`, values, types);
       await con.run(`
         create or replace temp table peer_changed as
@@ -79,6 +79,22 @@ export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: Dete
       if (onChanged || changedRows) {
         await pageChangedPeerRows(con, 'temp.peer_changed', onChanged ?? (async (page) => { for (const r of page) out.push(r); }));
       }
+    };
+    // at least one slice: a refresh with no new day still brings the day profiles current
+    let from = firstDay;
+    do {
+      const to = Math.min(lastDay, from + sliceDays - 1);
+      // the first slice starts where asked (a full refresh: at the epoch), later ones where the last ended
+      const since = from === firstDay ? ctx.sinceDayMs : from * DAY_MS;
+      const slice = { ...ctx, sinceDayMs: since, lastCompleteDayMs: to * DAY_MS };
+      // the working-hours levels come from the kept day profiles, brought current first
+      const late = await refreshDayProfiles(db, bindValues(peer, params, slice), to * DAY_MS);
+      // meters whose readings came late for days already computed: theirs alone, up to this range
+      const lateTo = Math.min(firstDay - 1, lastDay);
+      if (late && Math.floor(late.fromMs / DAY_MS) <= lateTo) {
+        await refresh({ ...ctx, sinceDayMs: late.fromMs, lastCompleteDayMs: lateTo * DAY_MS, onlyMeters: late.meters });
+      }
+      if (from <= to) await refresh(slice);
       from += sliceDays;
     } while (from <= lastDay);
     return out.sort((a, b) => (a.meter_id < b.meter_id ? -1 : a.meter_id > b.meter_id ? 1 : a.day_ms - b.day_ms));
@@ -117,6 +133,10 @@ function bindValues(d: { sql: string; params: readonly ParamSpec[] }, params: Re
   if (d.sql.includes('$last_complete_day')) {
     values.last_complete_day = new DuckDBDateValue(Math.floor(ctx.lastCompleteDayMs / DAY_MS));
     types.last_complete_day = DATE;
+  }
+  if (d.sql.includes('$only_meters')) {
+    values.only_meters = listValue([...(ctx.onlyMeters ?? [])]);
+    types.only_meters = LIST(VARCHAR);
   }
   if (d.sql.includes('$judge_from_day')) {
     values.judge_from_day = new DuckDBDateValue(Math.floor((ctx.judgeFromMs ?? 0) / DAY_MS));
@@ -340,22 +360,19 @@ export async function runDetectors(
   // the day every meter is judged from, and the meters judged again from earlier days than that
   const judgeFrom = async (d: DetectorSpec) =>
     ctx.incremental && d.incremental ? judgeFromMs(await loadJudged(db, d.name), detectorFingerprint(d, settings[d.name]!), ctx.lastCompleteDayMs) : 0;
-  const firstDay = async (d: DetectorSpec) => {
-    const from = await judgeFrom(d);
-    return from > 0 ? Math.min(from, (await loadRejudgeMeters(db.con, d.name, from)).fromMs ?? Infinity) : from;
-  };
   const tMeters = performance.now();
   await refreshMetersWithData(db);
   timing.meters_with_data = Math.round(performance.now() - tMeters);
   const readsPeers = chosen.filter((d) => d.peers || d.incremental);
   // peer rows first: changing them marks the days they change for judging again. An incremental run
-  // recomputes them from the first day any detector judges (a peer row uses its day's past only).
+  // recomputes them from the first day any detector judges for every meter (a peer row uses its
+  // day's past only); meters whose readings came late, from their day (the refresh finds them)
   if (!ctx.peersReady && chosen.some((d) => d.peers)) {
     const t0 = performance.now();
     let since = Infinity;
     // (site detectors judge raw readings and read no peer rows; every incremental one counts, as
     // changed peer rows mark all of them)
-    for (const d of readsPeers) since = Math.min(since, await firstDay(d));
+    for (const d of readsPeers) since = Math.min(since, await judgeFrom(d));
     await refreshPeers(db, settings, { ...ctx, sinceDayMs: since > 0 && Number.isFinite(since) ? since : ctx.sinceDayMs }, registry, { changedRows: false });
     timing.peer_daily = Math.round(performance.now() - t0);
   }

@@ -42,22 +42,17 @@ export async function markDirtyFrom(con: Con, dayExpr: string): Promise<void> {
 }
 
 /**
- * Note the days new readings land on (`freshDays`: a relation with meter_id and day). The rollups
- * kept per day (day profiles) are computed again from the earliest such day, for every meter, as
- * they always were (one day of them costs about a tenth of a steady close). A detector that has
- * already judged such a day judges exactly those meters again from it (migration 011): a
- * concentrator's late day for one meter no longer re-judges the district. Days a detector has not
- * judged yet need no mark. Run inside the writer's transaction.
+ * Note the days new readings land on (`freshDays`: a relation with meter_id and day). A detector
+ * that has already judged such a day judges exactly those meters again from it (migration 011): a
+ * concentrator's late day for one meter no longer re-judges the district. The rollups kept per day
+ * (day profiles, and the peer rows built on them) take the same per-meter marks and recompute those
+ * meters' days only. Days not judged yet need no mark. Run inside the writer's transaction.
  */
 export async function markReadingsDirty(con: Con, freshDays: string): Promise<void> {
-  await con.run(`
-    update detector_judged set dirty_from = least(coalesce(dirty_from, x.d), x.d)
-    from (select min(day) from ${freshDays}) x(d) where x.d is not null and detector like 'rollup:%'`);
   await con.run(`
     insert into detector_dirty_meters
     select j.detector, f.meter_id, min(f.day)
     from ${freshDays} f join detector_judged j on f.day <= j.judged_through
-    where j.detector not like 'rollup:%'
     group by all`);
 }
 

@@ -16,7 +16,10 @@ import { DAY_MS, lastCompleteDay } from '../time.js';
 export interface PrepareStep {
   /** Prepare through this local day (midnight, local ms). */
   day: number;
-  /** Recompute peer rows from this day on; undefined = all days (late data or gained meters). */
+  /**
+   * Recompute every meter's peer rows from this day on; undefined = all days (gained meters). The
+   * meters whose readings came late are recomputed from their day by the store's marks.
+   */
   sinceDayMs: number | undefined;
 }
 
@@ -24,7 +27,7 @@ export class DayClose {
   private watermarks = new Map<number, number>();
   private lastClosedDay = -Infinity;
   private lastPreparedDay = -Infinity;
-  /** Readings arrived for a day already prepared: the next close re-prepares from the earliest such day (local midnight ms) and re-judges. */
+  /** Readings arrived for a day already prepared: the next close re-prepares (their meters, from their days: the store's marks) and re-judges. */
   private lateFrom: number | undefined;
   /** Another worker's peer rows changed for a day already judged: the next close re-judges. */
   private peersChangedSinceClose = false;
@@ -110,9 +113,10 @@ export class DayClose {
     const wm = Math.min(...this.watermarks.values());
     const day = Math.max(lastCompleteDay(wm - (idle ? 0 : allowedLatenessMs)), this.lastPreparedDay);
     if (day <= this.lastPreparedDay && this.lateFrom === undefined && !this.mustPrepare) return undefined;
-    // only the days since the last prepare or the earliest late reading, unless meters were gained without state
+    // only the days since the last prepare, unless meters were gained without state (late readings'
+    // meters and days are the store's marks, not a day for every meter)
     const full = this.fullPrepare || !Number.isFinite(this.lastPreparedDay);
-    return { day, sinceDayMs: full ? undefined : Math.min(this.lastPreparedDay + DAY_MS, this.restoredSince ?? Infinity, this.lateFrom ?? Infinity) };
+    return { day, sinceDayMs: full ? undefined : Math.min(this.lastPreparedDay + DAY_MS, this.restoredSince ?? Infinity) };
   }
 
   /** The peer rows and markers of a prepare step were published. */

@@ -51,17 +51,26 @@ describe('kept day profiles', () => {
       expect(await kept(db)).toEqual(await fresh(db, iso(START + 19 * DAY_MS)));
       // an hour of day 3 changed behind the store's back (no dirty mark): a refresh that does not
       // recompute day 3 keeps the old profile, which shows which days a refresh recomputed
-      await db.con.run(`update meter_hourly set kwh = kwh + 40 where meter_id = 'm0' and hour = timestamp '2026-09-04 12:00:00'`);
-      const day3Before = (await kept(db)).find((r) => r.meter_id === 'm0' && r.d === '2026-09-04');
+      // the same for m0's day 17, after the late day below: late readings for m1 recompute m1 only
+      await db.con.run(`update meter_hourly set kwh = kwh + 40 where meter_id = 'm0' and hour in (timestamp '2026-09-04 12:00:00', timestamp '2026-09-17 12:00:00')`);
+      const before = await kept(db);
+      const untouched = (rows: typeof before) => rows.filter((r) => r.meter_id === 'm0' && (r.d === '2026-09-04' || r.d === '2026-09-17'));
       // day 20 lands, and late readings for day 15 (a meter's missing hours)
       await store.append(hourly(6, 20, 21, 6));
       await store.append(hourly(6, 15, 16, 7).filter((r) => r.meter_id === 'm1'));
-      await refreshDayProfiles(db, bound(), START + 20 * DAY_MS);
+      const late = await refreshDayProfiles(db, bound(), START + 20 * DAY_MS);
+      expect(late).toEqual({ meters: ['m1'], fromMs: START + 15 * DAY_MS });
       const after = await kept(db);
-      expect(after.find((r) => r.meter_id === 'm0' && r.d === '2026-09-04')).toEqual(day3Before);
-      expect((await fresh(db, '2026-09-04')).find((r) => r.meter_id === 'm0' && r.d === '2026-09-04')).not.toEqual(day3Before);
+      expect(untouched(after)).toEqual(untouched(before));
+      expect(untouched(after)).toHaveLength(2);
+      expect(untouched(await fresh(db, '2026-09-18'))).not.toEqual(untouched(before));
+      // m1's late day and every other row are what day_profiles computes now
       const want = await fresh(db, iso(START + 20 * DAY_MS));
-      expect(after.filter((r) => r.d !== '2026-09-04')).toEqual(want.filter((r) => r.d !== '2026-09-04'));
+      const others = (rows: typeof before) => rows.filter((r) => !(r.meter_id === 'm0' && (r.d === '2026-09-04' || r.d === '2026-09-17')));
+      expect(others(after)).toEqual(others(want));
+      expect(after.find((r) => r.meter_id === 'm1' && r.d === '2026-09-16')).not.toEqual(before.find((r) => r.meter_id === 'm1' && r.d === '2026-09-16'));
+      // the marks are spent: the next refresh recomputes nothing of m1's late day
+      expect(await refreshDayProfiles(db, bound(), START + 20 * DAY_MS)).toBeUndefined();
       expect(after.filter((r) => r.d === '2026-09-21')).toHaveLength(6);
     } finally {
       db.close();

@@ -116,6 +116,35 @@ describe('peer_daily', () => {
     }
   });
 
+  it('late readings found by the store\'s marks recompute their meter\'s rows alone, with no new day to refresh', async () => {
+    const all = hourly(6, 30);
+    const day10 = START + 10 * DAY_MS;
+    const late = (r: Reading) => r.meter_id === 'm1' && r.ts_ms > day10 && r.ts_ms <= day10 + DAY_MS;
+    const step = await openDb(':memory:');
+    const full = await openDb(':memory:');
+    try {
+      const last = START + 28 * DAY_MS;
+      await new ReadingStore(step).append(all.filter((r) => !late(r)));
+      await refreshPeers(step, params, { lastCompleteDayMs: last });
+      // m3's rows changed behind the store's back: a refresh that recomputed every meter would put them back
+      await step.con.run(`update peer_daily set kwh_day = -1 where meter_id = 'm3' and day >= date '2026-09-11'`);
+      await new ReadingStore(step).append(all.filter(late));
+      // as a worker's close after a late reading: nothing new to compute but what the marks name
+      const changed = await refreshPeers(step, params, { lastCompleteDayMs: last, sinceDayMs: last + DAY_MS });
+      expect(new Set(changed.map((r) => r.meter_id))).toEqual(new Set(['m1']));
+      await new ReadingStore(full).append(all);
+      await refreshPeers(full, params, { lastCompleteDayMs: last });
+      const got = await rows(step);
+      expect(got.filter((r) => r.meter_id === 'm3' && r.kwh_day === -1).length).toBeGreaterThan(10);
+      expect(got.filter((r) => r.meter_id !== 'm3')).toEqual((await rows(full)).filter((r) => r.meter_id !== 'm3'));
+      // spent: a second refresh finds nothing to do
+      expect(await refreshPeers(step, params, { lastCompleteDayMs: last, sinceDayMs: last + DAY_MS })).toEqual([]);
+    } finally {
+      step.close();
+      full.close();
+    }
+  });
+
   it('binds each parameter to a peer detector\'s setting, with that detector\'s default', () => {
     const registry = loadRegistry();
     const { params, bind } = loadPeerSql();

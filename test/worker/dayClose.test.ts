@@ -52,13 +52,14 @@ describe('DayClose', () => {
     expect(close(d, [0], true).judged).toBe(D('2026-10-02'));
   });
 
-  it('a late reading for a prepared day re-prepares from its day and re-judges the same day', () => {
+  it('a late reading for a prepared day re-prepares and re-judges the same day', () => {
     const d = worker();
     d.stored(0, [D('2026-10-05') + 3 * HOUR_MS]);
     expect(close(d, [0]).judged).toBe(D('2026-10-04'));
     expect(close(d, [0])).toEqual({});
     d.stored(0, [D('2026-10-03') + 12 * HOUR_MS, D('2026-10-04')]); // late, for judged days (the second ends 10-03)
-    expect(close(d, [0])).toEqual({ prepared: D('2026-10-04'), since: D('2026-10-03'), judged: D('2026-10-04') });
+    // every meter from the day after the last prepare (none: no new day); the late meters from 10-03 by the store's marks
+    expect(close(d, [0])).toEqual({ prepared: D('2026-10-04'), since: D('2026-10-05'), judged: D('2026-10-04') });
     expect(close(d, [0])).toEqual({});
   });
 
