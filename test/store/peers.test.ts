@@ -91,10 +91,14 @@ describe('peer_daily', () => {
     }
   });
 
-  it('late readings replace the rows of the days they change, one row per meter and day', async () => {
+  /**
+   * Six meters over 30 days, refreshed through day 28 without m1's day 10, which then arrives late;
+   * `between` runs before it lands; `step`'s refresh after it is the test's. Returns the step store's
+   * rows and those of a store that had every reading from the start.
+   */
+  async function lateDay(between: (step: Db) => Promise<void>, refresh: (step: Db, last: number) => Promise<PeerRow[]>) {
     const all = hourly(6, 30);
     const day10 = START + 10 * DAY_MS;
-    // m1's day 10 arrives after that day was refreshed
     const late = (r: Reading) => r.meter_id === 'm1' && r.ts_ms > day10 && r.ts_ms <= day10 + DAY_MS;
     const step = await openDb(':memory:');
     const full = await openDb(':memory:');
@@ -102,47 +106,37 @@ describe('peer_daily', () => {
       const last = START + 28 * DAY_MS;
       await new ReadingStore(step).append(all.filter((r) => !late(r)));
       await refreshPeers(step, params, { lastCompleteDayMs: last });
-      const before = (await rows(step)).find((r) => r.meter_id === 'm1' && r.d === '2026-09-11');
+      const before = await rows(step);
+      await between(step);
       await new ReadingStore(step).append(all.filter(late));
-      await refreshPeers(step, params, { lastCompleteDayMs: last, sinceDayMs: day10 });
+      const changed = await refresh(step, last);
       await new ReadingStore(full).append(all);
       await refreshPeers(full, params, { lastCompleteDayMs: last });
-      const got = await rows(step);
-      expect(got.find((r) => r.meter_id === 'm1' && r.d === '2026-09-11')).not.toEqual(before);
-      expect(got).toEqual(await rows(full));
+      return { before, got: await rows(step), want: await rows(full), changed, again: await refresh(step, last) };
     } finally {
       step.close();
       full.close();
     }
+  }
+
+  it('late readings replace the rows of the days they change, one row per meter and day', async () => {
+    // a refresh asked to recompute every meter from the late day
+    const r = await lateDay(async () => undefined, (step, last) => refreshPeers(step, params, { lastCompleteDayMs: last, sinceDayMs: START + 10 * DAY_MS }));
+    const m1 = (rs: typeof r.got) => rs.find((x) => x.meter_id === 'm1' && x.d === '2026-09-11');
+    expect(m1(r.got)).not.toEqual(m1(r.before));
+    expect(r.got).toEqual(r.want);
   });
 
   it('late readings found by the store\'s marks recompute their meter\'s rows alone, with no new day to refresh', async () => {
-    const all = hourly(6, 30);
-    const day10 = START + 10 * DAY_MS;
-    const late = (r: Reading) => r.meter_id === 'm1' && r.ts_ms > day10 && r.ts_ms <= day10 + DAY_MS;
-    const step = await openDb(':memory:');
-    const full = await openDb(':memory:');
-    try {
-      const last = START + 28 * DAY_MS;
-      await new ReadingStore(step).append(all.filter((r) => !late(r)));
-      await refreshPeers(step, params, { lastCompleteDayMs: last });
-      // m3's rows changed behind the store's back: a refresh that recomputed every meter would put them back
-      await step.con.run(`update peer_daily set kwh_day = -1 where meter_id = 'm3' and day >= date '2026-09-11'`);
-      await new ReadingStore(step).append(all.filter(late));
+    // m3's rows changed behind the store's back: a refresh that recomputed every meter would put them back
+    const r = await lateDay((step) => step.con.run(`update peer_daily set kwh_day = -1 where meter_id = 'm3' and day >= date '2026-09-11'`).then(() => undefined),
       // as a worker's close after a late reading: nothing new to compute but what the marks name
-      const changed = await refreshPeers(step, params, { lastCompleteDayMs: last, sinceDayMs: last + DAY_MS });
-      expect(new Set(changed.map((r) => r.meter_id))).toEqual(new Set(['m1']));
-      await new ReadingStore(full).append(all);
-      await refreshPeers(full, params, { lastCompleteDayMs: last });
-      const got = await rows(step);
-      expect(got.filter((r) => r.meter_id === 'm3' && r.kwh_day === -1).length).toBeGreaterThan(10);
-      expect(got.filter((r) => r.meter_id !== 'm3')).toEqual((await rows(full)).filter((r) => r.meter_id !== 'm3'));
-      // spent: a second refresh finds nothing to do
-      expect(await refreshPeers(step, params, { lastCompleteDayMs: last, sinceDayMs: last + DAY_MS })).toEqual([]);
-    } finally {
-      step.close();
-      full.close();
-    }
+      (step, last) => refreshPeers(step, params, { lastCompleteDayMs: last, sinceDayMs: last + DAY_MS }));
+    expect(new Set(r.changed.map((x) => x.meter_id))).toEqual(new Set(['m1']));
+    expect(r.got.filter((x) => x.meter_id === 'm3' && x.kwh_day === -1).length).toBeGreaterThan(10);
+    expect(r.got.filter((x) => x.meter_id !== 'm3')).toEqual(r.want.filter((x) => x.meter_id !== 'm3'));
+    // spent: a second refresh finds nothing to do
+    expect(r.again).toEqual([]);
   });
 
   it('binds each parameter to a peer detector\'s setting, with that detector\'s default', () => {
