@@ -73,6 +73,27 @@ export async function refreshDayProfiles(
   return late;
 }
 
+/**
+ * Late readings over more meter-days than `maxMeterDays` (a history re-read, a backfill of an earlier
+ * year) are recomputed for every meter from their first day instead, in the caller's slices: one
+ * statement for all of them would hold them in memory at once. Returns that day, or undefined when
+ * the per-meter marks stay.
+ */
+export async function widenLateRollups(db: Db, maxMeterDays: number, lastCompleteDayMs: number): Promise<number | undefined> {
+  const last = Math.floor(lastCompleteDayMs / DAY_MS);
+  const r = (await db.con.runAndReadAll(`
+    select epoch_ms(min(f)) f, sum(${last} + 1 - (f - date '1970-01-01')) meter_days
+    from (select min(dirty_from) f from detector_dirty_meters where detector = $d group by meter_id)`, { d: DAY_PROFILES_STATE })).getRowObjectsJS()[0];
+  if (!r || r.f === null || Number(r.meter_days) <= maxMeterDays) return undefined;
+  const fromMs = Number(r.f);
+  await inTransaction(db.con, async () => {
+    await db.con.run(`update detector_judged set dirty_from = least(coalesce(dirty_from, x.d), x.d)
+      from (select date '1970-01-01' + ${Math.floor(fromMs / DAY_MS)}) x(d) where detector = $d`, { d: DAY_PROFILES_STATE });
+    await db.con.run(`delete from detector_dirty_meters where detector = $d`, { d: DAY_PROFILES_STATE });
+  });
+  return fromMs;
+}
+
 /** The meters marked for late readings before `beforeDay` (a SQL date), or undefined when none. */
 async function lateMeters(db: Db, beforeDay: string): Promise<LateRollups | undefined> {
   const rows = (await db.con.runAndReadAll(`

@@ -12,7 +12,7 @@ import { inTransaction, type Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
 import { FLAGS_RELATION } from '../core/incremental.js';
 import { flagsTable, judgeFromMs, loadJudged, loadRejudgeMeters, macroSource, markPeerRowsDirty, saveJudged } from './judgeState.js';
-import { refreshDayProfiles } from './dayProfiles.js';
+import { refreshDayProfiles, widenLateRollups } from './dayProfiles.js';
 import { pageChangedPeerRows, replacePeerRows, type PeerRow } from './peers.js';
 import { renderSummary, type DetectorSpec, type ParamSpec } from '../core/detectorSpec.js';
 import { loadPeerSql, loadRegistry, peerParamValues, type DetectorRegistry, type DetectorSettings } from '../config/detectorRegistry.js';
@@ -58,9 +58,13 @@ export async function refreshPeers(db: Db, settings: DetectorSettings, ctx: Dete
   const out: PeerRow[] = [];
   try {
     const lastDay = Math.floor(ctx.lastCompleteDayMs / DAY_MS);
+    const budget = ctx.sliceMeterDays ?? await sliceMeterDays(con);
+    // late readings are recomputed per meter, unless there are more of them than a slice holds
+    const widened = await widenLateRollups(db, budget, ctx.lastCompleteDayMs);
+    if (widened !== undefined && ctx.sinceDayMs !== undefined) ctx = { ...ctx, sinceDayMs: Math.min(ctx.sinceDayMs, widened) };
     const span = (await con.runAndReadAll(`select min(day) - date '1970-01-01', count(distinct meter_id) from meter_daily where day >= date '1970-01-01' + ${Math.floor((ctx.sinceDayMs ?? 0) / DAY_MS)}`)).getRows()[0]!;
     const firstDay = Math.max(Math.floor((ctx.sinceDayMs ?? 0) / DAY_MS), span[0] === null ? lastDay : Number(span[0]));
-    const sliceDays = Math.max(7, Math.floor((ctx.sliceMeterDays ?? await sliceMeterDays(con)) / Math.max(Number(span[1]), 1)));
+    const sliceDays = Math.max(7, Math.floor(budget / Math.max(Number(span[1]), 1)));
     // computes one range of days (for `only` meters), replaces the rows that changed, marks their
     // peer groups for judging again and hands them over
     const refresh = async (c: DetectContext) => {

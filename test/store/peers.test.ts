@@ -139,6 +139,15 @@ describe('peer_daily', () => {
     expect(r.again).toEqual([]);
   });
 
+  it('more late meter-days than a slice holds (a history re-read) recompute every meter from the late day, in slices', async () => {
+    const r = await lateDay((step) => step.con.run(`update peer_daily set kwh_day = -1 where meter_id = 'm3' and day >= date '2026-09-11'`).then(() => undefined),
+      // a budget of one meter-day: m1's 19 late days are more than a slice holds
+      (step, last) => refreshPeers(step, params, { lastCompleteDayMs: last, sinceDayMs: last + DAY_MS, sliceMeterDays: 1 }));
+    // m3 was recomputed too: its rows are back
+    expect(r.got).toEqual(r.want);
+    expect(r.again).toEqual([]);
+  });
+
   it('binds each parameter to a peer detector\'s setting, with that detector\'s default', () => {
     const registry = loadRegistry();
     const { params, bind } = loadPeerSql();
