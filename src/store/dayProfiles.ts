@@ -49,18 +49,18 @@ export async function refreshDayProfiles(
   const state = await loadJudged(db, DAY_PROFILES_STATE);
   const from = judgeFromMs(state, fingerprint, lastCompleteDayMs);
   const day = (ms: number) => `date '1970-01-01' + ${Math.floor(ms / DAY_MS)}`;
-  // late readings: their meters' kept days from the earliest one they touched (a day is a few
+  // late readings: their meters' kept days from the earliest late day among them (a day is a few
   // meters' hours, where recomputing it for the district cost a steady close's share each)
   const late = from > 0 ? await lateMeters(db, day(from)) : undefined;
   if (from > lastCompleteDayMs && !late) return undefined;
   await inTransaction(con, async () => {
     if (late) {
-      const only = { ...values, only: listValue(late.meters) };
-      const onlyTypes = { ...types, only: LIST(VARCHAR) };
-      await con.run(`delete from meter_day_profiles where day >= ${day(late.fromMs)} and day < ${day(from)} and meter_id in (select unnest($only))`, { only: listValue(late.meters) }, { only: LIST(VARCHAR) });
+      const only = { values: { only: listValue(late.meters) }, types: { only: LIST(VARCHAR) } };
+      await con.run(`delete from meter_day_profiles where day >= ${day(late.fromMs)} and day < ${day(from)} and meter_id in (select unnest($only))`, only.values, only.types);
       await con.run(`
         insert into meter_day_profiles
-        select day_profile_key(${ARGS}), * from day_profiles(${ARGS}, ${day(late.fromMs)}, ${day(from - DAY_MS)}, only_meters := $only)`, only, onlyTypes);
+        select day_profile_key(${ARGS}), * from day_profiles(${ARGS}, ${day(late.fromMs)}, ${day(from - DAY_MS)}, only_meters := $only)`,
+      { ...values, ...only.values }, { ...types, ...only.types });
     }
     if (from <= lastCompleteDayMs) {
       await con.run(from <= 0 ? 'delete from meter_day_profiles' : `delete from meter_day_profiles where day >= ${day(from)}`);
