@@ -179,11 +179,14 @@ export function detectorFingerprint(d: DetectorSpec, params: Record<string, unkn
  * edit) runs as consecutive closes of that many days: each decides its days from their past only,
  * as a day close does, so the flags are the same, and DuckDB holds one slice's windows at a time.
  * One statement over a year of a 16,667-meter partition ran baseline_anomaly out of a 1 GB
- * memory_limit and peaked at 4.8 GiB RSS with 4 GB; in slices of a million meter-days it peaked at
- * 1.9 GiB with 1 GB. Each slice reads its windows' history again, so a larger limit buys fewer,
- * larger slices: at 100k meters × 60 days, 10-day slices took twice as long as one statement.
+ * memory_limit and peaked at 4.8 GiB RSS with 4 GB. In slices of a million meter-days per GiB its
+ * first close (peer rows, profiles and every detector) peaked at 2.09 GiB with 1 GB, over the 2 GiB
+ * a worker must stay under; half a million: 1.83 GiB, in 119 s instead of 80 (750k: 1.94 GiB, 102 s;
+ * 2026-12-02, one fresh process each). Each slice reads its windows' history again, so a larger
+ * limit buys fewer, larger slices: at 100k meters × 60 days, 10-day slices took twice as long as
+ * one statement.
  */
-export const JUDGE_SLICE_METER_DAYS_PER_GIB = 1_000_000;
+export const JUDGE_SLICE_METER_DAYS_PER_GIB = 500_000;
 
 /** The slice budget for this connection's memory_limit ('3.7 GiB', '953.6 MiB', …). */
 async function sliceMeterDays(con: Db['con']): Promise<number> {
