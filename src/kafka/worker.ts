@@ -136,13 +136,14 @@ export class Worker {
     // the peer rows and markers this DuckDB holds already: the peers topic is read from there on
     let peersRead = await loadPeersRead(this.db, peers);
     // a new store: the other partitions' peer rows from their snapshots, not a year of messages
-    const readingsPartitions = async () => (await fetchOffsets(this.kafka, this.topics)).readings.length;
-    if (!peersRead.offsets.length && await this.snapshots?.peersAtStart(readingsPartitions, peers)) peersRead = await loadPeersRead(this.db, peers);
+    // the topics' ends, once: how many readings partitions the snapshots must cover, and how far the registry must be read
+    const ends = await fetchOffsets(this.kafka, this.topics);
+    if (!peersRead.offsets.length && await this.snapshots?.peersAtStart(async () => ends.readings.length, peers)) peersRead = await loadPeersRead(this.db, peers);
     this.days.marks(peersRead.marks);
     const startAt = peersRead.offsets.map((o) => ({ topic: peers, ...o }));
     if (startAt.length) this.log.info({ topic: peers, from_offsets: Object.fromEntries(startAt.map((o) => [o.partition, String(o.offset)])) }, 'peers topic read from where the store left off');
     // nothing is judged before the registry topics are read to where they end now
-    this.partitions.awaitRegistry(Date.now(), (await fetchOffsets(this.kafka, this.topics)).registry, startAt);
+    this.partitions.awaitRegistry(Date.now(), ends.registry, startAt);
     this.registryFeed = await startRegistryFeed(this.kafka, this.pipeline.kafka.group_id, { meters, sites, feedback, cases, peers }, this.registryHandlers(), this.serial, this.log, startAt);
     this.consumer = this.kafka.consumer({
       groupId: this.pipeline.kafka.group_id,

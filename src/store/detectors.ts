@@ -2,6 +2,10 @@
  * Running detection SQL. Each detector is one file in the pipeline's detectors folder, described by
  * its header (src/core/detectorSpec.ts, src/config/detectorRegistry.ts); parameter values come
  * from the pipeline and are BOUND as typed named parameters, never spliced into the SQL text.
+ * About 410 lines and one thing: the runner that binds a SQL file and runs it whole, incrementally or
+ * in slices (runDetectors, runDetector, the peer refresh that feeds them). The peer rows' storage
+ * and paging live in ./peers.ts, kept flags and marks in ./judgeState.ts, day profiles in
+ * ./dayProfiles.ts; the rest shares bindValues and the slice budget, which a split would export.
  */
 import {
   DuckDBDateValue, DOUBLE, INTEGER, VARCHAR, DATE, LIST, listValue,
