@@ -16,8 +16,9 @@
 --   not break it (robust where industrial_profile's flat-plateau test is not). A resident meter
 --   holding half its contract capacity for most of a working day is not a household.
 -- shapes: day, lunch break, two shifts, night only, cycling machines, batch days, six- and
---   seven-day weeks, a real plant's curve (fixtures/district-shapes.json); stays quiet on home
---   offices, EV charging, heat pumps, long-hours shops, heavy households.
+--   seven-day weeks, a real plant's curve, and real sites' curves that keep a base load on when
+--   idle (five Cambridge buildings', fixtures/district-shapes.json); stays quiet on home offices,
+--   EV charging, heat pumps (a night setback too), long-hours shops, heavy households.
 -- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
 -- param: window_days integer = 7 [d] (1..28) trailing window the working days are counted in
 -- param: min_days integer = 2 [d] (1..28) working days in the window before a lead is raised (the score grows with the days seen)
@@ -32,6 +33,7 @@
 -- param: min_offpeak_share double = 0.5 [1] (0..1) …at this share of the day's level (a home's long heavy evening does not; a workshop's day or night shift does)
 -- param: min_excess_kw double = 1.5 [kW] (0..) level above the quiet level, at least
 -- param: min_contrast double = 3 [1] (1..) level ÷ quiet level, at least (an all-day load is no working rhythm)
+-- param: capacity_min_contrast double = 2.2 [1] (1..) the same, for a meter at capacity_frac of its contract: real sites keep 20–45 % of their working load on when idle (compressors, kilns, ventilation; the Cambridge curves of the shape library), where a heat pump's days stay under 2
 -- param: min_quiet_kw double = 0.1 [kW] (0..) floor of the quiet level in that ratio
 -- param: capacity_frac double = 0.4 [1] (0..) level ÷ contract capacity (kVA) that no household holds for hours
 -- param: peer_categories varchar[] = ['resident','commercial'] [-] (resident|commercial|industrial|other) categories also judged against their peers (where the contract does not settle it)
@@ -96,10 +98,12 @@ day_levels as (
 judged_days as (
   select d.*, g.contract_kva, g.street, g.category,
          d.level_kw - d.quiet_kw >= $min_excess_kw
-           and d.level_kw >= $min_contrast * greatest(d.quiet_kw, $min_quiet_kw)
            and coalesce(d.offpeak_level_kw >= $min_offpeak_share * d.level_kw, false) as has_rhythm,
-         coalesce(d.level_kw >= $capacity_frac * g.contract_kva, false) as over_capacity,
-         list_contains($peer_categories, g.category) and d.level_kw >= $peer_min_level_kw as peer_candidate
+         -- a working rhythm against its quiet hours: a base load is allowed for a meter beyond its contract share
+         coalesce(d.level_kw >= $capacity_frac * g.contract_kva, false)
+           and d.level_kw >= $capacity_min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as over_capacity,
+         list_contains($peer_categories, g.category) and d.level_kw >= $peer_min_level_kw
+           and d.level_kw >= $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as peer_candidate
   from day_levels d
   join meter_groups() g using (meter_id)
 ),
@@ -147,7 +151,8 @@ flagged_windows as (
   where is_working
     and (working_days_in_window >= $min_days or level_kw >= $first_day_capacity_frac * contract_kva)
     -- the window as a whole keeps the contrast too (a heat pump passes it on a mild day or two at most)
-    and window_level_kw >= $min_contrast * greatest(window_quiet_kw, $min_quiet_kw)
+    and window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva then $capacity_min_contrast else $min_contrast end
+                           * greatest(window_quiet_kw, $min_quiet_kw)
 ),
 
 draw_hours as (
