@@ -33,7 +33,8 @@
 -- param: min_offpeak_share double = 0.5 [1] (0..1) …at this share of the day's level (a home's long heavy evening does not; a workshop's day or night shift does)
 -- param: min_excess_kw double = 1.5 [kW] (0..) level above the quiet level, at least
 -- param: min_contrast double = 3 [1] (1..) level ÷ quiet level, at least (an all-day load is no working rhythm)
--- param: capacity_min_contrast double = 2.2 [1] (1..) the same, for a meter at capacity_frac of its contract: real sites keep 20–45 % of their working load on when idle (compressors, kilns, ventilation; the Cambridge curves of the shape library), where a heat pump's days stay under 2
+-- param: capacity_min_contrast double = 2.2 [1] (1..) the same, for a meter of base_load_categories at capacity_frac of its contract: real sites keep 20–45 % of their working load on when idle (compressors, kilns, ventilation; the Cambridge curves of the shape library), where a heat pump's days stay under 2
+-- param: base_load_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) categories judged at capacity_min_contrast: a business near its contract often keeps a base load on (the Cambridge buildings, given contracts at 1.25 × their peak as commercial meters: 9 raised at 3 ×, 15 at 2.2 ×)
 -- param: min_quiet_kw double = 0.1 [kW] (0..) floor of the quiet level in that ratio
 -- param: capacity_frac double = 0.4 [1] (0..) level ÷ contract capacity (kVA) that no household holds for hours
 -- param: peer_categories varchar[] = ['resident','commercial'] [-] (resident|commercial|industrial|other) categories also judged against their peers (where the contract does not settle it)
@@ -101,7 +102,8 @@ judged_days as (
            and coalesce(d.offpeak_level_kw >= $min_offpeak_share * d.level_kw, false) as has_rhythm,
          -- a working rhythm against its quiet hours: a base load is allowed for a meter beyond its contract share
          coalesce(d.level_kw >= $capacity_frac * g.contract_kva, false)
-           and d.level_kw >= $capacity_min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as over_capacity,
+           and d.level_kw >= case when list_contains($base_load_categories, g.category) then $capacity_min_contrast else $min_contrast end
+                             * greatest(d.quiet_kw, $min_quiet_kw) as over_capacity,
          list_contains($peer_categories, g.category) and d.level_kw >= $peer_min_level_kw
            and d.level_kw >= $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as peer_candidate
   from day_levels d
@@ -151,7 +153,8 @@ flagged_windows as (
   where is_working
     and (working_days_in_window >= $min_days or level_kw >= $first_day_capacity_frac * contract_kva)
     -- the window as a whole keeps the contrast too (a heat pump passes it on a mild day or two at most)
-    and window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva then $capacity_min_contrast else $min_contrast end
+    and window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva and list_contains($base_load_categories, category)
+                                then $capacity_min_contrast else $min_contrast end
                            * greatest(window_quiet_kw, $min_quiet_kw)
 ),
 

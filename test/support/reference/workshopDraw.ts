@@ -5,7 +5,7 @@ import type { RefHour } from './hourly.js';
 export interface SustainedDrawParams {
   window_days: number; min_days: number; first_day_capacity_frac: number; sustained_hours: number; quiet_hours: number;
   morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
-  offpeak_hours: number; min_offpeak_share: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; min_quiet_kw: number;
+  offpeak_hours: number; min_offpeak_share: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
 }
 
@@ -41,9 +41,10 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       }).map((h) => h.kw), p.offpeak_hours, true);
       if (level === undefined || quiet === undefined) continue;
       const rhythm = level - quiet >= p.min_excess_kw && offpeak !== undefined && offpeak >= p.min_offpeak_share * level;
-      // a meter beyond its contract share may keep a base load on (capacity_min_contrast); one judged by its peers may not
+      // a resident meter beyond its contract share may keep a base load on (capacity_min_contrast); others may not
       const contrast = level / Math.max(quiet, p.min_quiet_kw);
-      const overCapacity = info.contract_kva !== null && info.contract_kva > 0 && level >= p.capacity_frac * info.contract_kva && contrast >= p.capacity_min_contrast;
+      const capacityContrast = p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast;
+      const overCapacity = info.contract_kva !== null && info.contract_kva > 0 && level >= p.capacity_frac * info.contract_kva && contrast >= capacityContrast;
       const peer = peerKwhDay(info.street, info.category, day);
       const kwh = kws.reduce((a, b) => a + b, 0);
       const peerOk = p.peer_categories.includes(info.category) && level >= p.peer_min_level_kw && contrast >= p.min_contrast && peer !== undefined && kwh >= p.min_peer_ratio * peer;
