@@ -7,7 +7,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { openDb } from '../../src/store/db.js';
 import { backfill } from '../../src/pipeline/backfill.js';
 import { parsePipeline, type Pipeline } from '../../src/config/pipeline.js';
@@ -27,7 +27,7 @@ let district: District;
 let readingsTopic: string;
 let reference: { cases: Case[]; readings: number; kwh: number };
 
-interface RunningWorker { name: string; proc: ChildProcess; port: number; db: string }
+interface RunningWorker { name: string; proc: ChildProcess; port: number; db: string; log: string }
 
 /** A case as the street office sees it: everything but bookkeeping (revision, names joined on read). */
 const essence = (c: Case) => JSON.stringify({
@@ -50,16 +50,20 @@ function scenarioPipeline(): { pipeline: Pipeline; file: string } {
 async function startWorker(file: string, name: string): Promise<RunningWorker> {
   const port = await freePort();
   const db = join(tmp.dir, `${name}.duckdb`);
+  // the worker's log (no personal data goes to logs): shown when a wait times out
+  const log = join(tmp.dir, `${name}.log`);
+  const fd = openSync(log, 'w');
   const proc = spawn(process.execPath, [
     join(ROOT, 'bin', 'powerscreen.js'), 'run', '--pipeline', file, '--db', db,
     '--meters', join(tmp.dir, 'data', 'meters.csv'), '--sites', join(tmp.dir, 'data', 'sites.csv'), '--idle-close', '3', '--http-port', String(port),
-  ], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, POWERSCREEN_LOG_LEVEL: 'error' } });
-  return { name, proc, port, db };
+  ], { stdio: ['ignore', fd, fd], env: { ...process.env, POWERSCREEN_LOG_LEVEL: 'info' } });
+  closeSync(fd);
+  return { name, proc, port, db, log };
 }
 
 const exited = (p: ChildProcess) => new Promise<number | null>((r) => (p.exitCode !== null || p.signalCode ? r(p.exitCode) : p.once('exit', (c) => r(c))));
 
-async function health(w: RunningWorker): Promise<{ partitions?: number[]; closed_through?: string }> {
+async function health(w: RunningWorker): Promise<{ partitions?: number[]; closed_through?: string; [k: string]: unknown }> {
   return fetch(`http://127.0.0.1:${w.port}/healthz`).then((r) => r.json()).catch(() => ({}));
 }
 
@@ -69,12 +73,18 @@ const totalMessages = () => topicEnd(readingsTopic);
 /** Wait until the live workers own all partitions between them and each has judged the last data day. */
 async function waitDone(workers: RunningWorker[], group: string): Promise<void> {
   const total = await totalMessages();
-  await waitFor('the group to consume every message and every worker to close the last day', async () => {
-    if ((await committed(group)) < total) return false;
-    const hs = await Promise.all(workers.map(health));
-    const owned = hs.flatMap((h) => h.partitions ?? []);
-    return owned.length === PARTITIONS && new Set(owned).size === PARTITIONS && hs.every((h) => (h.closed_through ?? '') >= lastDataDay(district));
-  }, 300_000);
+  try {
+    await waitFor('the group to consume every message and every worker to close the last day', async () => {
+      if ((await committed(group)) < total) return false;
+      const hs = await Promise.all(workers.map(health));
+      const owned = hs.flatMap((h) => h.partitions ?? []);
+      return owned.length === PARTITIONS && new Set(owned).size === PARTITIONS && hs.every((h) => (h.closed_through ?? '') >= lastDataDay(district));
+    }, 300_000);
+  } catch (e) {
+    // what each worker says and last logged: a stall here must be diagnosable from the CI log alone
+    const states = await Promise.all(workers.map(async (w) => `${w.name}: ${JSON.stringify(await health(w))}\n${readFileSync(w.log, 'utf8').split('\n').slice(-25).join('\n')}`));
+    throw new Error(`${(e as Error).message}; committed ${await committed(group)} of ${total}, last data day ${lastDataDay(district)}\n${states.join('\n')}`, { cause: e });
+  }
 }
 
 async function stopAll(workers: RunningWorker[]): Promise<void> {
