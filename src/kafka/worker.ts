@@ -92,6 +92,8 @@ export class Worker {
   /** Partition snapshots, when worker.snapshots is set. */
   private snapshots: PartitionSnapshots | undefined;
   private lastReportDate = '';
+  private reportFailedFor = '';
+  private reportTriedAt = 0;
   private deliverer: Deliverer | undefined;
   private lastDeliveryAt = 0;
   private stopping = false;
@@ -421,9 +423,16 @@ export class Worker {
     }
     const due = dueReportDate((this.opts.nowLocal ?? nowLocalMs)(), this.pipeline.worker.report_time, this.lastReportDate);
     // one worker of a group writes the list (every worker holds every case): partition 0's owner
-    if (due && this.partitions.owns(0)) {
-      this.lastReportDate = due.writtenOn;
-      await this.serial(() => this.writeDailyReport(due.listDate));
+    // a store that does not reach the list's day yet (a restart catching up, a feed behind) cannot
+    // write it: tried again as readings arrive, so the street offices get that day's list late, not never
+    if (due && this.partitions.owns(0) && (this.reportFailedFor !== due.listDate || this.lastReadingAt > this.reportTriedAt)) {
+      this.reportTriedAt = Date.now();
+      await this.serial(() => this.writeDailyReport(due.listDate)).then(() => {
+        this.lastReportDate = due.writtenOn;
+      }, (e) => {
+        if (this.reportFailedFor !== due.listDate) this.log.warn({ date: due.listDate, error: String(e) }, 'daily list not written yet: tried again as readings arrive');
+        this.reportFailedFor = due.listDate;
+      });
     }
     // e-mail/webhook delivery once a minute, by partition 0's owner (one sender per group)
     if (this.deliverer && this.partitions.owns(0) && Date.now() - this.lastDeliveryAt >= 60_000) {
