@@ -1,5 +1,5 @@
 /** The broker side of starting up: reaching the brokers (with visible backoff), the topics the worker needs, and topic offsets. */
-import { Kafka } from 'kafkajs';
+import { Kafka, KafkaJSError } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Pipeline } from '../config/pipeline.js';
 import { PowerscreenError } from '../errors.js';
@@ -47,17 +47,38 @@ async function ensureTopics(admin: ReturnType<Kafka['admin']>, topics: Pipeline[
   if (wanted.length) await admin.createTopics({ topics: wanted, waitForLeaders: true }).catch((e) => log.warn({ error: String(e) }, 'could not create topics'));
 }
 
-/** The readings topic's low/high offsets, and those of the registry topics every worker reads before judging. */
-export async function fetchOffsets(kafka: Kafka, topics: { readings: string } & RegistryTopics): Promise<{ readings: TopicOffsets[]; registry: RegistryOffsets[] }> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const registry: RegistryOffsets[] = [];
-    for (const topic of [topics.meters, topics.sites, topics.feedback, topics.cases, topics.peers]) {
-      for (const o of await admin.fetchTopicOffsets(topic)) registry.push({ topic, partition: o.partition, low: o.low, high: o.high });
+/**
+ * Calls fn again while the brokers answer with an error they call retriable, waiting 0.25, 0.5, 1 …
+ * 5 s between tries. A topic another worker has just created has no leader for a moment
+ * (NOT_LEADER_FOR_PARTITION), and kafkajs's admin does not retry its ListOffsets: two workers
+ * started together on new topics lost one of them at start.
+ */
+export async function retryRetriable<T>(what: string, fn: () => Promise<T>, log?: Logger, attempts = 8, firstWaitMs = 250): Promise<T> {
+  for (let attempt = 1, wait = firstWaitMs; ; attempt++, wait = Math.min(wait * 2, 5000)) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof KafkaJSError && e.retriable) || attempt >= attempts) throw e;
+      log?.warn({ what, error: e.message, retry_in_ms: wait }, 'brokers not ready, retrying');
+      await new Promise((r) => setTimeout(r, wait));
     }
-    return { readings: await admin.fetchTopicOffsets(topics.readings), registry };
-  } finally {
-    await admin.disconnect();
   }
+}
+
+/** The readings topic's low/high offsets, and those of the registry topics every worker reads before judging. */
+export async function fetchOffsets(kafka: Kafka, topics: { readings: string } & RegistryTopics, log?: Logger): Promise<{ readings: TopicOffsets[]; registry: RegistryOffsets[] }> {
+  // a new admin client each try: it reads the brokers' metadata afresh, leaders included
+  return retryRetriable('topic offsets', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const registry: RegistryOffsets[] = [];
+      for (const topic of [topics.meters, topics.sites, topics.feedback, topics.cases, topics.peers]) {
+        for (const o of await admin.fetchTopicOffsets(topic)) registry.push({ topic, partition: o.partition, low: o.low, high: o.high });
+      }
+      return { readings: await admin.fetchTopicOffsets(topics.readings), registry };
+    } finally {
+      await admin.disconnect();
+    }
+  }, log);
 }

@@ -139,7 +139,7 @@ export class Worker {
     let peersRead = await loadPeersRead(this.db, peers);
     // a new store: the other partitions' peer rows from their snapshots, not a year of messages
     // the topics' ends, once: how many readings partitions the snapshots must cover, and how far the registry must be read
-    const ends = await fetchOffsets(this.kafka, this.topics);
+    const ends = await fetchOffsets(this.kafka, this.topics, this.log);
     if (!peersRead.offsets.length && await this.snapshots?.peersAtStart(async () => ends.readings.length, peers)) peersRead = await loadPeersRead(this.db, peers);
     this.days.marks(peersRead.marks);
     const startAt = peersRead.offsets.map((o) => ({ topic: peers, ...o }));
@@ -279,7 +279,7 @@ export class Worker {
         this.ingestor.resetRegisterState();
         restored.add(p);
       }
-      const offsets = await fetchOffsets(this.kafka, this.topics);
+      const offsets = await fetchOffsets(this.kafka, this.topics, this.log);
       this.days.assigned({ partitionCount: offsets.readings.length, emptyPartitions: offsets.readings.filter((x) => x.high === '0').map((x) => x.partition),
         // a partition restored from its snapshot holds its peer rows: not a gain that recomputes every day
         gained: gained && parts.some((p) => !this.partitions.owns(p) && !restored.has(p)) });

@@ -2,8 +2,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { inject } from 'vitest';
 import { tableToIPC, tableFromArrays } from 'apache-arrow';
 import { openDb } from '../../src/store/db.js';
@@ -18,15 +16,10 @@ import { tempDir } from '../helpers.js';
 import { execFile } from 'node:child_process';
 import { hashPassword, saveAccounts, usersFileFor } from '../../src/console/users.js';
 import { createTopic, kafka, readTopic, testPipeline, waitCaughtUp } from './helpers.js';
+import { capturingLogger } from '../support/log.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({ write(chunk, _e, cb) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); cb(); } });
-  return { log: pino({ level: 'info' }, stream), lines };
-}
 
 async function started(pipeline: Pipeline, name: string, opts: { meters?: string; idle?: number } = {}) {
   const dbPath = join(tmp.dir, `${name}.duckdb`);
