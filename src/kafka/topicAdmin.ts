@@ -1,5 +1,5 @@
 /** The broker side of starting up: reaching the brokers (with visible backoff), the topics the worker needs, and topic offsets. */
-import { Kafka, KafkaJSError } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Pipeline } from '../config/pipeline.js';
 import { PowerscreenError } from '../errors.js';
@@ -58,7 +58,8 @@ export async function retryRetriable<T>(what: string, fn: () => Promise<T>, log?
     try {
       return await fn();
     } catch (e) {
-      if (!(e instanceof KafkaJSError && e.retriable) || attempt >= attempts) throw e;
+      // kafkajs's errors say so themselves (a named import of its error classes fails under Node's ESM loader)
+      if (!(e instanceof Error && e.name.startsWith('KafkaJS') && (e as { retriable?: boolean }).retriable === true) || attempt >= attempts) throw e;
       log?.warn({ what, error: e.message, retry_in_ms: wait }, 'brokers not ready, retrying');
       await new Promise((r) => setTimeout(r, wait));
     }

@@ -27,6 +27,8 @@ let district: District;
 let readingsTopic: string;
 let reference: { cases: Case[]; readings: number; kwh: number };
 
+const spawned: ChildProcess[] = [];
+
 interface RunningWorker { name: string; proc: ChildProcess; port: number; db: string; log: string }
 
 /** A case as the street office sees it: everything but bookkeeping (revision, names joined on read). */
@@ -58,6 +60,7 @@ async function startWorker(file: string, name: string): Promise<RunningWorker> {
     '--meters', join(tmp.dir, 'data', 'meters.csv'), '--sites', join(tmp.dir, 'data', 'sites.csv'), '--idle-close', '3', '--http-port', String(port),
   ], { stdio: ['ignore', fd, fd], env: { ...process.env, POWERSCREEN_LOG_LEVEL: 'info' } });
   closeSync(fd);
+  spawned.push(proc);
   return { name, proc, port, db, log };
 }
 
@@ -158,7 +161,11 @@ describe('several workers in one consumer group', () => {
     await produceJson(p, readingsTopic, feed.records, feed.invalid);
     await p.disconnect();
   }, 300_000);
-  afterAll(() => tmp.cleanup());
+  afterAll(() => {
+    // a failed scenario leaves its workers running (they would retry a stopped broker for ever)
+    for (const p of spawned) if (p.exitCode === null && !p.signalCode) p.kill('SIGKILL');
+    tmp.cleanup();
+  });
 
   it('three workers over six partitions produce exactly the cases one worker produces', async () => {
     const { pipeline, file } = scenarioPipeline();
