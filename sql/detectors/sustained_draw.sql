@@ -100,10 +100,10 @@ judged_days as (
   select d.*, g.contract_kva, g.street, g.category,
          d.level_kw - d.quiet_kw >= $min_excess_kw
            and coalesce(d.offpeak_level_kw >= $min_offpeak_share * d.level_kw, false) as has_rhythm,
-         -- a working rhythm against its quiet hours: a base load is allowed for a meter beyond its contract share
+         -- a working rhythm against its quiet hours: base_load_categories may keep a base load on at their contract share
+         case when list_contains($base_load_categories, g.category) then $capacity_min_contrast else $min_contrast end as capacity_contrast,
          coalesce(d.level_kw >= $capacity_frac * g.contract_kva, false)
-           and d.level_kw >= case when list_contains($base_load_categories, g.category) then $capacity_min_contrast else $min_contrast end
-                             * greatest(d.quiet_kw, $min_quiet_kw) as over_capacity,
+           and d.level_kw >= capacity_contrast * greatest(d.quiet_kw, $min_quiet_kw) as over_capacity,
          list_contains($peer_categories, g.category) and d.level_kw >= $peer_min_level_kw
            and d.level_kw >= $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as peer_candidate
   from day_levels d
@@ -153,8 +153,7 @@ flagged_windows as (
   where is_working
     and (working_days_in_window >= $min_days or level_kw >= $first_day_capacity_frac * contract_kva)
     -- the window as a whole keeps the contrast too (a heat pump passes it on a mild day or two at most)
-    and window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva and list_contains($base_load_categories, category)
-                                then $capacity_min_contrast else $min_contrast end
+    and window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva then capacity_contrast else $min_contrast end
                            * greatest(window_quiet_kw, $min_quiet_kw)
 ),
 
