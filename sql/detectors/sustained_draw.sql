@@ -4,7 +4,7 @@
 -- runs: day
 -- needs: peers
 -- title: 非工业户长时间持续高负荷（含数据开始前已在生产的作坊）
--- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.working_days:0} 日每日 {evidence.sustained_hours:0} 小时以上持续约 {evidence.level_kw:1} kW[，合同容量 {evidence.contract_kva:0} kVA（用到 {evidence.capacity_pct:0}%）]，平时约 {evidence.quiet_kw:1} kW，日均 {level_kwh_day:kwh} kWh，为同街道同类户中位的 {evidence.peer_ratio:0} 倍；用电时段 {evidence.draw_hours:hours}
+-- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.working_days:0} 日每日 {evidence.sustained_hours:0} 小时以上持续约 {evidence.level_kw:1} kW[，合同容量 {evidence.contract_kva:0} kVA（用到 {evidence.capacity_pct:0}%）]，平时约 {evidence.quiet_kw:1} kW，日均 {level_kwh_day:kwh} kWh，为同街道同类户中位的 {evidence.peer_ratio:1} 倍；用电时段 {evidence.draw_hours:hours}
 -- grain: one row per meter and episode; decided per complete local day over the trailing
 --   window_days of hourly data (causal). Needs hourly-or-finer readings.
 -- why: judges a meter by what it draws, not by whether it changed, so a workshop that was already
@@ -40,6 +40,9 @@
 -- param: peer_categories varchar[] = ['resident','commercial'] [-] (resident|commercial|industrial|other) categories also judged against their peers (where the contract does not settle it)
 -- param: peer_min_level_kw double = 6 [kW] (0..) level that, far above the peers, is a workshop whatever the contract
 -- param: min_peer_ratio double = 3 [1] (0..) daily energy ÷ median daily energy of the same street and category, for that
+-- param: household_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) peer categories judged as households on the peer path: a household's heavy loads sit in its peaks or run all day, so a smaller level held outside them at household_min_peer_ratio is enough (2–3 kW workshops in flats, the issue's small end: on three shape-library districts of other seeds and a winter start, 15-minute feeds, the peer path at 6 kW and 3 × missed 12 of 228 workshops; at 2 kW and 2.5 × 4, none of the hard negatives raised); a business's energy varies far more between its peers (restaurants, shops with long hours), so commercial meters keep peer_min_level_kw and min_peer_ratio
+-- param: household_min_level_kw double = 2 [kW] (0..) the peer path's level for household_categories
+-- param: household_min_peer_ratio double = 2.5 [1] (0..) the peer path's daily energy ÷ peers for household_categories
 -- param: min_hour_covered_min double = 45 [min] (0..60) readings must cover this much of an hour for the hour to count
 -- param: min_day_hours integer = 20 [h] (1..24) counted hours a day needs to be judged
 -- param: draw_share double = 0.5 [1] (0..1) an hour of day is a drawing hour when its median reaches this share of the level
@@ -54,7 +57,9 @@ with level_floors as (
   -- the lowest level that can ever count for a screened meter: its capacity share, or the peer-path level
   select meter_id,
          least(coalesce($capacity_frac * nullif(contract_kva, 0), 1e9),
-               case when list_contains($peer_categories, category) then $peer_min_level_kw else 1e9 end) as min_level_kw
+               case when not list_contains($peer_categories, category) then 1e9
+                    when list_contains($household_categories, category) then $household_min_level_kw
+                    else $peer_min_level_kw end) as min_level_kw
   from meter_groups()
   semi join screened_meters($categories) using (meter_id)
 ),
@@ -102,9 +107,13 @@ judged_days as (
            and coalesce(d.offpeak_level_kw >= $min_offpeak_share * d.level_kw, false) as has_rhythm,
          -- a working rhythm against its quiet hours: base_load_categories may keep a base load on at their contract share
          case when list_contains($base_load_categories, g.category) then $capacity_min_contrast else $min_contrast end as capacity_contrast,
+         -- the peer path: households at a smaller level and ratio than businesses
+         list_contains($household_categories, g.category) as is_household,
+         case when is_household then $household_min_peer_ratio else $min_peer_ratio end as peer_ratio_needed,
          coalesce(d.level_kw >= $capacity_frac * g.contract_kva, false)
            and d.level_kw >= capacity_contrast * greatest(d.quiet_kw, $min_quiet_kw) as over_capacity,
-         list_contains($peer_categories, g.category) and d.level_kw >= $peer_min_level_kw
+         list_contains($peer_categories, g.category)
+           and d.level_kw >= case when is_household then $household_min_level_kw else $peer_min_level_kw end
            and d.level_kw >= $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as peer_candidate
   from day_levels d
   join meter_groups() g using (meter_id)
@@ -123,7 +132,7 @@ candidate_meters as (
 
 working_days as (
   select j.*, p.peer_kwh_day,
-         j.has_rhythm and (j.over_capacity or (j.peer_candidate and j.kwh >= $min_peer_ratio * p.peer_kwh_day)) as is_working
+         j.has_rhythm and (j.over_capacity or (j.peer_candidate and j.kwh >= j.peer_ratio_needed * p.peer_kwh_day)) as is_working
   from judged_days j
   semi join candidate_meters using (meter_id)
   left join peer_day_levels($judge_from_day - ($window_days - 1)) p on p.street = j.street and p.category = j.category and p.day = j.day
@@ -147,7 +156,7 @@ flagged_windows as (
          window_kwh_day / nullif(window_peer_kwh_day, 0) as peer_ratio,
          -- 0.5 at a threshold on min_days days; rises with how far past it (capacity or peers) and with working days seen
          least(1.0, 0.5 + 0.25 * least(1.0, greatest(coalesce((window_level_kw / nullif(contract_kva, 0) - $capacity_frac) / $capacity_frac, 0),
-                                                       coalesce((window_kwh_day / nullif(window_peer_kwh_day, 0) - $min_peer_ratio) / $min_peer_ratio, 0)))
+                                                       coalesce((window_kwh_day / nullif(window_peer_kwh_day, 0) - peer_ratio_needed) / peer_ratio_needed, 0)))
                         + 0.25 * (working_days_in_window - $min_days) / greatest($window_days - $min_days, 1)) as peak_score
   from windows
   where is_working

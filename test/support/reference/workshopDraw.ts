@@ -6,7 +6,8 @@ export interface SustainedDrawParams {
   window_days: number; min_days: number; first_day_capacity_frac: number; sustained_hours: number; quiet_hours: number;
   morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
   offpeak_hours: number; min_offpeak_share: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
-  capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
+  capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; min_peer_ratio: number;
+  household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
 }
 
 export interface RefMeter { category: string; street: string; contract_kva: number | null }
@@ -47,7 +48,11 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const overCapacity = info.contract_kva !== null && info.contract_kva > 0 && level >= p.capacity_frac * info.contract_kva && contrast >= capacityContrast;
       const peer = peerKwhDay(info.street, info.category, day);
       const kwh = kws.reduce((a, b) => a + b, 0);
-      const peerOk = p.peer_categories.includes(info.category) && level >= p.peer_min_level_kw && contrast >= p.min_contrast && peer !== undefined && kwh >= p.min_peer_ratio * peer;
+      // households: a smaller level at a lower ratio to their peers than businesses
+      const household = p.household_categories.includes(info.category);
+      const peerLevel = household ? p.household_min_level_kw : p.peer_min_level_kw;
+      const peerRatio = household ? p.household_min_peer_ratio : p.min_peer_ratio;
+      const peerOk = p.peer_categories.includes(info.category) && level >= peerLevel && contrast >= p.min_contrast && peer !== undefined && kwh >= peerRatio * peer;
       judged.push({ day, working: rhythm && (overCapacity || peerOk), level });
     }
     const flagged: { day: number; firstWorking: number }[] = [];
