@@ -123,3 +123,31 @@ describe('the same district with every meter on a daily feed (what a daily value
     expect(all.precision).toBe(1);
   });
 });
+
+describe('the shape library drawn again: another seed, a winter start, the Spring Festival off (fixtures/district-shapes-winter.json)', () => {
+  const winterDir = tempDir();
+  let winter: District;
+  let winterDb: Db;
+  let winterCases: Case[];
+  beforeAll(async () => {
+    winter = loadDistrict(join(import.meta.dirname, '..', '..', 'fixtures', 'district-shapes-winter.json'));
+    writeDistrict(winter, winterDir.dir);
+    ({ db: winterDb, cases: winterCases } = await backfillDir(winterDir.dir));
+  }, 300_000);
+  afterAll(() => {
+    winterDb?.close();
+    winterDir.cleanup();
+  });
+
+  it('15-minute feeds: workshop recall ≥ 0.95 at precision ≥ 0.9, median delay ≤ 48 h; no hard negative raised', () => {
+    const hourly = winter.truth.filter((t) => t.kind === 'workshop' && t.feed !== 'daily');
+    const hourlyMeters = new Set(winter.truth.filter((t) => t.feed !== 'daily').map((t) => t.meter_id));
+    const s = scoreFamily(winterCases.filter((c) => hourlyMeters.has(c.meter_id)), hourly.map((t) => ({ meter_id: t.meter_id, kind: 'workshop', onset_ms: parseLocalMs(t.onset)! })), 'workshop');
+    const negatives = winter.truth.filter((t) => ['home_office', 'ev_charging', 'heat_pump', 'shop_long', 'flat_heavy', 'flat_new_occupant', 'flat_vacation', 'flat'].includes(t.cohort));
+    console.log(`shapes winter 15-min: recall ${s.found}/${s.labels}, precision ${s.true_cases}/${s.cases}, median delay ${s.median_delay_h} h, worst ${s.worst_delay_h} h`);
+    expect(s.recall).toBeGreaterThanOrEqual(0.95);
+    expect(s.precision).toBeGreaterThanOrEqual(0.9);
+    expect(s.median_delay_h!).toBeLessThanOrEqual(48);
+    expect(negatives.filter((t) => winterCases.some((c) => c.meter_id === t.meter_id)).map((t) => `${t.meter_id} ${t.cohort}`)).toEqual([]);
+  });
+});
