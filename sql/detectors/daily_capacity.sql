@@ -6,14 +6,16 @@
 -- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.high_days:0} 日日均用电 {level_kwh_day:kwh} kWh，相当于合同容量 {evidence.contract_kva:0} kVA 全天运行的 {evidence.capacity_pct:0}%
 -- grain: one row per meter and episode; decided per complete local day from that day's past only
 --   (causal). Works on daily values as well as on interval data (the daily rollup).
--- why: the fast path where only daily energy is known (daily feeds, register feeds). A household
+-- why: needs only daily energy, so it is the fast path on daily and register feeds. A household
 --   uses a small share of its contract over a whole day; a flat that draws, day after day, energy
 --   equal to 60 % of its contract capacity running around the clock holds a workshop's load for
 --   many hours, whether it started within the data or before it (a heat pump stays under 50 %, a
 --   heavy household near 20–35 %). Two high days of three raise it within 72 hours of the first
---   working day. Meters with hourly data are left to sustained_draw.
+--   working day. It judges interval meters too: a continuous process (a granulator, a plating bath,
+--   a kiln run day and night) has no working rhythm, which sustained_draw asks for to leave heat
+--   pumps alone, and nothing else raises one that ran before the data started.
 -- shapes: any workshop large for its contract (machines of ≥ 1.4 × kVA for a ten-hour day, as a
---   flat that jumps to 130 kWh a day on 6 kVA); quiet on heavy households, heat pumps, EV charging.
+--   flat that jumps to 130 kWh a day on 6 kVA), and one running around the clock at ≥ 60 % of it; quiet on heavy households, heat pumps, EV charging.
 -- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
 -- param: capacity_share double = 0.6 [1] (0..1) daily energy ÷ (contract kVA × 24 h) that counts as a high day
 -- param: window_days integer = 3 [d] (1..28) trailing window the high days are counted in
@@ -29,7 +31,7 @@
 with high_days as (
   select meter_id, day, day_no, kwh_day, contract_kva,
          kwh_day / (contract_kva * 24) as capacity_share
-  from daily_feed_days($min_day_coverage * 1440, $categories, $judge_from_day - ($window_days - 1), $last_complete_day)
+  from meter_days($min_day_coverage * 1440, $categories, $judge_from_day - ($window_days - 1), $last_complete_day)
   where contract_kva > 0
     and kwh_day >= $capacity_share * contract_kva * 24
 ),

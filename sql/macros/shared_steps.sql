@@ -73,16 +73,20 @@ create or replace temp macro meter_groups() as table
   from meters_with_data d
   left join meters m using (meter_id);
 
--- The days the daily-feed detectors judge (daily_capacity, working_week, batch_days): complete days
--- from_day..to_day of screened meters without hourly data (sustained_draw and the hourly detectors
--- see those meters' hours), with the meter's peer group and contract capacity.
-create or replace temp macro daily_feed_days(min_covered_min, categories, from_day, to_day) as table
+-- Complete days from_day..to_day of screened meters, with the meter's peer group and contract
+-- capacity (daily_capacity judges every meter's days: energy beyond the contract needs no hours).
+create or replace temp macro meter_days(min_covered_min, categories, from_day, to_day) as table
   select d.meter_id, d.day, d.day_no, d.kwh_day, g.street, g.category, g.contract_kva
   from daily_levels(min_covered_min) d
   semi join screened_meters(categories) using (meter_id)
-  anti join interval_meters() h using (meter_id)
   join meter_groups() g using (meter_id)
   where d.day between from_day and to_day;
+
+-- The days the daily-feed detectors judge (working_week, batch_days): those of meters without hourly
+-- data (sustained_draw and the hourly detectors see those meters' hours).
+create or replace temp macro daily_feed_days(min_covered_min, categories, from_day, to_day) as table
+  select * from meter_days(min_covered_min, categories, from_day, to_day)
+  anti join interval_meters() h using (meter_id);
 
 -- What an ordinary meter of a street and category uses in a day: the median daily energy over
 -- peer_daily, which holds every meter of the deployment (each worker adds its own, reads the rest).
