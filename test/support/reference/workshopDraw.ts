@@ -7,7 +7,8 @@ export interface SustainedDrawParams {
   morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
   offpeak_hours: number; min_offpeak_share: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; min_peer_ratio: number;
-  household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
+  household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number;
+  continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
 }
 
 export interface RefMeter { category: string; street: string; contract_kva: number | null }
@@ -30,7 +31,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
   const out: RefEpisode[] = [];
   for (const [meter, days] of byMeterDay) {
     const info = meters.get(meter) ?? { category: 'other', street: '', contract_kva: null };
-    const judged: { day: number; working: boolean; level: number }[] = [];
+    const judged: { day: number; working: boolean; rhythmDay: boolean; level: number; quiet: number }[] = [];
     for (const [day, hs] of [...days].sort(([a], [b]) => a - b)) {
       if (hs.length < p.min_day_hours) continue;
       const kws = hs.map((h) => h.kw);
@@ -53,13 +54,20 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const peerLevel = household ? p.household_min_level_kw : p.peer_min_level_kw;
       const peerRatio = household ? p.household_min_peer_ratio : p.min_peer_ratio;
       const peerOk = p.peer_categories.includes(info.category) && level >= peerLevel && contrast >= p.min_contrast && peer !== undefined && kwh >= peerRatio * peer;
-      judged.push({ day, working: rhythm && (overCapacity || peerOk), level });
+      // around the clock: no rhythm, judged by its size against the peers
+      const continuous = p.peer_categories.includes(info.category) && level >= p.continuous_min_level_kw && quiet >= p.continuous_min_flatness * level
+        && peer !== undefined && kwh >= p.continuous_min_peer_ratio * peer;
+      const rhythmDay = rhythm && (overCapacity || peerOk);
+      judged.push({ day, working: rhythmDay || continuous, rhythmDay, level, quiet });
     }
     const flagged: { day: number; firstWorking: number }[] = [];
     for (const j of judged) {
       if (!j.working) continue;
       const inWindow = judged.filter((x) => x.working && x.day > j.day - p.window_days * DAY && x.day <= j.day);
       const firstDay = info.contract_kva !== null && j.level >= p.first_day_capacity_frac * info.contract_kva;
+      // a continuous day counts only where the window's days, working or not, are flat as a whole
+      const days = judged.filter((x) => x.day > j.day - p.window_days * DAY && x.day <= j.day);
+      if (!j.rhythmDay && (days.length < p.continuous_min_window_days || median(days.map((x) => x.quiet)) < p.continuous_min_flatness * median(days.map((x) => x.level)))) continue;
       if (inWindow.length >= p.min_days || firstDay) flagged.push({ day: j.day, firstWorking: inWindow[0]!.day });
     }
     for (const ep of islands(flagged, (f) => f.day, p.episode_gap_days * DAY)) {
