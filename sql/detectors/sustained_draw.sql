@@ -47,7 +47,7 @@
 -- param: continuous_min_flatness double = 0.8 [1] (0..1) a day whose quiet level is at least this share of its level runs around the clock (a continuous process: a granulator, a plating bath, a kiln), and so must the window's days taken together (their median quiet level ÷ median level: a heat pump 5 × its street has a flat day or two, at 0.6–0.7 over the week); it has no working rhythm, so it is judged by its size against its peers instead
 -- param: continuous_min_window_days integer = 5 [d] (1..28) days of the window the meter must have been read on for that week's flatness to count (on the first three days of the data a heat pump of the shape library was flat on two and 0.83 over the three)
 -- param: continuous_min_level_kw double = 3 [kW] (0..) such a day's level, at least
--- param: continuous_min_peer_ratio double = 5 [1] (0..) such a day's energy ÷ its street-and-category median, at least: a heat pump cycles and sets back at night (the library's stay under 0.7 flat), and a household that heats all day and night in deep winter stays within a few times its street (real London homes on the coldest fortnights: 66 of 1,500 ever reach 6 × the median on daily values, but not flat around the clock, which daily values cannot show)
+-- param: continuous_min_peer_ratio double = 5 [1] (0..) such a day's energy ÷ its street-and-category median, at least: a heat pump cycles and sets back at night (the library's stay under 0.7 flat), and a household that heats all day and night in deep winter stays within a few times its street (66 of 1,500 real London homes reach 6 × the median over some fortnight on daily values, which cannot show whether they are flat around the clock)
 -- param: min_hour_covered_min double = 45 [min] (0..60) readings must cover this much of an hour for the hour to count
 -- param: min_day_hours integer = 20 [h] (1..24) counted hours a day needs to be judged
 -- param: draw_share double = 0.5 [1] (0..1) an hour of day is a drawing hour when its median reaches this share of the level
@@ -143,16 +143,15 @@ candidate_meters as (
 
 
 working_days as (
-  select * replace (is_rhythm_day or is_continuous_day as is_working,
-                    case when is_rhythm_day then peer_ratio_needed else $continuous_min_peer_ratio end as peer_ratio_needed)
-  from (
-  select j.*, p.peer_kwh_day, false as is_working,
+  select j.* exclude (peer_ratio_needed), p.peer_kwh_day,
          j.has_rhythm and (j.over_capacity or (j.peer_candidate and j.kwh >= j.peer_ratio_needed * p.peer_kwh_day)) as is_rhythm_day,
-         j.continuous_candidate and j.kwh >= $continuous_min_peer_ratio * p.peer_kwh_day as is_continuous_day
+         j.continuous_candidate and j.kwh >= $continuous_min_peer_ratio * p.peer_kwh_day as is_continuous_day,
+         is_rhythm_day or is_continuous_day as is_working,
+         -- the peer ratio the day was judged at (the score grows past it)
+         case when is_rhythm_day then j.peer_ratio_needed else $continuous_min_peer_ratio end as peer_ratio_needed
   from judged_days j
   semi join candidate_meters using (meter_id)
   left join peer_day_levels($judge_from_day - ($window_days - 1)) p on p.street = j.street and p.category = j.category and p.day = j.day
-  )
 ),
 
 windows as (
