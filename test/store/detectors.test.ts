@@ -24,20 +24,21 @@ const hourly = (meter: string, days: number, kw: number): Reading[] =>
   Array.from({ length: days * 24 }, (_, h) => ({ meter_id: meter, ts_ms: START + (h + 1) * 3600_000, interval_min: 60, kwh: kw }));
 
 describe('meters_with_data', () => {
-  it('is filled at every run: a meter first seen after a run is judged by the next, and one with interval data is left to the hourly detectors', async () => {
+  it('is filled at every run: a meter first seen after a run is judged by the next, and it tells interval meters from daily feeds', async () => {
     const db = await openDb(':memory:', { threads: 1 });
     try {
       const settings = parsePipeline({}).detectors;
       await upsertMeters(db, ['a', 'b', 'h'].map((id) => meterSchema.parse({ meter_id: id, category: 'resident', contract_kva: 4 })));
       const store = new ReadingStore(db);
       await store.append([...daily('a', 10, 8), ...hourly('h', 10, 3.5)]);
+      // h holds 3.5 kW around the clock on 4 kVA: a continuous process, raised whatever its feed
       const first = await runDetectors(db, settings, { lastCompleteDayMs: lastCompleteDay(START + 10 * DAY_MS) }, ['daily_capacity']);
-      expect(first.leads).toEqual([]);
-      // b draws 80 kWh a day on 4 kVA (83 % of its contract around the clock); h drew as much, hourly
+      expect(first.leads.map((l) => l.meter_id)).toEqual(['h']);
+      // b draws 80 kWh a day on 4 kVA (83 % of its contract around the clock), as daily values;
       // b's first day was read for its last half-hour only: a daily feed still
       await store.append([{ meter_id: 'b', ts_ms: START, interval_min: 30, kwh: 1.5 }, ...daily('b', 10, 80)]);
       const second = await runDetectors(db, settings, { lastCompleteDayMs: lastCompleteDay(START + 10 * DAY_MS) }, ['daily_capacity']);
-      expect(second.leads.map((l) => l.meter_id)).toEqual(['b']);
+      expect(second.leads.map((l) => l.meter_id).sort()).toEqual(['b', 'h']);
       expect((await db.con.runAndReadAll(`select meter_id, has_interval from meters_with_data order by 1`)).getRows()).toEqual([['a', false], ['b', false], ['h', true]]);
     } finally {
       db.close();
