@@ -20,6 +20,8 @@ import { parseLocalMs } from '../../src/time.js';
 import { tempDir } from '../helpers.js';
 import { toDailyFeeds } from '../support/dailyDistrict.js';
 
+/** The cohorts no workshop case may name: the hard negatives and ordinary homes. */
+const HARD_NEGATIVE_COHORTS: readonly string[] = ['home_office', 'ev_charging', 'heat_pump', 'shop_long', 'flat_heavy', 'flat_new_occupant', 'flat_vacation', 'flat'];
 const tmp = tempDir();
 let district: District;
 let db: Db;
@@ -84,7 +86,7 @@ describe('shape library district (workshops of every shape, existing and new, am
   });
 
   it('no workshop case on the hard negatives, and every site rebound still raised', () => {
-    const negatives = district.truth.filter((t) => ['home_office', 'ev_charging', 'heat_pump', 'shop_long', 'flat_heavy', 'flat_new_occupant', 'flat_vacation', 'flat'].includes(t.cohort));
+    const negatives = district.truth.filter((t) => HARD_NEGATIVE_COHORTS.includes(t.cohort));
     const flagged = negatives.filter((t) => cases.some((c) => c.meter_id === t.meter_id));
     expect(flagged.map((t) => `${t.meter_id} ${t.cohort}`)).toEqual([]);
     const site = scoreFamily(cases, district.truth.filter((t) => t.kind === 'restored').map((t) => ({ meter_id: t.meter_id, kind: 'restored', onset_ms: parseLocalMs(t.onset)! })), 'site');
@@ -143,7 +145,7 @@ describe('the shape library drawn again: another seed, a winter start, the Sprin
     const hourly = winter.truth.filter((t) => t.kind === 'workshop' && t.feed !== 'daily');
     const hourlyMeters = new Set(winter.truth.filter((t) => t.feed !== 'daily').map((t) => t.meter_id));
     const s = scoreFamily(winterCases.filter((c) => hourlyMeters.has(c.meter_id)), hourly.map((t) => ({ meter_id: t.meter_id, kind: 'workshop', onset_ms: parseLocalMs(t.onset)! })), 'workshop');
-    const negatives = winter.truth.filter((t) => ['home_office', 'ev_charging', 'heat_pump', 'shop_long', 'flat_heavy', 'flat_new_occupant', 'flat_vacation', 'flat'].includes(t.cohort));
+    const negatives = winter.truth.filter((t) => HARD_NEGATIVE_COHORTS.includes(t.cohort));
     console.log(`shapes winter 15-min: recall ${s.found}/${s.labels}, precision ${s.true_cases}/${s.cases}, median delay ${s.median_delay_h} h, worst ${s.worst_delay_h} h`);
     expect(s.recall).toBeGreaterThanOrEqual(0.95);
     expect(s.precision).toBeGreaterThanOrEqual(0.9);
