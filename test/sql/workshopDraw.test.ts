@@ -31,15 +31,22 @@ function randomMeters(rand: () => number, n: number, days: number) {
     const category = rand() < 0.7 ? 'resident' : 'commercial';
     const kva = rand() < 0.15 ? null : category === 'resident' ? [4, 6, 8, 10][Math.floor(rand() * 4)]! : [20, 30][Math.floor(rand() * 2)]!;
     meters.set(id, { category, street: `s${i % 2}`, contract_kva: kva });
-    const from = 5 + Math.floor(rand() * 20), to = from + 4 + Math.floor(rand() * 12);
-    const kw = rand() < 0.5 ? 1 + rand() * 12 : 0;
+    // half the businesses and a tenth of the flats work a night shift (from 21:00-23:00 for 8-11 hours,
+    // mostly through the whole deep night), the rest at any hours
+    const nightShift = rand() < (category === 'commercial' ? 0.5 : 0.1);
+    const from = nightShift ? 21 + Math.floor(rand() * 3) : 5 + Math.floor(rand() * 20);
+    const to = from + (nightShift ? 8 + Math.floor(rand() * 4) : 4 + Math.floor(rand() * 12));
+    const kw = nightShift ? 5 + rand() * 8 : rand() < 0.5 ? 1 + rand() * 12 : 0;
     const allDay = rand() < 0.15 ? 1 + rand() * 3 : 0;
-    const onset = START + Math.floor(rand() * days) * DAY_MS;
+    const onset = START + Math.floor(rand() * (nightShift ? days / 2 : days)) * DAY_MS;
     const workdays = 5 + Math.floor(rand() * 3);
+    const shop = category === 'commercial' && !nightShift ? 1.5 + 1.5 * rand() : 0;
     for (let t = START; t < START + days * DAY_MS; t += HOUR_MS) {
       if (rand() < 0.01) continue; // a missing hour
       const h = new Date(t).getUTCHours(), dow = ((new Date(t).getUTCDay() + 6) % 7) + 1;
       let v = 0.2 + (h >= 18 && h < 22 ? 1 : 0) + allDay * (0.7 + 0.3 * rand());
+      // shops open 08:00-21:00, so a business's peers are tens of kWh a day (a night shift is judged against them)
+      if (shop) v += h >= 8 && h < 21 ? shop * (0.9 + 0.2 * rand()) : 0;
       const inBlock = from < 24 ? h >= from && h < Math.min(to, 24) : false;
       const wraps = to > 24 && h < to - 24;
       if (t >= onset && dow <= workdays && (inBlock || wraps)) v += kw * (0.8 + 0.4 * rand());

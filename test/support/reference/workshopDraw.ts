@@ -8,6 +8,7 @@ export interface SustainedDrawParams {
   offpeak_hours: number; min_offpeak_share: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; min_peer_ratio: number;
   household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number;
+  night_categories: string[]; night_start_hour: number; night_end_hour: number; night_min_share: number; night_min_peer_ratio: number;
   continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
 }
 
@@ -52,7 +53,10 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // households: a smaller level at a lower ratio to their peers than businesses
       const household = p.household_categories.includes(info.category);
       const peerLevel = household ? p.household_min_level_kw : p.peer_min_level_kw;
-      const peerRatio = household ? p.household_min_peer_ratio : p.min_peer_ratio;
+      // a business's night shift: every deep-night hour read and at its level
+      const night = hs.filter((h) => hod(h.hour_ms) >= p.night_start_hour && hod(h.hour_ms) < p.night_end_hour).map((h) => h.kw);
+      const nightWork = p.night_categories.includes(info.category) && night.length === p.night_end_hour - p.night_start_hour && Math.min(...night) >= p.night_min_share * level;
+      const peerRatio = household ? p.household_min_peer_ratio : nightWork ? Math.min(p.night_min_peer_ratio, p.min_peer_ratio) : p.min_peer_ratio;
       const peerOk = p.peer_categories.includes(info.category) && level >= peerLevel && contrast >= p.min_contrast && peer !== undefined && kwh >= peerRatio * peer;
       // around the clock: no rhythm, judged by its size against the peers
       const continuous = p.peer_categories.includes(info.category) && level >= p.continuous_min_level_kw && quiet >= p.continuous_min_flatness * level
@@ -67,7 +71,12 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const firstDay = info.contract_kva !== null && j.level >= p.first_day_capacity_frac * info.contract_kva;
       // a continuous day counts only where the window's days, working or not, are flat as a whole
       const days = judged.filter((x) => x.day > j.day - p.window_days * DAY && x.day <= j.day);
-      if (!j.rhythmDay && (days.length < p.continuous_min_window_days || median(days.map((x) => x.quiet)) < p.continuous_min_flatness * median(days.map((x) => x.level)))) continue;
+      const flatWeek = !j.rhythmDay && days.length >= p.continuous_min_window_days && median(days.map((x) => x.quiet)) >= p.continuous_min_flatness * median(days.map((x) => x.level));
+      // otherwise the working days of the window, taken together, keep the contrast (a heat pump passes it on a mild day or two at most)
+      const windowLevel = median(inWindow.map((x) => x.level)), windowQuiet = median(inWindow.map((x) => x.quiet));
+      const atCapacity = info.contract_kva !== null && windowLevel >= p.capacity_frac * info.contract_kva;
+      const windowContrast = (atCapacity && p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast) * Math.max(windowQuiet, p.min_quiet_kw);
+      if (!flatWeek && !(windowLevel >= windowContrast)) continue;
       if (inWindow.length >= p.min_days || firstDay) flagged.push({ day: j.day, firstWorking: inWindow[0]!.day });
     }
     for (const ep of islands(flagged, (f) => f.day, p.episode_gap_days * DAY)) {
