@@ -178,6 +178,7 @@ windows as (
          count(*) filter (where is_continuous_day and not is_rhythm_day) over w as continuous_days_in_window,
          -- how flat the meter's days in the window are, working or not: a heat pump has a flat day or two
          median(quiet_kw) over w / nullif(median(level_kw) over w, 0) as window_flatness,
+         median(quiet_kw) over w as window_days_quiet_kw,
          count(*) over w as days_in_window
   from working_days
   window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
@@ -194,11 +195,14 @@ flagged_windows as (
   from windows
   where is_working
     and (working_days_in_window >= $min_days or level_kw >= $first_day_capacity_frac * contract_kva)
-    -- the window as a whole keeps the contrast too (a heat pump passes it on a mild day or two at most);
+    -- the window as a whole keeps the contrast too (a heat pump passes it on a mild day or two at most),
+    -- against the quiet hours of its working days and of all its days: a heat pump's other days are as
+    -- high and flatter, where a workshop's rest days, or its days before it started, are quieter (a
+    -- heat pump on a timer, raised on two days of seven on a district of unseen shapes);
     -- a continuous process has none, and is judged day by day on its size
     and (is_continuous_day and not is_rhythm_day and window_flatness >= $continuous_min_flatness and days_in_window >= $continuous_min_window_days
          or window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva then capacity_contrast else $min_contrast end
-                           * greatest(window_quiet_kw, $min_quiet_kw))
+                           * greatest(window_quiet_kw, window_days_quiet_kw, $min_quiet_kw))
 ),
 
 draw_hours as (

@@ -75,7 +75,9 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // otherwise the working days of the window, taken together, keep the contrast (a heat pump passes it on a mild day or two at most)
       const windowLevel = median(inWindow.map((x) => x.level)), windowQuiet = median(inWindow.map((x) => x.quiet));
       const atCapacity = info.contract_kva !== null && windowLevel >= p.capacity_frac * info.contract_kva;
-      const windowContrast = (atCapacity && p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast) * Math.max(windowQuiet, p.min_quiet_kw);
+      // …against the quiet hours of all the window's days too: a heat pump's other days are as high and flatter
+      const windowContrast = (atCapacity && p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast)
+        * Math.max(windowQuiet, median(days.map((x) => x.quiet)), p.min_quiet_kw);
       if (!flatWeek && !(windowLevel >= windowContrast)) continue;
       if (inWindow.length >= p.min_days || firstDay) flagged.push({ day: j.day, firstWorking: inWindow[0]!.day });
     }
