@@ -1,4 +1,8 @@
-/** Reference for step_up (see sql/detectors/step_up.sql). Input: complete days of every meter of one street and category. */
+/**
+ * Reference for step_up (see sql/detectors/step_up.sql). Input: complete days of every meter of one
+ * street and category, as daily values: the rule that leaves a step drawing only in a household's
+ * peaks needs hours, which daily values do not have (given/expect case step_up_new_occupants_by_their_hours).
+ */
 import { DAY, islands, median, quantileCont, type RefEpisode } from './common.js';
 
 export interface StepUpParams {
