@@ -15,7 +15,8 @@
 --   category uses: a building whose load doubles at term start, or after new equipment, is still
 --   an ordinary building among its peers; a flat that starts drawing like a workshop is not.
 -- shapes: any new load that shows in many hours of the week against the same hours before (day,
---   night, shifts, cycling); needs weeks of the meter's own history, so not existing workshops.
+--   night, shifts, cycling); needs weeks of the meter's own history, so not existing workshops. A
+--   flat's new load that shows only in a household's peaks is new occupants, and is left.
 -- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
 -- param: baseline_weeks integer = 6 [wk] (1..) weeks of the same hour-of-week forming the baseline
 -- param: min_baseline_weeks integer = 3 [wk] (1..) baseline values needed to judge an hour
@@ -25,6 +26,12 @@
 -- param: z_min double = 6 [1] (0..) robust z-score (excess ÷ 1.4826·MAD) of an anomalous hour
 -- param: min_excess_kw double = 2 [kW] (0..) draw above the baseline median of an anomalous hour, at least
 -- param: min_hours integer = 6 [h] (1..24) anomalous hours that make a day anomalous
+-- param: household_hours_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) for these categories an anomalous day needs household_min_offpeak_hours of its anomalous hours outside a household's morning and evening peaks: new occupants of an empty flat exceed the empty flat's baseline in their peaks alone (a family at 1.5 × its street, raised on a library district of another seed), a workshop's hours run through the day or the night
+-- param: household_min_offpeak_hours integer = 3 [h] (0..24) anomalous hours outside those peaks, at least
+-- param: morning_peak_start_hour integer = 6 [h] (0..23) a household's morning peak starts (local)
+-- param: morning_peak_end_hour integer = 9 [h] (0..24) and ends
+-- param: evening_peak_start_hour integer = 17 [h] (0..23) a household's evening peak starts (local)
+-- param: evening_peak_end_hour integer = 23 [h] (0..24) and ends
 -- param: min_peer_ratio double = 1.5 [1] (0..) the anomalous day's energy ÷ median daily energy of the same street and category, at least
 -- param: confirm_days integer = 7 [d] (1..) trailing window for "sustained"
 -- param: min_anomalous_days integer = 4 [d] (1..) anomalous days in the confirm window, at least
@@ -80,7 +87,7 @@ candidate_history as (
 hour_of_week_baselines as (
   -- the same hour of the week in earlier weeks: the recent baseline (median, MAD) over
   -- baseline_weeks and the long-run upper level over history_weeks, strictly before the hour
-  select c.meter_id, c.hour, c.day, c.kw,
+  select c.meter_id, c.hour, c.day, c.kw, hour(c.hour) as hod,
          median(p.kw) filter (where epoch(p.hour) >= epoch(c.hour) - $baseline_weeks * 7 * 86400) as base_kw,
          mad(p.kw) filter (where epoch(p.hour) >= epoch(c.hour) - $baseline_weeks * 7 * 86400) as mad_kw,
          count(p.kw) filter (where epoch(p.hour) >= epoch(c.hour) - $baseline_weeks * 7 * 86400) as base_weeks,
@@ -91,11 +98,11 @@ hour_of_week_baselines as (
    and p.hour_of_week = c.hour_of_week
    and p.hour < c.hour
    and epoch(p.hour) >= epoch(c.hour) - greatest($baseline_weeks, $history_weeks) * 7 * 86400
-  group by c.meter_id, c.hour, c.day, c.kw
+  group by c.meter_id, c.hour, c.day, c.kw, hod
 ),
 
 anomalous_hours as (
-  select meter_id, day, kw, base_kw,
+  select meter_id, day, hod, kw, base_kw,
          (kw - base_kw) / (1.4826 * mad_kw + $mad_floor_kw) as robust_z
   from hour_of_week_baselines
   where base_weeks >= $min_baseline_weeks
@@ -108,10 +115,11 @@ day_anomalies as (
   -- a day with many anomalous hours, on which the meter uses far more than its peers: its own and
   -- their days both from peer_daily, so they are measured by one coverage rule; both are judged per
   -- day, so the kept rows need no peer rows of older days
-  select a.*
+  select a.* exclude (offpeak_anomalous_hours)
   from (
     select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
            count(*) as anomalous_hours,
+           count(*) filter (where not in_household_peaks(hod, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour)) as offpeak_anomalous_hours,
            sum(kw - base_kw) as excess_kwh,
            sum(base_kw) as base_kwh_in_hours,
            median(robust_z) as median_z
@@ -123,6 +131,8 @@ day_anomalies as (
   join peer_daily own on own.meter_id = a.meter_id and own.day = a.day
   join peer_day_levels($judge_from_day) p on p.street = g.street and p.category = g.category and p.day = a.day
   where own.kwh_day >= $min_peer_ratio * p.peer_kwh_day
+    -- new occupants of an empty flat exceed its baseline in a household's peaks alone
+    and (not list_contains($household_hours_categories, g.category) or a.offpeak_anomalous_hours >= $household_min_offpeak_hours)
 ),
 
 sustained_days as (

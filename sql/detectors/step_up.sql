@@ -193,8 +193,7 @@ flagged_days as (
   join meter_groups() g using (meter_id)
   where not (list_contains($household_hours_categories, g.category)
              and len(f.draw_hours) > 0
-             and list_bool_and(list_transform(f.draw_hours, lambda h: (h >= $morning_peak_start_hour and h < $morning_peak_end_hour)
-                                                                  or (h >= $evening_peak_start_hour and h < $evening_peak_end_hour))))
+             and list_bool_and(list_transform(f.draw_hours, lambda h: in_household_peaks(h, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour))))
 ),
 
 episodes as (

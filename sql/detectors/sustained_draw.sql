@@ -105,8 +105,7 @@ day_levels as (
     select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
            list_sort(list(kw), 'DESC')[$sustained_hours] as level_kw,
            list_sort(list(kw))[$quiet_hours] as quiet_kw,
-           list_sort(list(kw) filter (where not (hod >= $morning_peak_start_hour and hod < $morning_peak_end_hour)
-                                        and not (hod >= $evening_peak_start_hour and hod < $evening_peak_end_hour)), 'DESC')[$offpeak_hours] as offpeak_level_kw,
+           list_sort(list(kw) filter (where not in_household_peaks(hod, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour)), 'DESC')[$offpeak_hours] as offpeak_level_kw,
            sum(kw) as kwh,
            count(*) as hours_seen,
            -- the deep night's lowest hour, where every one of them was read

@@ -11,6 +11,11 @@
 -- first flagged interval - and the case id derived from it - does not depend on arrival order.
 create temp table if not exists judge_horizon (meter_id varchar primary key, through_ts timestamp not null);
 
+-- Whether an hour of day (0-23) lies in a household's morning or evening peak: where a home's heavy
+-- loads sit (cooking, washing, lighting, TV), so a workshop detector asks for draw outside them.
+create or replace temp macro in_household_peaks(hod, morning_start, morning_end, evening_start, evening_end) as
+  (hod >= morning_start and hod < morning_end) or (hod >= evening_start and hod < evening_end);
+
 -- The readings the site detectors judge: all of them, up to a meter's horizon where one is set.
 create or replace temp macro judged_readings() as table
   select r.* from readings r

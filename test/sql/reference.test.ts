@@ -139,6 +139,8 @@ function randomHourly(rand: () => number, meters: number, days: number) {
       let kw = (h < 6 ? 0.15 : h < 9 ? 0.5 : h < 17 ? 0.3 : h < 23 ? 1.2 : 0.2) * scale * (0.6 + 0.8 * rand());
       if (t >= change && kind < 0.4 && dow <= 5 && h >= 8 && h < 18) kw += plateauKw * (0.9 + 0.2 * rand());
       if (t >= change && kind >= 0.4 && kind < 0.6 && h >= 10 && h < 20) kw += plateauKw * rand();
+      // new occupants' kind of change: more drawn in the evening peak only
+      if (t >= change && kind >= 0.6 && kind < 0.75 && h >= 17 && h < 23) kw += plateauKw * (0.9 + 0.2 * rand());
       kw = Math.round(kw * 1000) / 1000;
       readings.push({ meter_id: meter, ts_ms: t + 3600_000, interval_min: 60, kwh: kw });
       hours.push({ meter_id: meter, hour_ms: t, kw });

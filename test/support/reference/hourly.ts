@@ -22,9 +22,11 @@ function byMeter(hours: readonly RefHour[]): Map<string, RefHour[]> {
 export interface BaselineAnomalyParams {
   baseline_weeks: number; min_baseline_weeks: number; history_weeks: number; history_quantile: number; min_excess_ratio: number; z_min: number; min_excess_kw: number;
   min_hours: number; confirm_days: number; min_anomalous_days: number; episode_gap_days: number; min_peer_ratio: number;
+  household_hours_categories: string[]; household_min_offpeak_hours: number;
+  morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
 }
 
-/** All meters are of one street and category (the peer group); every hour of a day is present. */
+/** All meters are residents of one street (the peer group); every hour of a day is present. */
 export function baselineAnomalyReference(hours: readonly RefHour[], lastCompleteDayMs: number, p: BaselineAnomalyParams): RefEpisode[] {
   const out: RefEpisode[] = [];
   // each meter's day (every hour present) and, per day, the peer group's days
@@ -38,6 +40,8 @@ export function baselineAnomalyReference(hours: readonly RefHour[], lastComplete
   }
   for (const [meter, hs] of [...byMeter(hours.filter((h) => dayStart(h.hour_ms) <= lastCompleteDayMs))].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const perDay = new Map<number, number>();
+    const offpeakPerDay = new Map<number, number>();
+    const inPeaks = (x: number) => (x >= p.morning_peak_start_hour && x < p.morning_peak_end_hour) || (x >= p.evening_peak_start_hour && x < p.evening_peak_end_hour);
     for (const h of hs) {
       const how = isodow(h.hour_ms) * 24 + hod(h.hour_ms);
       const sameHour = (weeks: number) => hs.filter((x) => x.hour_ms >= h.hour_ms - weeks * 7 * DAY && x.hour_ms <= h.hour_ms - 1000 && isodow(x.hour_ms) * 24 + hod(x.hour_ms) === how).map((x) => x.kw);
@@ -48,10 +52,13 @@ export function baselineAnomalyReference(hours: readonly RefHour[], lastComplete
       if (h.kw - med >= p.min_excess_kw && h.kw - ref >= p.min_excess_ratio * ref && (h.kw - med) / (1.4826 * mad + 0.05) >= p.z_min) {
         const d = dayStart(h.hour_ms);
         perDay.set(d, (perDay.get(d) ?? 0) + 1);
+        if (!inPeaks(hod(h.hour_ms))) offpeakPerDay.set(d, (offpeakPerDay.get(d) ?? 0) + 1);
       }
     }
     const anomalous = [...perDay]
       .filter(([d, n]) => n >= p.min_hours && dayKwh.get(dayKey(meter, d))! >= p.min_peer_ratio * median(peerByDay.get(d)!))
+      // a resident's anomalous day needs hours outside a household's peaks (new occupants show in them alone)
+      .filter(([d]) => !p.household_hours_categories.includes('resident') || (offpeakPerDay.get(d) ?? 0) >= p.household_min_offpeak_hours)
       .map(([d]) => d).sort((a, b) => a - b);
     const confirmed = anomalous.flatMap((d) => {
       const inWindow = anomalous.filter((x) => x >= d - (p.confirm_days - 1) * DAY && x <= d);
