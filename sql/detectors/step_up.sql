@@ -150,7 +150,7 @@ step_days as (
 ),
 
 judged_steps as (
-  select s.*, len(s.high_series) as high_days, p.peer_kwh_day,
+  select s.*, len(s.high_series) as high_days, p.peer_kwh_day, g.category,
          -- the step: the confirm window's median stays up (the slow, robust test)
          coalesce(s.base_days >= $min_baseline_days
                   and s.confirm_days_seen >= $confirm_days - 1
@@ -189,11 +189,10 @@ flagged_days as (
   -- the hours to visit from the change day (in the confirm window) through the flagged day; a
   -- household's step draws only in its peaks (a family moving into an empty flat: 2 → 28 kWh a day,
   -- 06:00–09:00 and 17:00–23:00, raised on a library district of another seed), a workshop's does not
-  select f.* from with_draw_hours(flagged_steps, $draw_share, $judge_from_day - ($confirm_days - 1), $last_complete_day) f
-  join meter_groups() g using (meter_id)
-  where not (list_contains($household_hours_categories, g.category)
-             and len(f.draw_hours) > 0
-             and list_bool_and(list_transform(f.draw_hours, lambda h: in_household_peaks(h, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour))))
+  select * from with_draw_hours(flagged_steps, $draw_share, $judge_from_day - ($confirm_days - 1), $last_complete_day)
+  where not (list_contains($household_hours_categories, category)
+             and len(draw_hours) > 0
+             and list_bool_and(list_transform(draw_hours, lambda h: in_household_peaks(h, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour))))
 ),
 
 episodes as (

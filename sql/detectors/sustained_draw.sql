@@ -175,9 +175,10 @@ windows as (
          min(day) filter (where is_working) over w as first_working_day,
          median(peer_kwh_day) filter (where is_working) over w as window_peer_kwh_day,
          count(*) filter (where is_continuous_day and not is_rhythm_day) over w as continuous_days_in_window,
-         -- how flat the meter's days in the window are, working or not: a heat pump has a flat day or two
-         median(quiet_kw) over w / nullif(median(level_kw) over w, 0) as window_flatness,
+         -- the meter's days in the window, working or not: how flat they are (a heat pump has a flat
+         -- day or two) and how quiet (a heat pump's other days are as high and flatter)
          median(quiet_kw) over w as window_days_quiet_kw,
+         median(level_kw) over w as window_days_level_kw,
          count(*) over w as days_in_window
   from working_days
   window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
@@ -199,7 +200,8 @@ flagged_windows as (
     -- high and flatter, where a workshop's rest days, or its days before it started, are quieter (a
     -- heat pump on a timer, raised on two days of seven on a district of unseen shapes);
     -- a continuous process has none, and is judged day by day on its size
-    and (is_continuous_day and not is_rhythm_day and window_flatness >= $continuous_min_flatness and days_in_window >= $continuous_min_window_days
+    and (is_continuous_day and not is_rhythm_day and window_days_quiet_kw >= $continuous_min_flatness * nullif(window_days_level_kw, 0)
+         and days_in_window >= $continuous_min_window_days
          or window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva then capacity_contrast else $min_contrast end
                            * greatest(window_quiet_kw, window_days_quiet_kw, $min_quiet_kw))
 ),

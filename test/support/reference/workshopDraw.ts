@@ -71,13 +71,14 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const firstDay = info.contract_kva !== null && j.level >= p.first_day_capacity_frac * info.contract_kva;
       // a continuous day counts only where the window's days, working or not, are flat as a whole
       const days = judged.filter((x) => x.day > j.day - p.window_days * DAY && x.day <= j.day);
-      const flatWeek = !j.rhythmDay && days.length >= p.continuous_min_window_days && median(days.map((x) => x.quiet)) >= p.continuous_min_flatness * median(days.map((x) => x.level));
+      const daysQuiet = median(days.map((x) => x.quiet));
+      const flatWeek = !j.rhythmDay && days.length >= p.continuous_min_window_days && daysQuiet >= p.continuous_min_flatness * median(days.map((x) => x.level));
       // otherwise the working days of the window, taken together, keep the contrast (a heat pump passes it on a mild day or two at most)
       const windowLevel = median(inWindow.map((x) => x.level)), windowQuiet = median(inWindow.map((x) => x.quiet));
       const atCapacity = info.contract_kva !== null && windowLevel >= p.capacity_frac * info.contract_kva;
       // …against the quiet hours of all the window's days too: a heat pump's other days are as high and flatter
       const windowContrast = (atCapacity && p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast)
-        * Math.max(windowQuiet, median(days.map((x) => x.quiet)), p.min_quiet_kw);
+        * Math.max(windowQuiet, daysQuiet, p.min_quiet_kw);
       if (!flatWeek && !(windowLevel >= windowContrast)) continue;
       if (inWindow.length >= p.min_days || firstDay) flagged.push({ day: j.day, firstWorking: inWindow[0]!.day });
     }
