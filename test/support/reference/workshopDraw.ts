@@ -8,13 +8,17 @@ export interface SustainedDrawParams {
   offpeak_hours: number; min_offpeak_share: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; min_peer_ratio: number;
   household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number;
+  home_hours_categories: string[]; home_hours_capacity_frac: number;
   night_categories: string[]; night_start_hour: number; night_end_hour: number; night_min_share: number; night_min_peer_ratio: number;
   continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
+  draw_share: number;
 }
 
 export interface RefMeter { category: string; street: string; contract_kva: number | null }
 
 const hod = (ms: number) => new Date(ms).getUTCHours();
+/** ISO day of week of a local-midnight ms (1 = Monday). */
+const isoDow = (dayMs: number) => ((new Date(dayMs).getUTCDay() + 6) % 7) + 1;
 const kth = (xs: readonly number[], k: number, desc: boolean) => [...xs].sort((a, b) => (desc ? b - a : a - b))[k - 1];
 
 /**
@@ -47,7 +51,11 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // a resident meter beyond its contract share may keep a base load on (capacity_min_contrast); others may not
       const contrast = level / Math.max(quiet, p.min_quiet_kw);
       const capacityContrast = p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast;
-      const overCapacity = info.contract_kva !== null && info.contract_kva > 0 && level >= p.capacity_frac * info.contract_kva && contrast >= capacityContrast;
+      // a day drawing only at home hours (none of the hours between the peaks near the level, or a weekend) is held to a higher share
+      const workday = hs.filter((h) => hod(h.hour_ms) >= p.morning_peak_end_hour && hod(h.hour_ms) < p.evening_peak_start_hour).map((h) => h.kw);
+      const homeHours = p.home_hours_categories.includes(info.category) && (isoDow(day) >= 6 || !workday.length || Math.max(...workday) < p.draw_share * level);
+      const capacityFrac = homeHours ? Math.max(p.home_hours_capacity_frac, p.capacity_frac) : p.capacity_frac;
+      const overCapacity = info.contract_kva !== null && info.contract_kva > 0 && level >= capacityFrac * info.contract_kva && contrast >= capacityContrast;
       const peer = peerKwhDay(info.street, info.category, day);
       const kwh = kws.reduce((a, b) => a + b, 0);
       // households: a smaller level at a lower ratio to their peers than businesses
@@ -114,8 +122,6 @@ export interface WorkingWeekParams {
   min_peer_ratio: number; min_level_kwh: number; min_surplus_kwh: number; episode_gap_days: number;
 }
 
-/** ISO day of week of a local-midnight ms (1 = Monday). */
-const isoDow = (dayMs: number) => ((new Date(dayMs).getUTCDay() + 6) % 7) + 1;
 
 /**
  * working_week (see its SQL header): each meter's daily energy (`days`, covered days only) and the
