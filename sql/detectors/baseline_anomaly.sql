@@ -16,7 +16,9 @@
 --   an ordinary building among its peers; a flat that starts drawing like a workshop is not.
 -- shapes: any new load that shows in many hours of the week against the same hours before (day,
 --   night, shifts, cycling); needs weeks of the meter's own history, so not existing workshops. A
---   flat's new load that shows only in a household's peaks is new occupants, and is left.
+--   flat's new load that shows only in a household's peaks is new occupants, and is left; so is an
+--   empty flat's that shows in its evening and not between the peaks (new occupants in summer,
+--   cooling at night; fixtures/district-shapes-summer.json).
 -- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
 -- param: baseline_weeks integer = 6 [wk] (1..) weeks of the same hour-of-week forming the baseline
 -- param: min_baseline_weeks integer = 3 [wk] (1..) baseline values needed to judge an hour
@@ -28,6 +30,8 @@
 -- param: min_hours integer = 6 [h] (1..24) anomalous hours that make a day anomalous
 -- param: household_hours_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) for these categories an anomalous day needs household_min_offpeak_hours of its anomalous hours outside a household's morning and evening peaks: new occupants of an empty flat exceed the empty flat's baseline in their peaks alone (a family at 1.5 × its street, raised on a library district of another seed), a workshop's hours run through the day or the night
 -- param: household_min_offpeak_hours integer = 3 [h] (0..24) anomalous hours outside those peaks, at least
+-- param: empty_flat_max_kw double = 0.1 [kW] (0..) a baseline at most this over the anomalous hours is an empty flat's: an anomalous day of these categories in it with occupant_min_evening_hours of the evening peak and none between the peaks is a family moving in, whose summer nights add air conditioning outside the peaks (a new occupant of a summer library district was raised), where a workshop moving in draws by day or, at night, without an evening at home
+-- param: occupant_min_evening_hours integer = 3 [h] (0..24) anomalous evening-peak hours of such a day, at least
 -- param: morning_peak_start_hour integer = 6 [h] (0..23) a household's morning peak starts (local)
 -- param: morning_peak_end_hour integer = 9 [h] (0..24) and ends
 -- param: evening_peak_start_hour integer = 17 [h] (0..23) a household's evening peak starts (local)
@@ -115,11 +119,13 @@ day_anomalies as (
   -- a day with many anomalous hours, on which the meter uses far more than its peers: its own and
   -- their days both from peer_daily, so they are measured by one coverage rule; both are judged per
   -- day, so the kept rows need no peer rows of older days
-  select a.* exclude (offpeak_anomalous_hours)
+  select a.* exclude (offpeak_anomalous_hours, workday_anomalous_hours, evening_anomalous_hours)
   from (
     select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
            count(*) as anomalous_hours,
            count(*) filter (where not in_household_peaks(hod, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour)) as offpeak_anomalous_hours,
+           count(*) filter (where hod >= $morning_peak_end_hour and hod < $evening_peak_start_hour) as workday_anomalous_hours,
+           count(*) filter (where hod >= $evening_peak_start_hour and hod < $evening_peak_end_hour) as evening_anomalous_hours,
            sum(kw - base_kw) as excess_kwh,
            sum(base_kw) as base_kwh_in_hours,
            median(robust_z) as median_z
@@ -132,7 +138,12 @@ day_anomalies as (
   join peer_day_levels($judge_from_day) p on p.street = g.street and p.category = g.category and p.day = a.day
   where own.kwh_day >= $min_peer_ratio * p.peer_kwh_day
     -- new occupants of an empty flat exceed its baseline in a household's peaks alone
-    and (not list_contains($household_hours_categories, g.category) or a.offpeak_anomalous_hours >= $household_min_offpeak_hours)
+    and (not list_contains($household_hours_categories, g.category)
+         or a.offpeak_anomalous_hours >= $household_min_offpeak_hours
+            -- a family moving into an empty flat in summer: its peaks and the night it cools
+            and not (a.base_kwh_in_hours <= $empty_flat_max_kw * a.anomalous_hours
+                     and a.workday_anomalous_hours = 0
+                     and a.evening_anomalous_hours >= $occupant_min_evening_hours))
 ),
 
 sustained_days as (

@@ -35,7 +35,10 @@
 --   eight times on one) within a day or two; subtle ones by 4 high days in 7, the slow, robust path.
 --   With every meter of the shape library on a daily feed, the new workshops' median delay went
 --   64 → 42 h and 29 → 31 of 32 were found, none of the hard negatives raised. On interval
---   feeds a resident meter's step drawing only in a household's peaks (new occupants) is left. Existing workshops are sustained_draw's, daily_capacity's, working_week's
+--   feeds a resident meter's step drawing only in a household's peaks (new occupants) is left, and
+--   so is a step out of an empty flat that draws through the evening and nothing between the peaks
+--   (new occupants in summer, who cool at night; fixtures/district-shapes-summer.json); the TS
+--   reference judges daily values and has neither. Existing workshops are sustained_draw's, daily_capacity's, working_week's
 --   and industrial_profile's.
 -- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened (registered industry may draw like a factory)
 -- param: baseline_days integer = 28 [d] (1..) trailing baseline window (before the confirm window)
@@ -61,6 +64,8 @@
 -- param: jump_min_baseline_days integer = 7 [d] (1..) complete baseline days the fast path needs (a workshop that starts in the data's second week is still far above a week of its own level)
 -- param: jump_peer_ratio double = 5 [1] (0..) fast path: the jump days' median ÷ the street-and-category median, at least
 -- param: household_hours_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) on hourly-or-finer data, a step of these categories that draws only in a household's morning and evening peaks is a household (new occupants moving into an empty flat, a family grown), not a workshop, and is left
+-- param: empty_flat_max_kw double = 0.1 [kW] (0..) a reference level at most this (24 × it a day) is an empty flat's: a step from it that draws at least occupant_min_evening_hours of the evening peak and nothing between the peaks is a family moving in, whose summer nights add air conditioning to its peaks (two new occupants of a summer library district were raised), where a workshop moving in draws by day or, at night, without an evening at home
+-- param: occupant_min_evening_hours integer = 3 [h] (0..24) evening-peak hours such a step draws in, at least
 -- param: morning_peak_start_hour integer = 6 [h] (0..23) a household's morning peak starts (local)
 -- param: morning_peak_end_hour integer = 9 [h] (0..24) and ends
 -- param: evening_peak_start_hour integer = 17 [h] (0..23) a household's evening peak starts (local)
@@ -192,7 +197,11 @@ flagged_days as (
   select * from with_draw_hours(flagged_steps, $draw_share, $judge_from_day - ($confirm_days - 1), $last_complete_day)
   where not (list_contains($household_hours_categories, category)
              and len(draw_hours) > 0
-             and list_bool_and(list_transform(draw_hours, lambda h: in_household_peaks(h, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour))))
+             and (list_bool_and(list_transform(draw_hours, lambda h: in_household_peaks(h, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour)))
+                  -- a family moving into an empty flat in summer: its peaks and the night it cools
+                  or ref_kwh_day <= 24 * $empty_flat_max_kw
+                     and len(list_filter(draw_hours, lambda h: h >= $morning_peak_end_hour and h < $evening_peak_start_hour)) = 0
+                     and len(list_filter(draw_hours, lambda h: h >= $evening_peak_start_hour and h < $evening_peak_end_hour)) >= $occupant_min_evening_hours))
 ),
 
 episodes as (

@@ -141,6 +141,12 @@ function randomHourly(rand: () => number, meters: number, days: number) {
       if (t >= change && kind >= 0.4 && kind < 0.6 && h >= 10 && h < 20) kw += plateauKw * rand();
       // new occupants' kind of change: more drawn in the evening peak only
       if (t >= change && kind >= 0.6 && kind < 0.75 && h >= 17 && h < 23) kw += plateauKw * (0.9 + 0.2 * rand());
+      // empty flats (0.03 kW) taken by a family that cools at night in summer, or by a night shift
+      const empty = kind >= 0.75 && kind < 0.9;
+      if (empty && t < change) kw = 0.03;
+      if (empty && t >= change && kind < 0.83 && (h >= 22 || h < 7)) kw += plateauKw * 0.5 * (0.9 + 0.2 * rand());
+      if (empty && t >= change && kind < 0.83 && h >= 17 && h < 22) kw += plateauKw * (0.9 + 0.2 * rand());
+      if (empty && t >= change && kind >= 0.83 && (h >= 22 || h < 6)) kw += plateauKw * (0.9 + 0.2 * rand());
       kw = Math.round(kw * 1000) / 1000;
       readings.push({ meter_id: meter, ts_ms: t + 3600_000, interval_min: 60, kwh: kw });
       hours.push({ meter_id: meter, hour_ms: t, kw });

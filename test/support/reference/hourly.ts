@@ -22,7 +22,7 @@ function byMeter(hours: readonly RefHour[]): Map<string, RefHour[]> {
 export interface BaselineAnomalyParams {
   baseline_weeks: number; min_baseline_weeks: number; history_weeks: number; history_quantile: number; min_excess_ratio: number; z_min: number; min_excess_kw: number;
   min_hours: number; confirm_days: number; min_anomalous_days: number; episode_gap_days: number; min_peer_ratio: number;
-  household_hours_categories: string[]; household_min_offpeak_hours: number;
+  household_hours_categories: string[]; household_min_offpeak_hours: number; empty_flat_max_kw: number; occupant_min_evening_hours: number;
   morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
 }
 
@@ -41,6 +41,8 @@ export function baselineAnomalyReference(hours: readonly RefHour[], lastComplete
   for (const [meter, hs] of [...byMeter(hours.filter((h) => dayStart(h.hour_ms) <= lastCompleteDayMs))].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const perDay = new Map<number, number>();
     const offpeakPerDay = new Map<number, number>();
+    // per day: anomalous hours between the peaks, in the evening peak, and their baseline kWh
+    const workdayPerDay = new Map<number, number>(), eveningPerDay = new Map<number, number>(), baseKwhPerDay = new Map<number, number>();
     const inPeaks = (x: number) => (x >= p.morning_peak_start_hour && x < p.morning_peak_end_hour) || (x >= p.evening_peak_start_hour && x < p.evening_peak_end_hour);
     for (const h of hs) {
       const how = isodow(h.hour_ms) * 24 + hod(h.hour_ms);
@@ -53,12 +55,19 @@ export function baselineAnomalyReference(hours: readonly RefHour[], lastComplete
         const d = dayStart(h.hour_ms);
         perDay.set(d, (perDay.get(d) ?? 0) + 1);
         if (!inPeaks(hod(h.hour_ms))) offpeakPerDay.set(d, (offpeakPerDay.get(d) ?? 0) + 1);
+        const x = hod(h.hour_ms);
+        if (x >= p.morning_peak_end_hour && x < p.evening_peak_start_hour) workdayPerDay.set(d, (workdayPerDay.get(d) ?? 0) + 1);
+        if (x >= p.evening_peak_start_hour && x < p.evening_peak_end_hour) eveningPerDay.set(d, (eveningPerDay.get(d) ?? 0) + 1);
+        baseKwhPerDay.set(d, (baseKwhPerDay.get(d) ?? 0) + med);
       }
     }
     const anomalous = [...perDay]
       .filter(([d, n]) => n >= p.min_hours && dayKwh.get(dayKey(meter, d))! >= p.min_peer_ratio * median(peerByDay.get(d)!))
       // a resident's anomalous day needs hours outside a household's peaks (new occupants show in them alone)
       .filter(([d]) => !p.household_hours_categories.includes('resident') || (offpeakPerDay.get(d) ?? 0) >= p.household_min_offpeak_hours)
+      // …and is not a family moving into an empty flat: the evening at home, nothing between the peaks (in summer it cools at night)
+      .filter(([d, n]) => !p.household_hours_categories.includes('resident')
+        || !(baseKwhPerDay.get(d)! <= p.empty_flat_max_kw * n && !workdayPerDay.get(d) && (eveningPerDay.get(d) ?? 0) >= p.occupant_min_evening_hours))
       .map(([d]) => d).sort((a, b) => a - b);
     const confirmed = anomalous.flatMap((d) => {
       const inWindow = anomalous.filter((x) => x >= d - (p.confirm_days - 1) * DAY && x <= d);
