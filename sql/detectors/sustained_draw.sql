@@ -21,7 +21,8 @@
 --   its peers (daily_capacity raises one at its contract share); a night shift in a shop at twice its
 --   peers; stays quiet on home offices, EV charging, heat pumps (a night setback too), long-hours
 --   shops, bakeries and late bars, heavy households, and families cooling their flats through a
---   summer night (fixtures/district-shapes-summer.json).
+--   summer night (fixtures/district-shapes-summer.json): by their contract share, and on the peer
+--   path by their energy moving with their street's weather.
 -- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
 -- param: window_days integer = 7 [d] (1..28) trailing window the working days are counted in
 -- param: min_days integer = 2 [d] (1..28) working days in the window before a lead is raised (the score grows with the days seen)
@@ -48,6 +49,10 @@
 -- param: household_min_peer_ratio double = 2.5 [1] (0..) the peer path's daily energy ÷ peers for household_categories
 -- param: home_hours_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) categories whose days that draw only at home hours (no hour between the morning and evening peaks near the level, or a weekend day) are held to home_hours_capacity_frac on the capacity path: in summer a family cooling its bedrooms draws 3–4 kW from bedtime to getting up, 40–50 % of its contract (on three summer draws of the library, fixtures/district-shapes-summer.json and seeds 8808 and 9909, capacity_frac raised 13 homes that cool at night or stay in cooling through a weekend; at 0.7 four, and one workshop of 246 lost), while a home's energy still stands against its street's, which cool too, on the peer path. A weekend day counts as home hours too: a six-day factory that met capacity_frac only on its Saturdays was found at 970 h instead of 130 h on the winter draw
 -- param: home_hours_capacity_frac double = 0.7 [1] (0..) capacity_frac for such a day: more than a flat's air conditioners draw together through a night (a night shift in a flat below it is judged on the peer path alone)
+-- param: weather_days integer = 21 [d] (3..60) trailing days over which a meter's day-to-day changes in energy are held against its street's (peer_daily): air conditioning and heating follow the weather, which every home of a street shares, and a workshop's output does not
+-- param: weather_min_days integer = 12 [d] (2..60) such changes (between consecutive days) needed before a meter is judged not to follow the weather; until then it is taken to
+-- param: weather_min_corr double = 0.45 [1] (-1..1) correlation of those changes at which a meter follows its street's weather (on summer library draws the cooling families held 0.82–0.93, night shifts in flats at most 0.38)
+-- param: home_hours_min_level_kw double = 4 [kW] (0..) on the household peer path, an evening-and-night day (no hour between the peaks near the level) of a meter that follows its street's weather needs this level: a flat's air conditioners through a night draw less (where 40 % of a street's homes cool at night, two-bedroom flats and cooling families stood at 2.5–3 × its median home and were raised; a 4 kW floor on every such night instead lost 12 small night shifts of fourteen library draws)
 -- param: night_categories varchar[] = ['commercial'] [-] (resident|commercial|industrial|other) peer categories judged on the night path: a business drawing its level through every hour of the deep night and little by day is working a night shift (夜间生产, how hidden workshops avoid inspectors), which no shop, restaurant or bar does (a bar or KTV closes by 02:00, a bakery starts at 02:00–04:00, EV charging ends within a few hours); households have the household path
 -- param: night_start_hour integer = 0 [h] (0..23) the deep night starts (local)
 -- param: night_end_hour integer = 6 [h] (1..24) and ends
@@ -132,7 +137,8 @@ judged_days as (
          list_contains($household_categories, g.category) as is_household,
          -- a day drawing only when people are at home: evenings, nights, weekends
          list_contains($home_hours_categories, g.category)
-           and (d.dow >= 6 or coalesce(d.workday_max_kw < $draw_share * d.level_kw, true)) as is_home_hours,
+           and coalesce(d.workday_max_kw < $draw_share * d.level_kw, true) as is_evening_and_night,
+         is_evening_and_night or list_contains($home_hours_categories, g.category) and d.dow >= 6 as is_home_hours,
          -- a business's night shift: every deep-night hour at its level
          list_contains($night_categories, g.category) and coalesce(d.night_kw >= $night_min_share * d.level_kw, false) as is_night_work,
          case when is_household then $household_min_peer_ratio
@@ -162,9 +168,34 @@ candidate_meters as (
 ),
 
 
+weather_moves as (
+  -- how a candidate's daily energy moves with its street's from one day to the next, over the
+  -- trailing weather_days (consecutive days only, so a judged day sees the same changes however far
+  -- back the run starts)
+  select meter_id, day,
+         corr(own_change, street_change) over w as weather_corr,
+         count(own_change * street_change) over w as weather_changes
+  from (
+    select o.meter_id, o.day, date_diff('day', date '2000-01-01', o.day) as day_no,
+           case when lag(o.day) over m = o.day - 1 then o.kwh_day - lag(o.kwh_day) over m end as own_change,
+           case when lag(o.day) over m = o.day - 1 then p.peer_kwh_day - lag(p.peer_kwh_day) over m end as street_change
+    from peer_daily o
+    semi join candidate_meters using (meter_id)
+    join meter_groups() g using (meter_id)
+    join peer_day_levels($judge_from_day - ($window_days - 1) - $weather_days) p on p.street = g.street and p.category = g.category and p.day = o.day
+    where o.kwh_day is not null and o.day >= $judge_from_day - ($window_days - 1) - $weather_days and o.day <= $last_complete_day
+    window m as (partition by o.meter_id order by o.day)
+  )
+  window w as (partition by meter_id order by day_no range between ($weather_days - 1) preceding and current row)
+),
+
 working_days as (
   select j.* exclude (peer_ratio_needed), p.peer_kwh_day,
-         j.has_rhythm and (j.over_capacity or (j.peer_candidate and j.kwh >= j.peer_ratio_needed * p.peer_kwh_day)) as is_rhythm_day,
+         -- a home's night that follows its street's weather (cooling, heating) is held to more than a flat's air conditioners draw
+         -- (a meter whose energy does not change at all has no correlation, NaN, and follows nothing)
+         not coalesce(w.weather_changes >= $weather_min_days and (isnan(w.weather_corr) or w.weather_corr < $weather_min_corr), false) as follows_weather,
+         j.is_household and j.is_evening_and_night and follows_weather and j.level_kw < $home_hours_min_level_kw as is_home_weather_load,
+         j.has_rhythm and (j.over_capacity or (j.peer_candidate and not is_home_weather_load and j.kwh >= j.peer_ratio_needed * p.peer_kwh_day)) as is_rhythm_day,
          j.continuous_candidate and j.kwh >= $continuous_min_peer_ratio * p.peer_kwh_day as is_continuous_day,
          is_rhythm_day or is_continuous_day as is_working,
          -- the peer ratio the day was judged at (the score grows past it)
@@ -172,6 +203,7 @@ working_days as (
   from judged_days j
   semi join candidate_meters using (meter_id)
   left join peer_day_levels($judge_from_day - ($window_days - 1)) p on p.street = j.street and p.category = j.category and p.day = j.day
+  left join weather_moves w on w.meter_id = j.meter_id and w.day = j.day
 ),
 
 windows as (

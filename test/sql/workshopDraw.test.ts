@@ -26,6 +26,8 @@ function randomMeters(rand: () => number, n: number, days: number) {
   const hours: RefHour[] = [];
   const readings: Reading[] = [];
   const meters = new Map<string, RefMeter>();
+  // one summer's heat a day, shared by every meter: a fifth of the flats cool their bedrooms with it at night
+  const heat = Array.from({ length: days }, () => 0.3 + 0.7 * rand());
   for (let i = 0; i < n; i++) {
     const id = `m${i}`;
     const category = rand() < 0.7 ? 'resident' : 'commercial';
@@ -41,6 +43,7 @@ function randomMeters(rand: () => number, n: number, days: number) {
     const onset = START + Math.floor(rand() * (nightShift ? days / 2 : days)) * DAY_MS;
     const workdays = 5 + Math.floor(rand() * 3);
     const shop = category === 'commercial' && !nightShift ? 1.5 + 1.5 * rand() : 0;
+    const coolingKw = category === 'resident' && rand() < 0.2 ? 2.5 + 2 * rand() : 0;
     for (let t = START; t < START + days * DAY_MS; t += HOUR_MS) {
       if (rand() < 0.01) continue; // a missing hour
       const h = new Date(t).getUTCHours(), dow = ((new Date(t).getUTCDay() + 6) % 7) + 1;
@@ -52,6 +55,7 @@ function randomMeters(rand: () => number, n: number, days: number) {
       const inBlock = from < 24 ? h >= from && h < Math.min(to, 24) : false;
       const wraps = to > 24 && h < to - 24;
       if (t >= onset && dow <= workdays && (inBlock || wraps)) v += kw * (0.8 + 0.4 * rand());
+      if (coolingKw && (h >= 22 || h < 7)) v += coolingKw * heat[Math.floor((t - START) / DAY_MS)]!;
       v = Math.round(v * 1000) / 1000;
       hours.push({ meter_id: id, hour_ms: t, kw: v });
       readings.push({ meter_id: id, ts_ms: t + HOUR_MS, interval_min: 60, kwh: v });
@@ -73,7 +77,9 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
       // peers from the store's own peer_daily (refreshed by the run above), as the detector reads them
       const peerRows = (await db.con.runAndReadAll(`select coalesce(m.street, '') as street, coalesce(m.category, 'other') as category, epoch_ms(p.day) as peer_day, median(p.kwh_day) as kwh from peer_daily p left join meters m using (meter_id) where p.kwh_day is not null group by all`)).getRowObjectsJS();
       const peers = new Map(peerRows.map((r) => [`${r.street}|${r.category}|${Number(r.peer_day)}`, Number(r.kwh)]));
-      const ref = sustainedDrawReference(hours, meters, (s, c, d) => peers.get(`${s}|${c}|${d}`), last, defaults.sustained_draw as never);
+      const ownRows = (await db.con.runAndReadAll(`select meter_id, epoch_ms(day) as day, kwh_day from peer_daily where kwh_day is not null`)).getRowObjectsJS();
+      const own = new Map(ownRows.map((r) => [`${r.meter_id}|${Number(r.day)}`, Number(r.kwh_day)]));
+      const ref = sustainedDrawReference(hours, meters, (s, c, d) => peers.get(`${s}|${c}|${d}`), (m, d) => own.get(`${m}|${d}`), last, defaults.sustained_draw as never);
       expect(sql.map(key).sort()).toEqual(ref.map(key).sort());
       expect(ref.length).toBeGreaterThan(0);
     } finally {

@@ -8,7 +8,8 @@ export interface SustainedDrawParams {
   offpeak_hours: number; min_offpeak_share: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; min_peer_ratio: number;
   household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number;
-  home_hours_categories: string[]; home_hours_capacity_frac: number;
+  home_hours_categories: string[]; home_hours_capacity_frac: number; home_hours_min_level_kw: number;
+  weather_days: number; weather_min_days: number; weather_min_corr: number;
   night_categories: string[]; night_start_hour: number; night_end_hour: number; night_min_share: number; night_min_peer_ratio: number;
   continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
   draw_share: number;
@@ -21,11 +22,20 @@ const hod = (ms: number) => new Date(ms).getUTCHours();
 const isoDow = (dayMs: number) => ((new Date(dayMs).getUTCDay() + 6) % 7) + 1;
 const kth = (xs: readonly number[], k: number, desc: boolean) => [...xs].sort((a, b) => (desc ? b - a : a - b))[k - 1];
 
+/** Pearson correlation; NaN when either side does not vary (as DuckDB's corr). */
+function pearson(xs: readonly number[], ys: readonly number[]): number {
+  const n = xs.length, mx = xs.reduce((a, b) => a + b, 0) / n, my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) { sxy += (xs[i]! - mx) * (ys[i]! - my); sxx += (xs[i]! - mx) ** 2; syy += (ys[i]! - my) ** 2; }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
+}
+
 /**
  * `hours`: every meter's hourly kW (covered hours only); `peerKwhDay(street, category, day)`: the
- * street-and-category median daily energy (peer_daily); lastCompleteDayMs: days judged through.
+ * street-and-category median daily energy (peer_daily); `ownKwhDay(meter, day)`: the meter's own
+ * peer_daily energy; lastCompleteDayMs: days judged through.
  */
-export function sustainedDrawReference(hours: readonly RefHour[], meters: ReadonlyMap<string, RefMeter>, peerKwhDay: (street: string, category: string, day: number) => number | undefined, lastCompleteDayMs: number, p: SustainedDrawParams): RefEpisode[] {
+export function sustainedDrawReference(hours: readonly RefHour[], meters: ReadonlyMap<string, RefMeter>, peerKwhDay: (street: string, category: string, day: number) => number | undefined, ownKwhDay: (meter: string, day: number) => number | undefined, lastCompleteDayMs: number, p: SustainedDrawParams): RefEpisode[] {
   const byMeterDay = new Map<string, Map<number, RefHour[]>>();
   for (const h of hours) {
     const day = Math.floor(h.hour_ms / DAY) * DAY;
@@ -53,7 +63,8 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const capacityContrast = p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast;
       // a day drawing only at home hours (none of the hours between the peaks near the level, or a weekend) is held to a higher share
       const workday = hs.filter((h) => hod(h.hour_ms) >= p.morning_peak_end_hour && hod(h.hour_ms) < p.evening_peak_start_hour).map((h) => h.kw);
-      const homeHours = p.home_hours_categories.includes(info.category) && (isoDow(day) >= 6 || !workday.length || Math.max(...workday) < p.draw_share * level);
+      const eveningAndNight = p.home_hours_categories.includes(info.category) && (!workday.length || Math.max(...workday) < p.draw_share * level);
+      const homeHours = eveningAndNight || (p.home_hours_categories.includes(info.category) && isoDow(day) >= 6);
       const capacityFrac = homeHours ? Math.max(p.home_hours_capacity_frac, p.capacity_frac) : p.capacity_frac;
       const overCapacity = info.contract_kva !== null && info.contract_kva > 0 && level >= capacityFrac * info.contract_kva && contrast >= capacityContrast;
       const peer = peerKwhDay(info.street, info.category, day);
@@ -65,7 +76,20 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const night = hs.filter((h) => hod(h.hour_ms) >= p.night_start_hour && hod(h.hour_ms) < p.night_end_hour).map((h) => h.kw);
       const nightWork = p.night_categories.includes(info.category) && night.length === p.night_end_hour - p.night_start_hour && Math.min(...night) >= p.night_min_share * level;
       const peerRatio = household ? p.household_min_peer_ratio : nightWork ? Math.min(p.night_min_peer_ratio, p.min_peer_ratio) : p.min_peer_ratio;
-      const peerOk = p.peer_categories.includes(info.category) && level >= peerLevel && contrast >= p.min_contrast && peer !== undefined && kwh >= peerRatio * peer;
+      // a home's night that follows its street's weather (its day-to-day changes against the street median's) needs more than air conditioning draws
+      const own = (d: number) => ownKwhDay(meter, d), street = (d: number) => peerKwhDay(info.street, info.category, d);
+      let follows = true;
+      if (own(day) !== undefined && street(day) !== undefined) {
+        const ownChanges: number[] = [], streetChanges: number[] = [];
+        for (let d = day - (p.weather_days - 1) * DAY; d <= day; d += DAY) {
+          const [o1, o0, s1, s0] = [own(d), own(d - DAY), street(d), street(d - DAY)];
+          if (o1 !== undefined && o0 !== undefined && s1 !== undefined && s0 !== undefined) { ownChanges.push(o1 - o0); streetChanges.push(s1 - s0); }
+        }
+        const c = pearson(ownChanges, streetChanges);
+        follows = !(ownChanges.length >= p.weather_min_days && (Number.isNaN(c) || c < p.weather_min_corr));
+      }
+      const homeWeatherLoad = household && eveningAndNight && follows && level < p.home_hours_min_level_kw;
+      const peerOk = p.peer_categories.includes(info.category) && level >= peerLevel && contrast >= p.min_contrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad;
       // around the clock: no rhythm, judged by its size against the peers
       const continuous = p.peer_categories.includes(info.category) && level >= p.continuous_min_level_kw && quiet >= p.continuous_min_flatness * level
         && peer !== undefined && kwh >= p.continuous_min_peer_ratio * peer;
