@@ -124,7 +124,7 @@ day_anomalies as (
     select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
            count(*) as anomalous_hours,
            count(*) filter (where not in_household_peaks(hod, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour)) as offpeak_anomalous_hours,
-           count(*) filter (where hod >= $morning_peak_end_hour and hod < $evening_peak_start_hour) as workday_anomalous_hours,
+           count(*) filter (where between_household_peaks(hod, $morning_peak_end_hour, $evening_peak_start_hour)) as workday_anomalous_hours,
            count(*) filter (where hod >= $evening_peak_start_hour and hod < $evening_peak_end_hour) as evening_anomalous_hours,
            sum(kw - base_kw) as excess_kwh,
            sum(base_kw) as base_kwh_in_hours,

@@ -200,7 +200,7 @@ flagged_days as (
              and (list_bool_and(list_transform(draw_hours, lambda h: in_household_peaks(h, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour)))
                   -- a family moving into an empty flat in summer: its peaks and the night it cools
                   or ref_kwh_day <= 24 * $empty_flat_max_kw
-                     and len(list_filter(draw_hours, lambda h: h >= $morning_peak_end_hour and h < $evening_peak_start_hour)) = 0
+                     and not list_bool_or(list_transform(draw_hours, lambda h: between_household_peaks(h, $morning_peak_end_hour, $evening_peak_start_hour)))
                      and len(list_filter(draw_hours, lambda h: h >= $evening_peak_start_hour and h < $evening_peak_end_hour)) >= $occupant_min_evening_hours))
 ),
 

@@ -116,7 +116,7 @@ day_levels as (
            list_sort(list(kw) filter (where not in_household_peaks(hod, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour)), 'DESC')[$offpeak_hours] as offpeak_level_kw,
            sum(kw) as kwh,
            count(*) as hours_seen,
-           max(kw) filter (where hod >= $morning_peak_end_hour and hod < $evening_peak_start_hour) as workday_max_kw,
+           max(kw) filter (where between_household_peaks(hod, $morning_peak_end_hour, $evening_peak_start_hour)) as workday_max_kw,
            isodow(day) as dow,
            -- the deep night's lowest hour, where every one of them was read
            case when count(*) filter (where hod >= $night_start_hour and hod < $night_end_hour) = $night_end_hour - $night_start_hour

@@ -16,6 +16,11 @@ create temp table if not exists judge_horizon (meter_id varchar primary key, thr
 create or replace temp macro in_household_peaks(hod, morning_start, morning_end, evening_start, evening_end) as
   (hod >= morning_start and hod < morning_end) or (hod >= evening_start and hod < evening_end);
 
+-- Whether an hour of day lies between those peaks: when a household is mostly out and a day
+-- workshop works (a family moving in, or cooling its nights in summer, draws nothing here).
+create or replace temp macro between_household_peaks(hod, morning_end, evening_start) as
+  hod >= morning_end and hod < evening_start;
+
 -- The readings the site detectors judge: all of them, up to a meter's horizon where one is set.
 create or replace temp macro judged_readings() as table
   select r.* from readings r
