@@ -14,9 +14,12 @@
 --   and night alike (no contrast with its own quiet hours). The level is the sustained_hours-th
 --   highest hour of the day, so a lunch break, cycling machines, two shifts or a night shift do
 --   not break it (robust where industrial_profile's flat-plateau test is not). A resident meter
---   holding half its contract capacity for most of a working day is not a household.
+--   holding half its contract capacity for most of a working day is not a household, and none
+--   holds its whole contract for hours: at that share an evening shift counts though it sits in a
+--   household's evening peak, and a half day counts on short_hours between the peaks.
 -- shapes: day, lunch break, two shifts, night only, cycling machines, batch days, six- and
---   seven-day weeks, a real plant's curve, and real sites' curves that keep a base load on when
+--   seven-day weeks, an evening shift (18:00–02:00) or a half day (08:00–13:00) at the whole
+--   contract, a real plant's curve, and real sites' curves that keep a base load on when
 --   idle (five Cambridge buildings', fixtures/district-shapes.json); a continuous process far above
 --   its peers (daily_capacity raises one at its contract share); a night shift in a shop at twice its
 --   peers; stays quiet on home offices, EV charging, heat pumps (a night setback too), long-hours
@@ -35,6 +38,8 @@
 -- param: evening_peak_end_hour integer = 23 [h] (0..24) and ends
 -- param: offpeak_hours integer = 6 [h] (1..15) outside those peaks the level must hold this many hours…
 -- param: min_offpeak_share double = 0.6 [1] (0..1) …at this share of the day's level (a home's long heavy evening does not; a workshop's day or night shift does, at 0.8 or more: at 0.5 a 55 kWh/day household on 8 kVA, whose daytime held 1.7 kW against a 3.4 kW evening, was raised on a district of shapes the library never had; on the five library draws 0.6 and 0.65 found the same workshops)
+-- param: full_capacity_frac double = 0.9 [1] (0..) a day holding this share of its contract for sustained_hours has a working rhythm whatever its hours: no home holds its whole connection for a working day's length, while an evening shift (18:00–02:00) spends most of its hours in a household's evening peak and failed min_offpeak_share (on a district of unseen shapes, 12 of 16 evening shifts already running were missed, flats at their contract and a shop above it among them)
+-- param: short_hours integer = 4 [h] (1..23) hours between the household peaks that, held at full_capacity_frac of the contract, make a working day however short the day is (a half-day workshop, 08:00–13:00, has no sustained_hours at its level: on a district of unseen shapes 15 of 16 already running were missed, most drawing their whole contract or more); never on a first day alone
 -- param: min_excess_kw double = 1.5 [kW] (0..) level above the quiet level, at least
 -- param: min_contrast double = 3 [1] (1..) level ÷ quiet level, at least (an all-day load is no working rhythm)
 -- param: capacity_min_contrast double = 2.2 [1] (1..) the same, for a meter of base_load_categories at capacity_frac of its contract: real sites keep 20–45 % of their working load on when idle (compressors, kilns, ventilation; the Cambridge curves of the shape library), where a heat pump's days stay under 2
@@ -78,13 +83,15 @@ with level_floors as (
          least(coalesce($capacity_frac * nullif(contract_kva, 0), 1e9),
                case when not list_contains($peer_categories, category) then 1e9
                     when list_contains($household_categories, category) then least($household_min_level_kw, $continuous_min_level_kw)
-                    else least($peer_min_level_kw, $continuous_min_level_kw) end) as min_level_kw
+                    else least($peer_min_level_kw, $continuous_min_level_kw) end) as min_level_kw,
+         $full_capacity_frac * nullif(contract_kva, 0) as short_floor_kw
   from meter_groups()
   semi join screened_meters($categories) using (meter_id)
 ),
 
 profiled_meters as (
-  -- a day's level reaches that floor only with sustained_hours hours at it on that day: a meter
+  -- a day's level reaches that floor only with sustained_hours hours at it on that day (or
+  -- short_hours between the peaks at its short floor): a meter
   -- without such a day in the days read (most households) is not profiled day by day at all.
   -- Hours below every meter's floor are dropped before the join, and only the profiled meters' hours
   -- are kept for the steps below (at 100k meters a week of hours is 17 M rows, and 2 % of them reach
@@ -98,6 +105,7 @@ profiled_meters as (
       and h.kw >= f.min_level_kw
     group by h.meter_id, h.day
     having count(*) >= $sustained_hours
+        or count(*) filter (where between_household_peaks(h.hod, $morning_peak_end_hour, $evening_peak_start_hour) and h.kw >= f.short_floor_kw) >= $short_hours
   )
 ),
 
@@ -112,6 +120,7 @@ day_levels as (
   select * from (
     select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
            list_sort(list(kw), 'DESC')[$sustained_hours] as level_kw,
+           list_sort(list(kw) filter (where between_household_peaks(hod, $morning_peak_end_hour, $evening_peak_start_hour)), 'DESC')[$short_hours] as short_level_kw,
            list_sort(list(kw))[$quiet_hours] as quiet_kw,
            list_sort(list(kw) filter (where not in_household_peaks(hod, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour)), 'DESC')[$offpeak_hours] as offpeak_level_kw,
            sum(kw) as kwh,
@@ -127,10 +136,23 @@ day_levels as (
   where hours_seen >= $min_day_hours
 ),
 
+short_days as (
+  -- a short day at the whole contract is judged at its short level; a day whose sustained level
+  -- reaches capacity_frac keeps it (and with it the first-day path), as before
+  select * exclude (short_level_kw, level_kw), case when is_short_day then short_level_kw else level_kw end as level_kw
+  from (
+    select d.*, coalesce(d.level_kw < $capacity_frac * g.contract_kva and d.short_level_kw >= $full_capacity_frac * g.contract_kva, false) as is_short_day
+    from day_levels d
+    join meter_groups() g using (meter_id)
+  )
+),
+
 judged_days as (
   select d.*, g.contract_kva, g.street, g.category,
+         -- outside the household peaks, or at the whole contract whatever the hours (an evening shift)
          d.level_kw - d.quiet_kw >= $min_excess_kw
-           and coalesce(d.offpeak_level_kw >= $min_offpeak_share * d.level_kw, false) as has_rhythm,
+           and (coalesce(d.offpeak_level_kw >= $min_offpeak_share * d.level_kw, false)
+                or coalesce(d.level_kw >= $full_capacity_frac * g.contract_kva, false)) as has_rhythm,
          -- a working rhythm against its quiet hours: base_load_categories may keep a base load on at their contract share
          case when list_contains($base_load_categories, g.category) then $capacity_min_contrast else $min_contrast end as capacity_contrast,
          -- the peer path: households at a smaller level and ratio than businesses
@@ -153,7 +175,7 @@ judged_days as (
          list_contains($peer_categories, g.category)
            and d.level_kw >= $continuous_min_level_kw
            and d.quiet_kw >= $continuous_min_flatness * d.level_kw as continuous_candidate
-  from day_levels d
+  from short_days d
   join meter_groups() g using (meter_id)
 ),
 
@@ -164,7 +186,7 @@ candidate_meters as (
   select meter_id from judged_days
   where (has_rhythm and (over_capacity or peer_candidate)) or continuous_candidate
   group by meter_id
-  having count(*) >= $min_days or bool_or(level_kw >= $first_day_capacity_frac * contract_kva)
+  having count(*) >= $min_days or bool_or(level_kw >= $first_day_capacity_frac * contract_kva and not is_short_day)
 ),
 
 
@@ -219,7 +241,9 @@ windows as (
          -- day or two) and how quiet (a heat pump's other days are as high and flatter)
          median(quiet_kw) over w as window_days_quiet_kw,
          median(level_kw) over w as window_days_level_kw,
-         count(*) over w as days_in_window
+         count(*) over w as days_in_window,
+         -- the hours a day the level was held: short_hours when every working day so far was short
+         case when bool_and(is_short_day) filter (where is_working) over w then $short_hours else $sustained_hours end as level_hours
   from working_days
   window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
 ),
@@ -234,7 +258,7 @@ flagged_windows as (
                         + 0.25 * (working_days_in_window - $min_days) / greatest($window_days - $min_days, 1)) as peak_score
   from windows
   where is_working
-    and (working_days_in_window >= $min_days or level_kw >= $first_day_capacity_frac * contract_kva)
+    and (working_days_in_window >= $min_days or level_kw >= $first_day_capacity_frac * contract_kva and not is_short_day)
     -- the window as a whole keeps the contrast too (a heat pump passes it on a mild day or two at most),
     -- against the quiet hours of its working days and of all its days: a heat pump's other days are as
     -- high and flatter, where a workshop's rest days, or its days before it started, are quieter (a
@@ -291,7 +315,7 @@ select e.meter_id,
          peer_ratio: e.peer_ratio,
          working_days: e.working_days_in_window,
          window_days: $window_days,
-         sustained_hours: $sustained_hours,
+         sustained_hours: e.level_hours,
          draw_hours: e.draw_hours,
          continuous_days: nullif(e.continuous_days_in_window, 0),
          flagged_days: e.flagged_days

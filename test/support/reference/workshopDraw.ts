@@ -5,7 +5,7 @@ import type { RefHour } from './hourly.js';
 export interface SustainedDrawParams {
   window_days: number; min_days: number; first_day_capacity_frac: number; sustained_hours: number; quiet_hours: number;
   morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
-  offpeak_hours: number; min_offpeak_share: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
+  offpeak_hours: number; min_offpeak_share: number; full_capacity_frac: number; short_hours: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; min_peer_ratio: number;
   household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number;
   home_hours_categories: string[]; home_hours_capacity_frac: number; home_hours_min_level_kw: number;
@@ -46,23 +46,30 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
   const out: RefEpisode[] = [];
   for (const [meter, days] of byMeterDay) {
     const info = meters.get(meter) ?? { category: 'other', street: '', contract_kva: null };
-    const judged: { day: number; working: boolean; rhythmDay: boolean; level: number; quiet: number }[] = [];
+    const judged: { day: number; working: boolean; rhythmDay: boolean; level: number; quiet: number; short: boolean }[] = [];
     for (const [day, hs] of [...days].sort(([a], [b]) => a - b)) {
       if (hs.length < p.min_day_hours) continue;
       const kws = hs.map((h) => h.kw);
-      const level = kth(kws, p.sustained_hours, true);
+      const sustained = kth(kws, p.sustained_hours, true);
+      // a short day between the peaks at the whole contract is judged at its short level
+      const between = hs.filter((h) => hod(h.hour_ms) >= p.morning_peak_end_hour && hod(h.hour_ms) < p.evening_peak_start_hour).map((h) => h.kw);
+      const shortLevel = kth(between, p.short_hours, true);
+      const full = info.contract_kva !== null && info.contract_kva > 0 ? p.full_capacity_frac * info.contract_kva : undefined;
+      const short = sustained !== undefined && full !== undefined && shortLevel !== undefined && sustained < p.capacity_frac * info.contract_kva! && shortLevel >= full;
+      const level = short ? shortLevel : sustained;
       const quiet = kth(kws, p.quiet_hours, false);
       const offpeak = kth(hs.filter((h) => {
         const x = hod(h.hour_ms);
         return !(x >= p.morning_peak_start_hour && x < p.morning_peak_end_hour) && !(x >= p.evening_peak_start_hour && x < p.evening_peak_end_hour);
       }).map((h) => h.kw), p.offpeak_hours, true);
       if (level === undefined || quiet === undefined) continue;
-      const rhythm = level - quiet >= p.min_excess_kw && offpeak !== undefined && offpeak >= p.min_offpeak_share * level;
+      // outside the household peaks, or at the whole contract whatever the hours
+      const rhythm = level - quiet >= p.min_excess_kw && ((offpeak !== undefined && offpeak >= p.min_offpeak_share * level) || (full !== undefined && level >= full));
       // a resident meter beyond its contract share may keep a base load on (capacity_min_contrast); others may not
       const contrast = level / Math.max(quiet, p.min_quiet_kw);
       const capacityContrast = p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast;
       // a day drawing only at home hours (none of the hours between the peaks near the level, or a weekend) is held to a higher share
-      const workday = hs.filter((h) => hod(h.hour_ms) >= p.morning_peak_end_hour && hod(h.hour_ms) < p.evening_peak_start_hour).map((h) => h.kw);
+      const workday = between;
       const eveningAndNight = p.home_hours_categories.includes(info.category) && (!workday.length || Math.max(...workday) < p.draw_share * level);
       const homeHours = eveningAndNight || (p.home_hours_categories.includes(info.category) && isoDow(day) >= 6);
       const capacityFrac = homeHours ? Math.max(p.home_hours_capacity_frac, p.capacity_frac) : p.capacity_frac;
@@ -94,13 +101,13 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const continuous = p.peer_categories.includes(info.category) && level >= p.continuous_min_level_kw && quiet >= p.continuous_min_flatness * level
         && peer !== undefined && kwh >= p.continuous_min_peer_ratio * peer;
       const rhythmDay = rhythm && (overCapacity || peerOk);
-      judged.push({ day, working: rhythmDay || continuous, rhythmDay, level, quiet });
+      judged.push({ day, working: rhythmDay || continuous, rhythmDay, level, quiet, short });
     }
     const flagged: { day: number; firstWorking: number }[] = [];
     for (const j of judged) {
       if (!j.working) continue;
       const inWindow = judged.filter((x) => x.working && x.day > j.day - p.window_days * DAY && x.day <= j.day);
-      const firstDay = info.contract_kva !== null && j.level >= p.first_day_capacity_frac * info.contract_kva;
+      const firstDay = info.contract_kva !== null && j.level >= p.first_day_capacity_frac * info.contract_kva && !j.short;
       // a continuous day counts only where the window's days, working or not, are flat as a whole
       const days = judged.filter((x) => x.day > j.day - p.window_days * DAY && x.day <= j.day);
       const daysQuiet = median(days.map((x) => x.quiet));
