@@ -39,7 +39,7 @@
 -- param: offpeak_hours integer = 6 [h] (1..15) outside those peaks the level must hold this many hours…
 -- param: min_offpeak_share double = 0.6 [1] (0..1) …at this share of the day's level (a home's long heavy evening does not; a workshop's day or night shift does, at 0.8 or more: at 0.5 a 55 kWh/day household on 8 kVA, whose daytime held 1.7 kW against a 3.4 kW evening, was raised on a district of shapes the library never had; on the five library draws 0.6 and 0.65 found the same workshops)
 -- param: full_capacity_frac double = 0.9 [1] (0..) a day holding this share of its contract for sustained_hours has a working rhythm whatever its hours: no home holds its whole connection for a working day's length, while an evening shift (18:00–02:00) spends most of its hours in a household's evening peak and failed min_offpeak_share (on a district of unseen shapes, 12 of 16 evening shifts already running were missed, flats at their contract and a shop above it among them)
--- param: short_hours integer = 4 [h] (1..23) hours between the household peaks that, held at full_capacity_frac of the contract, make a working day however short the day is (a half-day workshop, 08:00–13:00, has no sustained_hours at its level: on a district of unseen shapes 15 of 16 already running were missed, most drawing their whole contract or more); never on a first day alone
+-- param: short_hours integer = 4 [h] (1..23) hours between the household peaks that, held at full_capacity_frac of the contract, make a working day however short the day is (a half-day workshop, 08:00–13:00, has no sustained_hours at its level: on a district of unseen shapes 15 of 16 already running were missed, most drawing their whole contract or more); never on a first day alone, nor on a weekend day of home_hours_categories
 -- param: min_excess_kw double = 1.5 [kW] (0..) level above the quiet level, at least
 -- param: min_contrast double = 3 [1] (1..) level ÷ quiet level, at least (an all-day load is no working rhythm)
 -- param: capacity_min_contrast double = 2.2 [1] (1..) the same, for a meter of base_load_categories at capacity_frac of its contract: real sites keep 20–45 % of their working load on when idle (compressors, kilns, ventilation; the Cambridge curves of the shape library), where a heat pump's days stay under 2
@@ -141,7 +141,9 @@ short_days as (
   -- reaches capacity_frac keeps it (and with it the first-day path), as before
   select * exclude (short_level_kw, level_kw), case when is_short_day then short_level_kw else level_kw end as level_kw
   from (
-    select d.*, coalesce(d.level_kw < $capacity_frac * g.contract_kva and d.short_level_kw >= $full_capacity_frac * g.contract_kva, false) as is_short_day
+    select d.*, coalesce(d.level_kw < $capacity_frac * g.contract_kva and d.short_level_kw >= $full_capacity_frac * g.contract_kva, false)
+                -- a home's weekend day is home hours (a car charged at midday on Saturday and Sunday)
+                and not (list_contains($home_hours_categories, g.category) and d.dow >= 6) as is_short_day
     from day_levels d
     join meter_groups() g using (meter_id)
   )

@@ -55,7 +55,8 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const between = hs.filter((h) => hod(h.hour_ms) >= p.morning_peak_end_hour && hod(h.hour_ms) < p.evening_peak_start_hour).map((h) => h.kw);
       const shortLevel = kth(between, p.short_hours, true);
       const full = info.contract_kva !== null && info.contract_kva > 0 ? p.full_capacity_frac * info.contract_kva : undefined;
-      const short = sustained !== undefined && full !== undefined && shortLevel !== undefined && sustained < p.capacity_frac * info.contract_kva! && shortLevel >= full;
+      const short = sustained !== undefined && full !== undefined && shortLevel !== undefined && sustained < p.capacity_frac * info.contract_kva! && shortLevel >= full
+        && !(p.home_hours_categories.includes(info.category) && isoDow(day) >= 6);
       const level = short ? shortLevel : sustained;
       const quiet = kth(kws, p.quiet_hours, false);
       const offpeak = kth(hs.filter((h) => {
