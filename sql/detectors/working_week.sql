@@ -22,7 +22,8 @@
 -- shapes: existing day-shift and batch workshops on daily feeds, six-day (Sunday off) and
 --   five-day weeks, of 5 kW or more; not seven-day or night-only workshops (no weekly rhythm:
 --   daily_capacity finds those that are large for their contract; the others need hourly data),
---   and not 2-3 kW ones (a daily value cannot tell them from those households). A new working week
+--   and not 2-3 kW ones (a daily value cannot tell them from those households) unless they stand
+--   at a quarter of a small contract through the day (capacity_share). A new working week
 --   with a lower surplus (weekdays doubled from the window before) raised 10 London homes: not used.
 -- param: categories varchar[] = ['resident','commercial'] [-] (resident|commercial|industrial|other) meter categories screened
 -- param: window_days integer = 21 [d] (7..42) trailing window the week is judged over
@@ -33,6 +34,8 @@
 -- param: min_peer_ratio double = 2.5 [1] (1..) weekday median ÷ the street-and-category median daily energy, at least
 -- param: min_level_kwh double = 20 [kWh] (0..) weekday median daily energy, at least
 -- param: min_surplus_kwh double = 40 [kWh] (0..) weekday median − the low weekend days' median, at least: a 5 kW machine for 8 hours (real London households that use more on weekdays reach 56 kWh, most stay under 30)
+-- param: capacity_share double = 0.25 [1] (0..1) a weekday median of at least this share of the contract (kVA × 24 h) needs only capacity_min_surplus_kwh: the surplus is there for households whose supply allows them large days (the London homes that use more on weekdays draw 20-56 kWh on 14-23 kVA supplies, under 0.17 of them), while a 4-6 kVA flat holding a machine through its weekdays stands at 0.25-0.4 (on the shape library with every feed daily, 15 workshops already running were missed, several for a surplus of 16-38 kWh). A meter without a contract keeps min_surplus_kwh
+-- param: capacity_min_surplus_kwh double = 15 [kWh] (0..) the surplus for such a meter: 2 kW through a working day
 -- param: min_day_coverage double = 0.75 [1] (0..1) share of a day the readings must cover for the day to count
 -- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
 -- implicit: last_complete_day date — the last local day the data watermark has passed
@@ -53,7 +56,7 @@ candidates as (
 ),
 
 weekday_windows as (
-  select c.meter_id, c.day, c.day_no, any_value(c.street) as street, any_value(c.category) as category,
+  select c.meter_id, c.day, c.day_no, any_value(c.street) as street, any_value(c.category) as category, any_value(c.contract_kva) as contract_kva,
          min(x.day) as window_first_day,
          median(x.kwh_day) filter (where x.dow <= 5) as weekday_kwh,
          count(*) filter (where x.dow <= 5) as weekdays,
@@ -109,7 +112,7 @@ flagged as (
     and low_weekends >= $min_low_weekends
     and quiet_weekdays <= $max_quiet_weekday_share * weekdays
     and peer_ratio >= $min_peer_ratio
-    and weekday_kwh - weekend_kwh >= $min_surplus_kwh
+    and weekday_kwh - weekend_kwh >= case when weekday_kwh >= $capacity_share * nullif(contract_kva, 0) * 24 then $capacity_min_surplus_kwh else $min_surplus_kwh end
 ),
 
 episodes as (

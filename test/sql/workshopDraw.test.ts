@@ -124,21 +124,23 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
     const rand = rng(seed * 7919 + 5);
     const db = await openDb(':memory:', { threads: 1 });
     try {
-      const { days, readings } = dailyMeters('w', rand, () => {
+      const { days, readings, kvas } = dailyMeters('w', rand, () => {
         const kind = rand();
         // a workshop working five or six days, of a size either side of min_surplus_kwh (40), in a
-        // small flat; an EV charged on random days; a heavy household; half of the street ordinary
+        // small flat; an EV charged on random days; a heavy household; half of the street ordinary.
+        // Contracts of 4-16 kVA or none, so some stand at capacity_share and some do not
         const base = kind < 0.25 ? 5 + rand() * 6 : 8 + rand() * 10;
-        const size = 25 + rand() * 40;
+        const size = (kind < 0.12 ? 10 : 25) + rand() * 40;
         return {
           base,
+          kva: [4, 6, 8, 16, null][Math.floor(rand() * 5)]!,
           load: (_d, dow, kwh) => kind < 0.25 ? kwh + (dow <= (kind < 0.12 ? 5 : 6) && rand() < 0.95 ? size * (0.8 + rand() * 0.4) : 0)
             : kind < 0.4 ? kwh + (rand() < 0.7 ? 15 + rand() * 20 : 0)
             : kind < 0.5 ? kwh * 3 : kwh,
         };
       });
-      const { sql, peers, last } = await runDaily(db, 'working_week', days, readings);
-      const ref = workingWeekReference(days, (d) => peers.get(d), last, defaults.working_week as never);
+      const { sql, peers, last } = await runDaily(db, 'working_week', days, readings, kvas);
+      const ref = workingWeekReference(days, kvas, (d) => peers.get(d), last, defaults.working_week as never);
       expect(sql.map(key).sort()).toEqual(ref.map(key).sort());
       expect(ref.length).toBeGreaterThan(0);
     } finally {
@@ -178,12 +180,14 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
  * 40 meters × 42 daily values (4 % of days missing): each meter's usual day (its base, ±30 %) with
  * the load its kind adds (meter() draws the kind; load(day index, ISO weekday, usual kWh) the day).
  */
-function dailyMeters(prefix: string, rand: () => number, meter: () => { base: number; load: (d: number, dow: number, kwh: number) => number }) {
+function dailyMeters(prefix: string, rand: () => number, meter: () => { base: number; load: (d: number, dow: number, kwh: number) => number; kva?: number | null }) {
   const days = new Map<string, Map<number, number>>();
+  const kvas = new Map<string, number | null>();
   const readings: Reading[] = [];
   for (let i = 0; i < 40; i++) {
     const id = `${prefix}${i}`;
-    const { base, load } = meter();
+    const { base, load, kva } = meter();
+    kvas.set(id, kva ?? null);
     const m = new Map<number, number>();
     for (let d = 0; d < 42; d++) {
       if (rand() < 0.04) continue;
@@ -195,12 +199,12 @@ function dailyMeters(prefix: string, rand: () => number, meter: () => { base: nu
     }
     days.set(id, m);
   }
-  return { days, readings };
+  return { days, readings, kvas };
 }
 
 /** Store daily values of one street's flats, run one daily-feed detector, and read the peer medians it judged against. */
-async function runDaily(db: Awaited<ReturnType<typeof openDb>>, detector: string, days: ReadonlyMap<string, unknown>, readings: Reading[]): Promise<{ sql: Lead[]; peers: Map<number, number>; last: number }> {
-  await upsertMeters(db, [...days.keys()].map((id) => meterSchema.parse({ meter_id: id, street: 's', category: 'resident' })));
+async function runDaily(db: Awaited<ReturnType<typeof openDb>>, detector: string, days: ReadonlyMap<string, unknown>, readings: Reading[], kvas?: ReadonlyMap<string, number | null>): Promise<{ sql: Lead[]; peers: Map<number, number>; last: number }> {
+  await upsertMeters(db, [...days.keys()].map((id) => meterSchema.parse({ meter_id: id, street: 's', category: 'resident', contract_kva: kvas?.get(id) ?? '' })));
   await new ReadingStore(db).append(readings);
   const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
   const sql = await runDetector(db, loadRegistry().get(detector)!, (defaults as Record<string, Record<string, unknown>>)[detector]!, { lastCompleteDayMs: last }, defaults);

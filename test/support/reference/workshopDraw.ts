@@ -151,7 +151,7 @@ export function dailyCapacityReference(days: ReadonlyMap<string, ReadonlyMap<num
 
 export interface WorkingWeekParams {
   window_days: number; min_weekdays: number; min_low_weekends: number; weekend_share: number; max_quiet_weekday_share: number;
-  min_peer_ratio: number; min_level_kwh: number; min_surplus_kwh: number; episode_gap_days: number;
+  min_peer_ratio: number; min_level_kwh: number; min_surplus_kwh: number; capacity_share: number; capacity_min_surplus_kwh: number; episode_gap_days: number;
 }
 
 
@@ -159,7 +159,7 @@ export interface WorkingWeekParams {
  * working_week (see its SQL header): each meter's daily energy (`days`, covered days only) and the
  * street-and-category median daily energy of every day (`peerKwhDay`).
  */
-export function workingWeekReference(days: ReadonlyMap<string, ReadonlyMap<number, number>>, peerKwhDay: (day: number) => number | undefined, lastCompleteDayMs: number, p: WorkingWeekParams): RefEpisode[] {
+export function workingWeekReference(days: ReadonlyMap<string, ReadonlyMap<number, number>>, kva: ReadonlyMap<string, number | null>, peerKwhDay: (day: number) => number | undefined, lastCompleteDayMs: number, p: WorkingWeekParams): RefEpisode[] {
   const out: RefEpisode[] = [];
   for (const [meter, byDay] of days) {
     const all = [...byDay].filter(([d]) => d <= lastCompleteDayMs).sort(([a], [b]) => a - b);
@@ -186,7 +186,10 @@ export function workingWeekReference(days: ReadonlyMap<string, ReadonlyMap<numbe
       for (let x = win[0]![0]; x <= d; x += DAY) if (isoDow(x) <= 5 && peerKwhDay(x) !== undefined) peerDays.push(peerKwhDay(x)!);
       if (!peerDays.length) continue;
       const ratio = level / median(peerDays);
-      if (lowWeekends >= p.min_low_weekends && quiet <= p.max_quiet_weekday_share * weekdays.length && ratio >= p.min_peer_ratio && level - median(lowQuiet) >= p.min_surplus_kwh) flagged.push({ d, first: win[0]![0] });
+      // a meter at capacity_share of its contract needs a smaller surplus over its weekends
+      const c = kva.get(meter);
+      const surplus = c && level >= p.capacity_share * c * 24 ? p.capacity_min_surplus_kwh : p.min_surplus_kwh;
+      if (lowWeekends >= p.min_low_weekends && quiet <= p.max_quiet_weekday_share * weekdays.length && ratio >= p.min_peer_ratio && level - median(lowQuiet) >= surplus) flagged.push({ d, first: win[0]![0] });
     }
     for (const ep of islands(flagged, (f) => f.d, p.episode_gap_days * DAY)) {
       out.push({ meter_id: meter, episode_start_ms: ep[0]!.first, detected_at_ms: ep[0]!.d + DAY, window_end_ms: ep[ep.length - 1]!.d + DAY });
