@@ -141,7 +141,8 @@ short_days as (
   -- reaches capacity_frac keeps it (and with it the first-day path), as before
   select * exclude (short_level_kw, level_kw), case when is_short_day then short_level_kw else level_kw end as level_kw
   from (
-    select d.*, coalesce(d.level_kw < $capacity_frac * g.contract_kva and d.short_level_kw >= $full_capacity_frac * g.contract_kva, false)
+    select d.*, g.contract_kva, g.street, g.category,
+           coalesce(d.level_kw < $capacity_frac * g.contract_kva and d.short_level_kw >= $full_capacity_frac * g.contract_kva, false)
                 -- a home's weekend day is home hours (a car charged at midday on Saturday and Sunday)
                 and not (list_contains($home_hours_categories, g.category) and d.dow >= 6) as is_short_day
     from day_levels d
@@ -150,35 +151,35 @@ short_days as (
 ),
 
 judged_days as (
-  select d.*, g.contract_kva, g.street, g.category,
+  -- short_days carries the meter's contract, street and category
+  select d.*,
          -- outside the household peaks, or at the whole contract whatever the hours (an evening shift)
          d.level_kw - d.quiet_kw >= $min_excess_kw
            and (coalesce(d.offpeak_level_kw >= $min_offpeak_share * d.level_kw, false)
-                or coalesce(d.level_kw >= $full_capacity_frac * g.contract_kva, false)) as has_rhythm,
+                or coalesce(d.level_kw >= $full_capacity_frac * d.contract_kva, false)) as has_rhythm,
          -- a working rhythm against its quiet hours: base_load_categories may keep a base load on at their contract share
-         case when list_contains($base_load_categories, g.category) then $capacity_min_contrast else $min_contrast end as capacity_contrast,
+         case when list_contains($base_load_categories, d.category) then $capacity_min_contrast else $min_contrast end as capacity_contrast,
          -- the peer path: households at a smaller level and ratio than businesses
-         list_contains($household_categories, g.category) as is_household,
+         list_contains($household_categories, d.category) as is_household,
          -- a day drawing only when people are at home: evenings, nights, weekends
-         list_contains($home_hours_categories, g.category)
+         list_contains($home_hours_categories, d.category)
            and coalesce(d.workday_max_kw < $draw_share * d.level_kw, true) as is_evening_and_night,
-         is_evening_and_night or list_contains($home_hours_categories, g.category) and d.dow >= 6 as is_home_hours,
+         is_evening_and_night or list_contains($home_hours_categories, d.category) and d.dow >= 6 as is_home_hours,
          -- a business's night shift: every deep-night hour at its level
-         list_contains($night_categories, g.category) and coalesce(d.night_kw >= $night_min_share * d.level_kw, false) as is_night_work,
+         list_contains($night_categories, d.category) and coalesce(d.night_kw >= $night_min_share * d.level_kw, false) as is_night_work,
          case when is_household then $household_min_peer_ratio
               when is_night_work then least($night_min_peer_ratio, $min_peer_ratio)
               else $min_peer_ratio end as peer_ratio_needed,
-         coalesce(d.level_kw >= case when is_home_hours then greatest($home_hours_capacity_frac, $capacity_frac) else $capacity_frac end * g.contract_kva, false)
+         coalesce(d.level_kw >= case when is_home_hours then greatest($home_hours_capacity_frac, $capacity_frac) else $capacity_frac end * d.contract_kva, false)
            and d.level_kw >= capacity_contrast * greatest(d.quiet_kw, $min_quiet_kw) as over_capacity,
-         list_contains($peer_categories, g.category)
+         list_contains($peer_categories, d.category)
            and d.level_kw >= case when is_household then $household_min_level_kw else $peer_min_level_kw end
            and d.level_kw >= $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as peer_candidate,
          -- around the clock: no rhythm, judged by size against the peers
-         list_contains($peer_categories, g.category)
+         list_contains($peer_categories, d.category)
            and d.level_kw >= $continuous_min_level_kw
            and d.quiet_kw >= $continuous_min_flatness * d.level_kw as continuous_candidate
   from short_days d
-  join meter_groups() g using (meter_id)
 ),
 
 candidate_meters as (
@@ -196,10 +197,9 @@ weather_meters as (
   -- the only meters whose weather is read: households with an evening-and-night day on the peer
   -- path under home_hours_min_level_kw (the weather decides nothing else); their streets' medians
   -- over the weather_days are all that is computed (at 100k meters every street's cost 0.75 s a close)
-  select distinct j.meter_id, g.street || '|' || g.category as peer_group
+  select distinct j.meter_id, peer_group_key(j.street, j.category) as peer_group
   from judged_days j
   semi join candidate_meters using (meter_id)
-  join meter_groups() g using (meter_id)
   where j.is_household and j.is_evening_and_night and j.peer_candidate and j.level_kw < $home_hours_min_level_kw
 ),
 

@@ -98,17 +98,20 @@ create or replace temp macro daily_feed_days(min_covered_min, categories, from_d
   select * from meter_days(min_covered_min, categories, from_day, to_day)
   anti join interval_meters() h using (meter_id);
 
+-- A street-and-category peer group as one value (peer_day_levels' only_groups).
+create or replace temp macro peer_group_key(street, category) as street || '|' || category;
+
 -- What an ordinary meter of a street and category uses in a day: the median daily energy over
 -- peer_daily, which holds every meter of the deployment (each worker adds its own, reads the rest).
 -- Days from from_day on (an incremental close needs only its windows' days). only_groups: these
--- 'street|category' groups only (NULL = every group), for a step that reads a few groups over many days.
+-- peer_group_key groups only (NULL = every group), for a step that reads a few groups over many days.
 create or replace temp macro peer_day_levels(from_day, only_groups := NULL::varchar[]) as table
   select coalesce(m.street, '') as street, coalesce(m.category, 'other') as category, p.day,
          median(p.kwh_day) as peer_kwh_day
   from peer_daily p
   left join meters m using (meter_id)
   where p.kwh_day is not null and p.day >= from_day
-    and (only_groups is null or list_contains(only_groups, coalesce(m.street, '') || '|' || coalesce(m.category, 'other')))
+    and (only_groups is null or list_contains(only_groups, peer_group_key(coalesce(m.street, ''), coalesce(m.category, 'other'))))
   group by all;
 
 -- One row per meter and local day of hourly draw: the working-hours band's mean and spread, the
