@@ -70,8 +70,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const contrast = level / Math.max(quiet, p.min_quiet_kw);
       const capacityContrast = p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast;
       // a day drawing only at home hours (none of the hours between the peaks near the level, or a weekend) is held to a higher share
-      const workday = between;
-      const eveningAndNight = p.home_hours_categories.includes(info.category) && (!workday.length || Math.max(...workday) < p.draw_share * level);
+      const eveningAndNight = p.home_hours_categories.includes(info.category) && (!between.length || Math.max(...between) < p.draw_share * level);
       const homeHours = eveningAndNight || (p.home_hours_categories.includes(info.category) && isoDow(day) >= 6);
       const capacityFrac = homeHours ? Math.max(p.home_hours_capacity_frac, p.capacity_frac) : p.capacity_frac;
       const overCapacity = info.contract_kva !== null && info.contract_kva > 0 && level >= capacityFrac * info.contract_kva && contrast >= capacityContrast;
