@@ -19,6 +19,17 @@ const ISO_RE =
  * Returns undefined when the text is not a valid timestamp.
  */
 export function parseLocalMs(text: string): number | undefined {
+  // a feed sends every meter's reading of one interval together: the same text, over and over
+  if (text === lastParsed.text) return lastParsed.ms;
+  const ms = parseIsoLocalMs(text);
+  lastParsed.text = text;
+  lastParsed.ms = ms;
+  return ms;
+}
+
+const lastParsed: { text: string | undefined; ms: number | undefined } = { text: undefined, ms: undefined };
+
+function parseIsoLocalMs(text: string): number | undefined {
   const m = ISO_RE.exec(text.trim());
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, off] = m;

@@ -23,6 +23,13 @@ describe('time', () => {
     }
     expect(parseLocalMs('2026-11-21T08:15:00+14:00')).toBeDefined();
   });
+  it('reads the same text the same way however often it comes, valid or not', () => {
+    // parseLocalMs keeps the last text it read (a feed repeats each interval's timestamp)
+    const a = '2026-11-21T08:15:00+08:00', b = '2026-11-21T08:30:00+08:00';
+    for (const t of [a, a, b, 'nonsense', 'nonsense', a, '2026-02-30T00:00:00', b]) {
+      expect(parseLocalMs(t), t).toBe(t === a ? Date.UTC(2026, 10, 21, 8, 15) : t === b ? Date.UTC(2026, 10, 21, 8, 30) : undefined);
+    }
+  });
   it('puts an interval ending at midnight into the previous day', () => {
     expect(formatDate(dayOfIntervalEnd(parseLocalMs('2026-11-22T00:00:00')!))).toBe('2026-11-21');
     expect(formatDate(dayOfIntervalEnd(parseLocalMs('2026-11-22T00:15:00')!))).toBe('2026-11-22');
