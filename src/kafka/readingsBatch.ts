@@ -22,17 +22,19 @@ export interface DecodedReadings {
   /** Readings a decoder already validated (Arrow columns). */
   valid: Reading[];
   dead: DeadLetter[];
-  byOffset: Map<number, ReadingMessage>;
-  /** Records each message held: a one-record message is dead-lettered with its own bytes. */
-  recordsPerOffset: Map<number, number>;
+  /** The messages decoded, and beside each the records it held (a one-record message is dead-lettered with its own bytes). */
+  decoded: ReadingMessage[];
+  recordCounts: number[];
 }
 
 export function decodeReadings(messages: readonly ReadingMessage[], topic: string, partition: number, maxMessageBytes: number, defaultIntervalMin: number): DecodedReadings {
   const raw: RawBatch = { records: [], rows: [], broken: [] };
   const valid: Reading[] = [];
   const dead: DeadLetter[] = [];
-  const byOffset = new Map<number, ReadingMessage>();
-  const recordsPerOffset = new Map<number, number>();
+  // arrays, not maps by offset: only a batch with rejects looks a message up again, and a map
+  // entry per message cost more than decoding the message (a 137k-message batch of single readings)
+  const decoded: ReadingMessage[] = [];
+  const recordCounts: number[] = [];
   for (const m of messages) {
     const d = decodeMessage(m.value, (m.headers ?? {}) as Record<string, unknown>, maxMessageBytes, defaultIntervalMin);
     if (!d.ok) {
@@ -44,11 +46,11 @@ export function decodeReadings(messages: readonly ReadingMessage[], topic: strin
       raw.records.push(rec);
       raw.rows.push(offset);
     }
-    recordsPerOffset.set(offset, d.records.length);
+    decoded.push(m);
+    recordCounts.push(d.records.length);
     if (d.readings) for (const r of d.readings) valid.push(r);
-    byOffset.set(offset, m);
   }
-  return { raw, valid, dead, byOffset, recordsPerOffset };
+  return { raw, valid, dead, decoded, recordCounts };
 }
 
 /** A bulk message with more rejected elements than this goes to the DLQ once, whole, not element by element. */
@@ -64,9 +66,12 @@ export function rejectsToDeadLetters(rejects: readonly Reject[], d: DecodedReadi
   const perOffset = new Map<number, Reject[]>();
   for (const r of rejects) (perOffset.get(r.row) ?? perOffset.set(r.row, []).get(r.row)!).push(r);
   const out: DeadLetter[] = [];
+  if (!perOffset.size) return out;
+  const indexOf = new Map(d.decoded.map((m, i) => [Number(m.offset), i]));
   for (const [row, rs] of perOffset) {
-    const m = d.byOffset.get(row);
-    const records = d.recordsPerOffset.get(row) ?? 0;
+    const i = indexOf.get(row);
+    const m = i === undefined ? undefined : d.decoded[i];
+    const records = i === undefined ? 0 : d.recordCounts[i]!;
     if (m && rs.length > BULK_DEAD_LETTER_ELEMENTS) {
       out.push({
         topic, partition, offset: String(row), key: m.key, value: m.value,

@@ -140,7 +140,7 @@ describe('fuzz: Kafka messages on every topic the worker reads', () => {
           expect(p.read).toBe(p.readings.length + p.rejects.length + p.registerBase);
           for (const r of p.rejects) expect(r.reason).toMatch(REASON);
           // every message is either dead-lettered whole or had its records counted
-          expect(d.dead.length + d.byOffset.size).toBe(chunk.filter((m) => m.value !== null).length + chunk.filter((m) => m.value === null && d.dead.some((x) => x.offset === m.offset)).length);
+          expect(d.dead.length + d.decoded.length).toBe(chunk.filter((m) => m.value !== null).length + chunk.filter((m) => m.value === null && d.dead.some((x) => x.offset === m.offset)).length);
         } else {
           const d = decodeRegistryBatch(topic as never, topic, 0, chunk);
           for (const x of d.dead) expect(x.reason, `${topic} offset ${x.offset}`).toMatch(REASON);
