@@ -29,8 +29,21 @@ export interface Prepared {
   registerState: Map<string, RegisterState>;
   /** Records already accounted for: register values stored readings cover, readings of a day the rollup holds complete from before the raw horizon. */
   duplicates: number;
-  /** The file row or message each reading came from (-1: unknown). */
-  rowOf: ReadonlyMap<Reading, number>;
+  /** The file row or message each reading came from, beside it (-1: unknown). */
+  rows: number[];
+}
+
+/** Readings and, beside each, the row it came from. */
+interface Kept { readings: Reading[]; rows: number[] }
+
+function keepWhere(readings: readonly Reading[], rows: readonly number[], keep: (r: Reading, row: number) => boolean): Kept {
+  const out: Kept = { readings: [], rows: [] };
+  for (let i = 0; i < readings.length; i++) {
+    if (!keep(readings[i]!, rows[i]!)) continue;
+    out.readings.push(readings[i]!);
+    out.rows.push(rows[i]!);
+  }
+  return out;
 }
 
 export function emptyCounts(): IngestCounts {
@@ -78,8 +91,9 @@ export class Ingestor {
   async prepare(batch: RawBatch, source: string, valid: readonly Reading[] = [], opts: { notAfterMs?: number } = {}): Promise<Prepared> {
     // `valid`: readings a decoder already checked against the same rules (Arrow columns)
     const readings: Reading[] = [...valid];
-    // where each reading came from (file row or message offset), for a reject that names it
-    const rowOf = new Map<Reading, number>();
+    // where each reading came from (file row or message offset), for a reject that names it: an
+    // array beside the readings, as a map keyed by reading cost a third of a JSON batch's prepare
+    const rows: number[] = new Array<number>(valid.length).fill(-1);
     const registers: RegisterReading[] = [];
     const registerRows = new Map<RegisterReading, number>();
     const rejects: Reject[] = batch.broken.map((b) => ({ source, row: b.row, reason: b.reason, record: b.raw }));
@@ -89,7 +103,7 @@ export class Ingestor {
       if (!v.ok) rejects.push({ source, row: batch.rows[i]!, reason: v.reason, record: batch.records[i] });
       else if (v.kind === 'interval') {
         readings.push(v.reading);
-        rowOf.set(v.reading, batch.rows[i]!);
+        rows.push(batch.rows[i]!);
       }
       else {
         registers.push(v.reading);
@@ -107,7 +121,7 @@ export class Ingestor {
       for (const d of draft.derive(registers)) {
         if (d.ok === true) {
           readings.push(d.reading);
-          rowOf.set(d.reading, registerRows.get(d.record) ?? -1);
+          rows.push(registerRows.get(d.record) ?? -1);
         }
         else if (d.ok === 'base') registerBase++;
         else if (d.stale) stale.push(d.record);
@@ -129,26 +143,26 @@ export class Ingestor {
     // a streaming worker knows what "now" is: a reading from beyond it (a meter or head-end clock
     // gone wrong, a year typed wrong) would move the watermark and close days that have not happened
     const notAfter = opts.notAfterMs;
-    const timely = notAfter === undefined ? readings : readings.filter((r) => {
+    const timely = notAfter === undefined ? { readings, rows } : keepWhere(readings, rows, (r, row) => {
       if (r.ts_ms <= notAfter) return true;
       rejects.push({
-        source, row: rowOf.get(r) ?? -1, record: r,
+        source, row, record: r,
         reason: `ts: ${formatLocal(r.ts_ms)} is ${((r.ts_ms - notAfter) / HOUR_MS).toFixed(1)} h beyond the worker's clock and its allowed skew (a meter or head-end clock gone wrong?)`,
       });
       return false;
     });
-    const plausible = this.contracts.size ? timely.filter((r) => {
+    const plausible = this.contracts.size ? keepWhere(timely.readings, timely.rows, (r, row) => {
       const kva = this.contracts!.get(r.meter_id);
       if (kva === undefined || r.kwh <= CONTRACT_MARGIN * kva * (r.interval_min / 60)) return true;
       const kw = (r.kwh * 60) / r.interval_min;
       rejects.push({
-        source, row: rowOf.get(r) ?? -1, record: r,
+        source, row, record: r,
         reason: `kwh: ${r.kwh} kWh in ${r.interval_min} min is ${Math.round(kw)} kW on a ${kva} kVA contract, beyond what the meter can deliver (a daily value without interval_min: 1440? a unit error?)`,
       });
       return false;
     }) : timely;
-    const kept = await this.beforeRawHorizon(plausible, rejects, source, rowOf);
-    return { readings: kept.readings, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState, duplicates: registerDuplicates + kept.duplicates, rowOf };
+    const kept = await this.beforeRawHorizon(plausible, rejects, source);
+    return { readings: kept.readings, rows: kept.rows, rejects, read: valid.length + batch.records.length + batch.broken.length, registerBase, registerState, duplicates: registerDuplicates + kept.duplicates };
   }
 
   /**
@@ -156,21 +170,21 @@ export class Ingestor {
    * the store cannot de-duplicate them. New history is stored; a reading of a day the rollup holds
    * complete is a duplicate; any other is rejected, as adding it might count it twice.
    */
-  private async beforeRawHorizon(readings: Reading[], rejects: Reject[], source: string, rowOf: ReadonlyMap<Reading, number>): Promise<{ readings: Reading[]; duplicates: number }> {
+  private async beforeRawHorizon({ readings, rows }: Kept, rejects: Reject[], source: string): Promise<Kept & { duplicates: number }> {
     const h = await loadRetention(this.store.db);
     const from = h.rawFromMs;
-    if (from === undefined || !readings.some((r) => r.ts_ms <= from)) return { readings, duplicates: 0 };
+    if (from === undefined || !readings.some((r) => r.ts_ms <= from)) return { readings, rows, duplicates: 0 };
     const old = readings.filter((r) => r.ts_ms <= from);
     const verdicts = await classifyBeforeHorizon(this.store.db, old, h);
     const verdictOf = new Map(old.map((r, i) => [r, verdicts[i]!]));
     let duplicates = 0;
-    const kept = readings.filter((r) => {
+    const kept = keepWhere(readings, rows, (r, row) => {
       const v = verdictOf.get(r) ?? 'new';
       if (v === 'new') return true;
       if (v === 'duplicate') duplicates++;
       else {
         rejects.push({
-          source, row: rowOf.get(r) ?? -1, record: r,
+          source, row, record: r,
           reason: v === 'expired'
             ? `ts: ${formatLocal(r.ts_ms)} is before the daily horizon ${formatDate(h.dailyFromMs!)} (store.daily_days); nothing is kept that old`
             : `ts: ${formatLocal(r.ts_ms)} is before the raw horizon ${formatDate(from)} (store.raw_days), in an hour the rollups hold with a gap: whether it is the missing reading or a repeat cannot be told, so it is not added`,
@@ -178,7 +192,7 @@ export class Ingestor {
       }
       return false;
     });
-    return { readings: kept, duplicates };
+    return { ...kept, duplicates };
   }
 
   /**
@@ -189,7 +203,7 @@ export class Ingestor {
   async commit(p: Prepared, offsets: readonly OffsetMark[] = [], also?: StagedQuery): Promise<void> {
     // register state in the same transaction as the readings derived from it: a crash between the
     // two would otherwise re-derive the next readings from a stale base
-    const seqOf = also ? (i: number) => p.rowOf.get(p.readings[i]!) ?? -1 : undefined;
+    const seqOf = also ? (i: number) => p.rows[i]! : undefined;
     const r = await this.store.append(p.readings, offsets, p.registerState, { seqOf, also });
     for (const [meter, state] of p.registerState) this.deriver?.state.set(meter, state);
     for (const x of p.readings) this.counts.meters.add(x.meter_id);
