@@ -66,8 +66,13 @@ export async function retryRetriable<T>(what: string, fn: () => Promise<T>, log?
   }
 }
 
-/** The readings topic's low/high offsets, and those of the registry topics every worker reads before judging. */
-export async function fetchOffsets(kafka: Kafka, topics: { readings: string } & RegistryTopics, log?: Logger): Promise<{ readings: TopicOffsets[]; registry: RegistryOffsets[] }> {
+/**
+ * The readings topic's low/high offsets, and those of the registry topics every worker reads before
+ * judging; given the group, also where it committed each readings partition (the offset kafkajs
+ * fetches a partition from when nobody seeks it).
+ */
+export async function fetchOffsets(kafka: Kafka, topics: { readings: string } & RegistryTopics, log?: Logger, groupId?: string):
+  Promise<{ readings: TopicOffsets[]; registry: RegistryOffsets[]; committed: Map<number, bigint> }> {
   // a new admin client each try: it reads the brokers' metadata afresh, leaders included
   return retryRetriable('topic offsets', async () => {
     const admin = kafka.admin();
@@ -77,7 +82,14 @@ export async function fetchOffsets(kafka: Kafka, topics: { readings: string } & 
       for (const topic of [topics.meters, topics.sites, topics.feedback, topics.cases, topics.peers]) {
         for (const o of await admin.fetchTopicOffsets(topic)) registry.push({ topic, partition: o.partition, low: o.low, high: o.high });
       }
-      return { readings: await admin.fetchTopicOffsets(topics.readings), registry };
+      const committed = new Map<number, bigint>();
+      if (groupId) {
+        for (const t of await admin.fetchOffsets({ groupId, topics: [topics.readings] })) {
+          // -1: the group committed nothing for the partition
+          for (const o of t.partitions) if (BigInt(o.offset) >= 0n) committed.set(o.partition, BigInt(o.offset));
+        }
+      }
+      return { readings: await admin.fetchTopicOffsets(topics.readings), registry, committed };
     } finally {
       await admin.disconnect();
     }

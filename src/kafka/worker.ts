@@ -279,13 +279,13 @@ export class Worker {
         this.ingestor.resetRegisterState();
         restored.add(p);
       }
-      const offsets = await fetchOffsets(this.kafka, this.topics, this.log);
+      const offsets = await fetchOffsets(this.kafka, this.topics, this.log, this.pipeline.kafka.group_id);
       this.days.assigned({ partitionCount: offsets.readings.length, emptyPartitions: offsets.readings.filter((x) => x.high === '0').map((x) => x.partition),
         // a partition restored from its snapshot holds its peer rows: not a gain that recomputes every day
         gained: gained && parts.some((p) => !this.partitions.owns(p) && !restored.has(p)) });
-      for (const s of this.partitions.plan(parts, stored, offsets.readings, offsets.registry)) {
+      for (const s of this.partitions.plan(parts, stored, offsets.readings, offsets.registry, Date.now(), offsets.committed)) {
         if (s.replay) this.log.info({ partition: s.partition, from_offset: String(s.offset) }, 'no stored state for this partition: replaying it from the earliest retained offset');
-        this.consumer.seek({ topic: this.topics.readings, partition: s.partition, offset: String(s.offset) });
+        if (s.needed) this.consumer.seek({ topic: this.topics.readings, partition: s.partition, offset: String(s.offset) });
       }
     });
     this.log.info({ partitions: parts }, 'partitions assigned');

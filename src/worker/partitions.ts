@@ -6,7 +6,9 @@
  * Exactly-once rests on three rules kept here:
  *  - on (re)assignment each partition is sought to the offset DuckDB holds; one DuckDB knows
  *    nothing of (a new worker, a lost file) is replayed from the earliest offset the topic retains;
- *  - a batch fetched before that seek took effect is dropped (kafkajs fetches it again);
+ *  - a batch fetched before that seek took effect is dropped (kafkajs fetches it again); no seek is
+ *    made where the consumer fetches from that offset anyway (the group committed it), as a seek
+ *    that lands after the first fetch makes kafkajs fetch the same batch twice;
  *  - messages below the stored offset are already in DuckDB and are skipped.
  * Nothing is judged while a replay, or the registry topics (meters, sites, verdicts, the cases
  * other workers raised, peer rows), are not read to where they stood: a new worker that judged
@@ -26,6 +28,8 @@ export interface Seek {
   offset: bigint;
   /** DuckDB held nothing for it: replayed from the earliest retained offset. */
   replay: boolean;
+  /** The consumer would fetch from elsewhere: the worker must seek. */
+  needed: boolean;
 }
 
 export class PartitionTracker {
@@ -84,19 +88,25 @@ export class PartitionTracker {
    * What the registry topics hold now (the cases raised so far above all) must be read before
    * anything is judged again.
    */
-  plan(assigned: readonly number[], stored: ReadonlyMap<number, { next_offset: bigint }>, readings: readonly TopicOffsets[], registry: readonly RegistryOffsets[], nowMs = Date.now()): Seek[] {
+  plan(assigned: readonly number[], stored: ReadonlyMap<number, { next_offset: bigint }>, readings: readonly TopicOffsets[], registry: readonly RegistryOffsets[], nowMs = Date.now(),
+    committed: ReadonlyMap<number, bigint> = new Map()): Seek[] {
     this.awaitRegistry(nowMs, registry);
     const seeks: Seek[] = [];
     for (const p of assigned) {
       const r = readings.find((x) => x.partition === p);
-      const low = BigInt(r?.low ?? '0');
+      const low = BigInt(r?.low ?? '0'), high = BigInt(r?.high ?? '0');
       const have = stored.get(p)?.next_offset;
       // never below what the topic still retains
       const from = have === undefined || have < low ? low : have;
+      // where the consumer fetches from unsought: the group's offset, or (none, or out of the
+      // topic's range) the earliest retained one, as the readings topic is subscribed from the beginning
+      const c = committed.get(p);
+      const position = c !== undefined && c >= low && c <= high ? c : low;
       this.offsets.set(p, from);
-      this.replayTargets.set(p, BigInt(r?.high ?? '0'));
-      this.pendingSeek.set(p, from);
-      seeks.push({ partition: p, offset: from, replay: have === undefined });
+      this.replayTargets.set(p, high);
+      if (from !== position) this.pendingSeek.set(p, from);
+      else this.pendingSeek.delete(p);
+      seeks.push({ partition: p, offset: from, replay: have === undefined, needed: from !== position });
     }
     this.wasRestoring = this.restoring();
     return seeks;

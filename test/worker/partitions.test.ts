@@ -11,11 +11,27 @@ describe('PartitionTracker', () => {
     const stored = new Map([[0, { next_offset: 40n }], [2, { next_offset: 3n }]]);
     const seeks = t.plan([0, 1, 2], stored, [topic(0, 0, 100), topic(1, 10, 50), topic(2, 5, 9)], []);
     expect(seeks).toEqual([
-      { partition: 0, offset: 40n, replay: false },
-      { partition: 1, offset: 10n, replay: true },
+      { partition: 0, offset: 40n, replay: false, needed: true },
+      // the group committed nothing: the consumer starts at the earliest offset anyway
+      { partition: 1, offset: 10n, replay: true, needed: false },
       // what the store holds fell out of retention: never seek below the topic's start
-      { partition: 2, offset: 5n, replay: false },
+      { partition: 2, offset: 5n, replay: false, needed: false },
     ]);
+  });
+
+  it('seeks only where the consumer would fetch from elsewhere than the store stands (a seek landing after the first fetch fetches it twice)', () => {
+    const t = new PartitionTracker();
+    const stored = new Map([[0, { next_offset: 40n }], [1, { next_offset: 30n }], [2, { next_offset: 20n }]]);
+    // 0: the group committed where the store stands (an ordinary restart); 1: the store is ahead (a
+    // crash between the store's commit and the group's); 2: the group's offset is beyond the topic (recreated)
+    const committed = new Map([[0, 40n], [1, 25n], [2, 500n]]);
+    const seeks = t.plan([0, 1, 2], stored, [topic(0, 0, 100), topic(1, 0, 100), topic(2, 0, 100)], [], 0, committed);
+    expect(seeks.map((s) => [s.partition, s.offset, s.needed])).toEqual([[0, 40n, false], [1, 30n, true], [2, 20n, true]]);
+    // unsought, the first batch starts where the store stands and is taken whole
+    expect(t.admit(0, '40', msgs(40, 49))).toHaveLength(10);
+    // sought: one fetched from the group's offset before the seek is dropped
+    expect(t.admit(1, '25', msgs(25, 34))).toBe('skip');
+    expect(t.admit(1, '30', msgs(30, 34))).toHaveLength(5);
   });
 
   it('drops a batch fetched before the seek took effect, then skips what the store already holds', () => {
