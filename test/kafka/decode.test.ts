@@ -4,7 +4,7 @@
  * whole, so its rejects carry zod's reasons naming the field.
  */
 import { describe, it, expect } from 'vitest';
-import { tableToIPC, Table, vectorFromArray, Utf8, Float64, Int32, TimestampMillisecond, TimestampSecond, Field, Timestamp, TimeUnit } from 'apache-arrow';
+import { tableToIPC, Table, vectorFromArray, Utf8, Float32, Float64, Int16, Int32, TimestampMillisecond, TimestampSecond, Field, Timestamp, TimeUnit } from 'apache-arrow';
 import { decodeMessage, ARROW_CONTENT_TYPE } from '../../src/kafka/decode.js';
 import { validateWithZod } from '../../src/contracts/reading.js';
 import { rng } from '../../src/fixtures/district.js';
@@ -60,6 +60,35 @@ describe('Arrow decode: columnar fast path ≡ record path', () => {
     for (const b of RecordBatchStreamReader.from(buf)) arrowBatchToRecords(b, 0, out, 'test');
     const v = validateWithZod(out.records[0], { defaultIntervalMin: 15 });
     expect(v.ok && v.kind === 'interval' && v.reading.ts_ms).toBe(Date.UTC(2026, 8, 2, 0, 15));
+  });
+
+  it('columns read row by row (a float32 kwh, a 16-bit interval, seconds) or refused (an id of other bytes, a null) give what the record path gives', () => {
+    const tsS = [Date.UTC(2026, 8, 1, 0, 15) / 1000, Date.UTC(2026, 8, 1, 0, 30) / 1000];
+    const secondsType = new Field('ts', new Timestamp(TimeUnit.SECOND)).type as TimestampSecond;
+    const cases: [string, Record<string, import('apache-arrow').Vector>][] = [
+      ['float32 kwh', { meter_id: vectorFromArray(['m1', 'm2'], new Utf8()), ts: vectorFromArray(tsS.map((x) => x * 1000), new TimestampMillisecond()), kwh: vectorFromArray([0.5, 0.25], new Float32()) }],
+      ['int16 interval, seconds', { meter_id: vectorFromArray(['m1', 'm2'], new Utf8()), ts: vectorFromArray(tsS.map((x) => x * 1000), secondsType), kwh: vectorFromArray([0.5, 1.5], new Float64()), interval_min: vectorFromArray([15, 60], new Int16()) }],
+      ['an id of other bytes', { meter_id: vectorFromArray(['m1', '电表2'], new Utf8()), ts: vectorFromArray(tsS.map((x) => x * 1000), new TimestampMillisecond()), kwh: vectorFromArray([0.5, 0.7], new Float64()) }],
+      ['a null kwh', { meter_id: vectorFromArray(['m1', 'm2'], new Utf8()), ts: vectorFromArray(tsS.map((x) => x * 1000), new TimestampMillisecond()), kwh: vectorFromArray([0.5, null], new Float64()) }],
+    ];
+    for (const [what, cols] of cases) {
+      const buf = message(cols);
+      const d = decodeMessage(buf, H, 1e9);
+      expect(d.ok, what).toBe(true);
+      if (!d.ok) continue;
+      // what the columns hold, each row through the zod contract
+      const rows = Array.from({ length: 2 }, (_, i) => ({
+        meter_id: cols.meter_id!.get(i), ts: new Date(Number(cols.ts!.get(i))).toISOString().slice(0, 19), kwh: cols.kwh!.get(i),
+        ...(cols.interval_min ? { interval_min: cols.interval_min.get(i) } : {}),
+      }));
+      const expected = rows.map((r) => validateWithZod(r, { defaultIntervalMin: 15 }));
+      if (expected.every((v) => v.ok)) expect(d.readings, what).toEqual(expected.map((v) => v.ok && v.kind === 'interval' && v.reading));
+      else {
+        // one bad row: the whole batch goes down the record path, where zod names the field
+        expect(d.readings, what).toEqual([]);
+        expect(viaRecords(buf).filter((v) => !v.ok).map((v) => !v.ok && v.reason.split(':')[0]), what).toEqual(expected.filter((v) => !v.ok).map((v) => !v.ok && v.reason.split(':')[0]));
+      }
+    }
   });
 
   it('a batch with one bad row goes down the record path whole; zod names the field', () => {
