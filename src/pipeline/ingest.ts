@@ -234,8 +234,10 @@ export class Ingestor {
     return p.readings;
   }
 
-  /** accepted counts register base values too, so read = accepted + rejected + duplicate. */
-  /** meters: the distinct meters read, where counted (0 for a worker's ingestor). */
+  /**
+   * accepted counts register base values too, so read = accepted + rejected + duplicate; meters:
+   * the distinct meters read, where counted (0 for a worker's ingestor).
+   */
   totals(): Omit<IngestCounts, 'meters'> & { meters: number } {
     const c = this.counts;
     return { read: c.read, accepted: c.accepted + c.register_base, rejected: c.rejected, duplicate: c.duplicate, register_base: c.register_base, meters: c.meters.size };
