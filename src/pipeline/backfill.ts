@@ -11,7 +11,7 @@ import { loadMeterFile, loadSiteFile } from '../io/reference.js';
 import type { TextEncoding } from '../io/lines.js';
 import { readRecords } from '../io/readers.js';
 import { CONTRACT_MARGIN, Ingestor } from './ingest.js';
-import { dropNativeFile, firstRecords, openNativeFile, stageNativeFile } from '../store/nativeFile.js';
+import { dropNativeFile, firstRecords, openNativeFile, stageNativeFile, surelyNotDaily } from '../store/nativeFile.js';
 import { judgeCadence } from '../core/cadence.js';
 import { screen, type ScreenResult } from './screen.js';
 import type { RejectSink } from '../sinks/rejects.js';
@@ -74,7 +74,8 @@ async function ingestNatively(file: string, o: FileIngestContext): Promise<boole
   const f = opened.file;
   try {
     // the same judgement, on the same first batch of rows, as the line reader's path makes
-    if (f.layout.kind === 'long' && !f.layout.hasInterval) judgeFileCadence(file, await firstRecords(o.db, f, o.pipeline.source.batch_rows), o);
+    const n = o.pipeline.source.batch_rows;
+    if (f.layout.kind === 'long' && !f.layout.hasInterval && !(await surelyNotDaily(o.db, f, n))) judgeFileCadence(file, await firstRecords(o.db, f, n), o);
     else ingestor.defaultIntervalMin = o.pipeline.source.interval_min;
     const staged = await stageNativeFile(o.db, f, ingestor.defaultIntervalMin, CONTRACT_MARGIN);
     await ingestor.ingest(staged.declined, file, o.rejects, staged.staged);

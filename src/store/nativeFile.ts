@@ -163,6 +163,23 @@ export async function firstRecords(db: Db, f: NativeFile, n: number): Promise<Re
   return rows.map((r) => recordOf(r, f));
 }
 
+/**
+ * Whether the first n staged rows surely hold readings off local midnight, more than the 2 % that
+ * judgeCadence (core/cadence.ts) allows a daily file: then its verdict is the default cadence, and
+ * the rows need not come to JS to be judged (0.3 s of a 1.44 M-row file's 2.1 s). Only rows whose
+ * meter id, kwh and time the SQL surely reads as judgeCadence does are counted, against every row
+ * sampled, so a yes gives the same verdict; a no leaves the judgement to judgeCadence.
+ */
+export async function surelyNotDaily(db: Db, f: NativeFile, n: number): Promise<boolean> {
+  if (f.types.get('meter_id') !== 'VARCHAR' || !f.types.has('ts') || !f.types.has('kwh')) return false;
+  const t = tsExpr('ts', f.types.get('ts')!);
+  const r = (await db.con.runAndReadAll(`
+    select count(*) as sampled,
+           count(*) filter (where meter_id is not null and kwh is not null and t is not null and t <> date_trunc('day', t)) as off_midnight
+    from (select meter_id, kwh, ${t} as t from ${RAW} where rowid < ${Math.floor(n)})`)).getRowObjectsJS()[0]!;
+  return Number(r.off_midnight) > 0.02 * Number(r.sampled);
+}
+
 /** A staged row → the record the line reader would have made of it. */
 function recordOf(row: Record<string, unknown>, f: NativeFile): Record<string, unknown> {
   const rec: Record<string, unknown> = {};

@@ -14,7 +14,8 @@ import { Ingestor } from '../../src/pipeline/ingest.js';
 import { ingestFile } from '../../src/pipeline/backfill.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { MemoryRejectSink } from '../../src/sinks/rejects.js';
-import { dropNativeFile, openNativeFile } from '../../src/store/nativeFile.js';
+import { dropNativeFile, firstRecords, openNativeFile, surelyNotDaily } from '../../src/store/nativeFile.js';
+import { judgeCadence } from '../../src/core/cadence.js';
 import { PowerscreenError } from '../../src/errors.js';
 import { rng } from '../../src/fixtures/district.js';
 import { mutate } from '../support/mutate.js';
@@ -145,6 +146,35 @@ describe('native file ingest gives what the line reader gives', () => {
     if ('error' in o) throw new Error(o.error);
     expect(o.notes).toHaveLength(1);
     expect(o.readings[0]).toContain('|1440|');
+  });
+
+  it('the cadence is settled in SQL only where judgeCadence would keep the default (quarter hours), else judged on the records', async () => {
+    const day = (i: number, time = '00:00:00') => `2026-10-${String(i + 1).padStart(2, '0')}T${time}+08:00`;
+    // meters M1..M3, 30 days each; `off` of the 90 rows at 12:00 rather than midnight
+    const dailyWith = (off: number, zone = '+08:00') => ['meter_id,ts,kwh', ...Array.from({ length: 90 }, (_, i) =>
+      `M${(i % 3) + 1},${day(Math.floor(i / 3), i < off ? '12:00:00' : '00:00:00').replace('+08:00', zone)},${10 + i}`)].join('\n') + '\n';
+    const files: [string, string, boolean][] = [
+      ['quarters.csv', ['meter_id,ts,kwh', ...Array.from({ length: 90 }, (_, i) => `M1,${quarter(i + 1)},0.5`)].join('\n') + '\n', true],
+      ['daily-only.csv', dailyWith(0), false],
+      // 1 of 90 off midnight: still daily for judgeCadence (98 % at midnight); 3 of 90: not
+      ['daily-one-off.csv', dailyWith(1), false],
+      ['daily-three-off.csv', dailyWith(3), true],
+      // times the SQL does not read (another zone): judged on the records, whatever they hold
+      ['quarters-utc.csv', ['meter_id,ts,kwh', ...Array.from({ length: 90 }, (_, i) => `M1,${quarter(i + 1).replace('+08:00', 'Z')},0.5`)].join('\n') + '\n', false],
+    ];
+    for (const [name, text, settled] of files) {
+      const o = await openNativeFile(native, write(name, text));
+      if (!o.ok) throw new Error(o.why);
+      try {
+        const sure = await surelyNotDaily(native, o.file, 50);
+        const verdict = judgeCadence(await firstRecords(native, o.file, 50), 15);
+        expect(sure, name).toBe(settled);
+        // a yes is judgeCadence's own verdict
+        if (sure) expect(verdict, name).toEqual({ ok: true });
+      } finally {
+        await dropNativeFile(native);
+      }
+    }
   });
 
   it('Parquet: naive and zoned timestamps, text times, decimals, integer intervals with nulls, and the wide layout', async () => {
