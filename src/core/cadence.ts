@@ -13,6 +13,9 @@ export type CadenceVerdict =
   /** Read the file at this interval, and say so. */
   | { ok: 'infer'; interval_min: number; note: string };
 
+/** A file is daily when this share of its records are at local midnight (and as many a day apart). */
+export const DAILY_MIDNIGHT_SHARE = 0.98;
+
 /** Fewer records than this without interval_min are not judged. */
 const MIN_RECORDS = 20;
 
@@ -31,7 +34,7 @@ export function judgeCadence(records: readonly unknown[], defaultIntervalMin: nu
     if (t % DAY_MS === 0) midnight++;
     (byMeter.get(o.meter_id) ?? byMeter.set(o.meter_id, []).get(o.meter_id)!).push(t);
   }
-  if (n < MIN_RECORDS || midnight < 0.98 * n) return { ok: true };
+  if (n < MIN_RECORDS || midnight < DAILY_MIDNIGHT_SHARE * n) return { ok: true };
   // and a day apart: several values of one meter at one midnight are not daily totals
   let pairs = 0, dayApart = 0;
   for (const ts of byMeter.values()) {
@@ -41,6 +44,6 @@ export function judgeCadence(records: readonly unknown[], defaultIntervalMin: nu
       if (ts[i]! - ts[i - 1]! >= DAY_MS) dayApart++;
     }
   }
-  if (!pairs || dayApart < 0.98 * pairs) return { ok: true };
+  if (!pairs || dayApart < DAILY_MIDNIGHT_SHARE * pairs) return { ok: true };
   return { ok: 'infer', interval_min: 1440, note: `interval_min: none given; all ${n} readings are at local midnight a day or more apart, so they are read as daily totals (1440 min), not ${defaultIntervalMin}-minute values` };
 }

@@ -5,7 +5,7 @@
  */
 import { RecordBatchStreamReader, TimeUnit, Type, type RecordBatch } from 'apache-arrow';
 import { arrowBatchToRecords, type RawBatch } from '../io/readers.js';
-import { intervalReading, MAX_INTERVAL_KWH, type Reading } from '../contracts/reading.js';
+import { intervalReading, MAX_INTERVAL_KWH, METER_ID_CHARS, METER_ID_MAX_CHARS, type Reading } from '../contracts/reading.js';
 
 export const ARROW_CONTENT_TYPE = 'application/vnd.apache.arrow.stream';
 
@@ -44,9 +44,10 @@ function arrowReadings(b: RecordBatch, defaultIntervalMin: number): Reading[] | 
   return out;
 }
 
-/** Bytes a meter id may hold (contracts/reading.ts METER_ID_RE: [A-Za-z0-9_.:-]). */
+/** Bytes a meter id may hold (METER_ID_CHARS is ASCII: no byte of a multi-byte character passes). */
 const METER_ID_BYTE = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-') METER_ID_BYTE[c.charCodeAt(0)] = 1;
+const METER_ID_CHAR = new RegExp(`^[${METER_ID_CHARS}]$`);
+for (let b = 0; b < 128; b++) if (METER_ID_CHAR.test(String.fromCharCode(b))) METER_ID_BYTE[b] = 1;
 
 interface TypedColumns {
   idText: string;
@@ -80,7 +81,7 @@ function typedColumns(ids: Column, ts: Column, kwh: Column, iv: Column | null): 
   if (offsets.length < rows + 1) return undefined;
   for (let i = 0; i < rows; i++) {
     const len = offsets[i + 1]! - offsets[i]!;
-    if (len < 1 || len > 64) return undefined;
+    if (len < 1 || len > METER_ID_MAX_CHARS) return undefined;
   }
   const end = offsets[rows]!;
   for (let i = offsets[0]!; i < end; i++) if (!METER_ID_BYTE[bytes[i]!]) return undefined;

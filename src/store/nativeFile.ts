@@ -19,8 +19,9 @@ import type { Db } from './db.js';
 import type { StagedQuery } from './readingStore.js';
 import { splitCsvLine } from '../io/csv.js';
 import { checkLongColumns, detectFormat, emptyBatch, expandWide, parquetValue, widePointEnds, type RawBatch } from '../io/readers.js';
-import { MAX_INTERVAL_KWH } from '../contracts/reading.js';
+import { MAX_INTERVAL_KWH, METER_ID_CHARS, METER_ID_MAX_CHARS } from '../contracts/reading.js';
 import { assertExists } from '../io/lines.js';
+import { DAILY_MIDNIGHT_SHARE } from '../core/cadence.js';
 
 export type NativeLayout = { kind: 'long'; hasInterval: boolean } | { kind: 'wide'; ends: number[]; pointCols: string[] };
 
@@ -177,7 +178,7 @@ export async function surelyNotDaily(db: Db, f: NativeFile, n: number): Promise<
     select count(*) as sampled,
            count(*) filter (where meter_id is not null and kwh is not null and t is not null and t <> date_trunc('day', t)) as off_midnight
     from (select meter_id, kwh, ${t} as t from ${RAW} where rowid < ${Math.floor(n)})`)).getRowObjectsJS()[0]!;
-  return Number(r.off_midnight) > 0.02 * Number(r.sampled);
+  return Number(r.off_midnight) > (1 - DAILY_MIDNIGHT_SHARE) * Number(r.sampled);
 }
 
 /** A staged row → the record the line reader would have made of it. */
@@ -196,7 +197,7 @@ function recordOf(row: Record<string, unknown>, f: NativeFile): Record<string, u
 /** ISO local time with +08:00 or none, seconds optional, 24:00 allowed, years 1970–2199 (time.ts parseLocalMs). */
 const TS_TEXT = String.raw`(19[7-9]\d|20\d\d|21\d\d)-\d\d-\d\d[T ](([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?|24:00(:00)?)(\+08:00)?`;
 const DECIMAL_TEXT = String.raw`(\d+\.?\d*|\.\d+)`;
-const METER_TEXT = '[A-Za-z0-9_.:-]{1,64}';
+const METER_TEXT = `[${METER_ID_CHARS}]{1,${METER_ID_MAX_CHARS}}`;
 
 function tsExpr(col: string, type: string): string {
   const c = q(col);
