@@ -120,7 +120,7 @@ export class Worker {
     this.registry = registryOf(this.pipeline);
     this.db = await openDb(this.opts.dbPath, { memoryLimit: this.pipeline.store.memory_limit, threads: this.pipeline.store.threads });
     this.store = new ReadingStore(this.db);
-    this.ingestor = new Ingestor(this.store, this.pipeline.source.interval_min, false);
+    this.ingestor = new Ingestor(this.store, this.pipeline.source.interval_min, { countMeters: false });
     const snapshots = this.pipeline.worker.snapshots;
     if (snapshots) this.snapshots = new PartitionSnapshots(this.db, snapshots, this.topics.readings, this.log);
     const stored = await this.store.loadOffsets(this.topics.readings);

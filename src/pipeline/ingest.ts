@@ -68,10 +68,10 @@ export class Ingestor {
     /** The interval of records that carry none (backfill sets it per file from the file's cadence). */
     public defaultIntervalMin: number,
     /**
-     * Count the distinct meters read (a backfill's summary). A worker, which never reports it,
-     * says no: a set insert per reading was 7 % of an Arrow batch's store step.
+     * countMeters: count the distinct meters read (a backfill's summary). A worker, which never
+     * reports it, says no: a set insert per reading was 7 % of an Arrow batch's store step.
      */
-    private readonly countMeters = true,
+    private readonly opts: { countMeters: boolean } = { countMeters: true },
   ) {}
 
   /** The meter registry changed: contract capacities are read again at the next batch. */
@@ -211,7 +211,7 @@ export class Ingestor {
     const seqOf = also ? (i: number) => p.rows[i]! : undefined;
     const r = await this.store.append(p.readings, offsets, p.registerState, { seqOf, also });
     for (const [meter, state] of p.registerState) this.deriver?.state.set(meter, state);
-    if (this.countMeters) {
+    if (this.opts.countMeters) {
       for (const x of p.readings) this.counts.meters.add(x.meter_id);
       for (const m of also?.meters ?? []) this.counts.meters.add(m);
     }
