@@ -10,11 +10,11 @@ import { openDb, type Db } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
 import { upsertMeters } from '../../src/store/reference.js';
 import { meterSchema } from '../../src/contracts/registry.js';
-import { Ingestor } from '../../src/pipeline/ingest.js';
+import { CONTRACT_MARGIN, Ingestor } from '../../src/pipeline/ingest.js';
 import { ingestFile } from '../../src/pipeline/backfill.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { MemoryRejectSink } from '../../src/sinks/rejects.js';
-import { dropNativeFile, firstRecords, openNativeFile, surelyNotDaily } from '../../src/store/nativeFile.js';
+import { dropNativeFile, firstRecords, openNativeFile, stageNativeFile, surelyNotDaily } from '../../src/store/nativeFile.js';
 import { judgeCadence } from '../../src/core/cadence.js';
 import { PowerscreenError } from '../../src/errors.js';
 import { rng } from '../../src/fixtures/district.js';
@@ -137,6 +137,37 @@ describe('native file ingest gives what the line reader gives', () => {
       `W1,2026-10-05,${points(24, (k) => String(k / 4))}`, `,2026-10-05,${points(24, () => '1')}`].join('\n') + '\n');
     expect(await readNatively(hhmm)).toBe(true);
     await expectSame(hhmm);
+  });
+
+  it('plain rows all pass the SQL checks, and a repeat is found in a file written meter by meter or interval by interval, wherever the order puts it', async () => {
+    const row = (m: string, i: number, kwh = 0.5) => `${m},${quarter(i)},${kwh}`;
+    const byMeter = (ms: string[]) => ms.flatMap((m) => Array.from({ length: 8 }, (_, i) => row(m, i + 1)));
+    const byInterval = (ms: string[]) => Array.from({ length: 8 }, (_, i) => ms.map((m) => row(m, i + 1))).flat();
+    const cases: [string, string[], number][] = [
+      ['by-meter.csv', byMeter(['M1', 'M2', 'W1']), 0],
+      ['by-interval.csv', byInterval(['M1', 'M2', 'W1']), 0],
+      // a meter's second run repeats a time of its first
+      ['by-meter-two-runs.csv', [...byMeter(['M1', 'M2']), row('M1', 3, 0.9)], 1],
+      // a time falls back inside a meter's run
+      ['by-meter-fall.csv', [row('M1', 1), row('M1', 2), row('M1', 1, 0.9), row('M1', 3)], 1],
+      // an interval's second run repeats a meter of its first
+      ['by-interval-two-runs.csv', [...byInterval(['M1', 'M2']), row('M2', 8, 0.9)], 1],
+      // a meter repeated inside an interval's run
+      ['by-interval-same-meter.csv', [row('M1', 1), row('M2', 1), row('M2', 1, 0.9), row('W1', 1), row('M1', 2)], 1],
+    ];
+    for (const [name, rows, duplicates] of cases) {
+      const f = write(name, ['meter_id,ts,kwh', ...rows].join('\n') + '\n');
+      // plain rows all pass the SQL checks: none is left to the contract in TypeScript
+      const o0 = await openNativeFile(native, f);
+      if (!o0.ok) throw new Error(o0.why);
+      const { staged, declined } = await stageNativeFile(native, o0.file, 15, CONTRACT_MARGIN);
+      await dropNativeFile(native);
+      expect([staged.rows, declined.rows.length], name).toEqual([rows.length, 0]);
+      const o = await expectSame(f);
+      if ('error' in o) throw new Error(o.error);
+      expect(o.totals.duplicate, name).toBe(duplicates);
+      expect(o.totals.accepted, name).toBe(rows.length - duplicates);
+    }
   });
 
   it('a daily file without interval_min is judged daily the same way', async () => {
