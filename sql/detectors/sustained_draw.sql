@@ -20,7 +20,8 @@
 -- shapes: day, lunch break, two shifts, night only, cycling machines, batch days, six- and
 --   seven-day weeks, an evening shift (18:00–02:00) or a half day (08:00–13:00) at the whole
 --   contract, a real plant's curve, and real sites' curves that keep a base load on when
---   idle (five Cambridge buildings', fixtures/district-shapes.json); a continuous process far above
+--   idle (five Cambridge buildings', fixtures/district-shapes.json), in a flat up to half their
+--   working load, where the working week stands for the day's rhythm; a continuous process far above
 --   its peers (daily_capacity raises one at its contract share); a night shift in a shop at twice its
 --   peers; stays quiet on home offices, EV charging, heat pumps (a night setback too), long-hours
 --   shops, bakeries and late bars, heavy households, and families cooling their flats through a
@@ -44,6 +45,12 @@
 -- param: min_contrast double = 3 [1] (1..) level ÷ quiet level, at least (an all-day load is no working rhythm)
 -- param: capacity_min_contrast double = 2.2 [1] (1..) the same, for a meter of base_load_categories at capacity_frac of its contract: real sites keep 20–45 % of their working load on when idle (compressors, kilns, ventilation; the Cambridge curves of the shape library), where a heat pump's days stay under 2
 -- param: base_load_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) categories judged at capacity_min_contrast: a business near its contract often keeps a base load on (the Cambridge buildings, given contracts at 1.25 × their peak as commercial meters: 9 raised at 3 ×, 15 at 2.2 ×)
+-- param: week_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) categories whose working week can stand for the day's rhythm: a plant that keeps 40–50 % of its working load on around the clock (compressors, kilns kept warm, ventilation) holds its level at only 1.5–2 × its quiet hours, as a heat pump does, but its rest days keep that base load and drop the working load, where a heat pump's and a household's weekends draw as much as their weekdays or more (on the shape library with the real sites' curves lifted to a 40 % base load, 9 of 30 already running were missed, 5 of them in flats). Businesses are left out: an office draws the same week
+-- param: week_days integer = 14 [d] (7..28) trailing days the working week is read over
+-- param: week_min_rest_days integer = 3 [d] (1..8) weekend days those days must hold (so two weekends: one weekend away is no week)
+-- param: week_max_rest_share double = 0.75 [1] (0..1) the weekend days' median level ÷ the weekdays', at most (the working load stops)
+-- param: week_min_base_share double = 0.7 [1] (0..) the weekend days' median quiet level ÷ the weekdays', at least (the base load stays on: a home whose family is away every weekend turns everything down)
+-- param: week_min_contrast double = 1.4 [1] (1..) level ÷ quiet level on a weekday of such a week, on the capacity and peer paths alike
 -- param: min_quiet_kw double = 0.1 [kW] (0..) floor of the quiet level in that ratio
 -- param: capacity_frac double = 0.4 [1] (0..) level ÷ contract capacity (kVA) that no household holds for hours
 -- param: peer_categories varchar[] = ['resident','commercial'] [-] (resident|commercial|industrial|other) categories also judged against their peers (where the contract does not settle it)
@@ -69,7 +76,7 @@
 -- param: continuous_min_peer_ratio double = 5 [1] (0..) such a day's energy ÷ its street-and-category median, at least: a heat pump cycles and sets back at night (the library's stay under 0.7 flat), and a household that heats all day and night in deep winter stays within a few times its street (66 of 1,500 real London homes reach 6 × the median over some fortnight on daily values, which cannot show whether they are flat around the clock)
 -- param: min_hour_covered_min double = 45 [min] (0..60) readings must cover this much of an hour for the hour to count
 -- param: min_day_hours integer = 20 [h] (1..24) counted hours a day needs to be judged
--- param: draw_share double = 0.5 [1] (0..1) an hour of day is a drawing hour when its median reaches this share of the level
+-- param: draw_share double = 0.5 [1] (0..1) an hour of day is a drawing hour when its median reaches this share of the way from the quiet level to the level (of the level itself, a plant keeping half its load on around the clock drew "all day"); a day draws at home hours only when no hour between the peaks reaches this share of the level
 -- param: episode_gap_days integer = 7 [d] (1..) quiet days that end an episode
 -- implicit: last_complete_day date — the last local day the data watermark has passed
 -- implicit: judge_from_day date — the first day judged (1970-01-01 = all); earlier days' flags are kept (src/core/incremental.ts)
@@ -99,7 +106,7 @@ profiled_meters as (
   -- households' 2 kW floor is reached by many homes' evening peaks a few hours a day.
   select distinct meter_id from (
     select h.meter_id
-    from hourly_levels_between($min_hour_covered_min, $judge_from_day - ($window_days - 1), $last_complete_day) h
+    from hourly_levels_between($min_hour_covered_min, $judge_from_day - (greatest($window_days, $week_days) - 1), $last_complete_day) h
     join level_floors f using (meter_id)
     where h.kw >= (select min(min_level_kw) from level_floors)
       and h.kw >= f.min_level_kw
@@ -112,7 +119,7 @@ profiled_meters as (
 screened_hours as (
   -- the profiled meters' hours: the days judged and the window behind them
   select h.meter_id, h.day, h.hod, h.kw
-  from hourly_levels_between($min_hour_covered_min, $judge_from_day - ($window_days - 1), $last_complete_day) h
+  from hourly_levels_between($min_hour_covered_min, $judge_from_day - (greatest($window_days, $week_days) - 1), $last_complete_day) h
   semi join profiled_meters using (meter_id)
 ),
 
@@ -136,17 +143,35 @@ day_levels as (
   where hours_seen >= $min_day_hours
 ),
 
+week_levels as (
+  -- each day's trailing week_days: the weekdays' and the weekend days' median level and quiet level
+  select meter_id, day,
+         count(*) filter (where dow >= 6) over w as rest_days,
+         median(level_kw) filter (where dow <= 5) over w as workday_level_kw,
+         median(level_kw) filter (where dow >= 6) over w as rest_level_kw,
+         median(quiet_kw) filter (where dow <= 5) over w as workday_quiet_kw,
+         median(quiet_kw) filter (where dow >= 6) over w as rest_quiet_kw
+  from day_levels
+  window w as (partition by meter_id order by day_no range between ($week_days - 1) preceding and current row)
+),
+
 short_days as (
   -- a short day at the whole contract is judged at its short level; a day whose sustained level
   -- reaches capacity_frac keeps it (and with it the first-day path), as before
   select * exclude (short_level_kw, level_kw), case when is_short_day then short_level_kw else level_kw end as level_kw
   from (
     select d.*, g.contract_kva, g.street, g.category,
+           -- a weekday of a working week that keeps its base load on its rest days
+           list_contains($week_categories, g.category) and d.dow <= 5
+             and coalesce(k.rest_days >= $week_min_rest_days
+                          and k.rest_level_kw <= $week_max_rest_share * k.workday_level_kw
+                          and k.rest_quiet_kw >= $week_min_base_share * k.workday_quiet_kw, false) as in_working_week,
            coalesce(d.level_kw < $capacity_frac * g.contract_kva and d.short_level_kw >= $full_capacity_frac * g.contract_kva, false)
                 -- a home's weekend day is home hours (a car charged at midday on Saturday and Sunday)
                 and not (list_contains($home_hours_categories, g.category) and d.dow >= 6) as is_short_day
     from day_levels d
     join meter_groups() g using (meter_id)
+    join week_levels k using (meter_id, day)
   )
 ),
 
@@ -158,7 +183,9 @@ judged_days as (
            and (coalesce(d.offpeak_level_kw >= $min_offpeak_share * d.level_kw, false)
                 or coalesce(d.level_kw >= $full_capacity_frac * d.contract_kva, false)) as has_rhythm,
          -- a working rhythm against its quiet hours: base_load_categories may keep a base load on at their contract share
-         case when list_contains($base_load_categories, d.category) then $capacity_min_contrast else $min_contrast end as capacity_contrast,
+         case when d.in_working_week then least($week_min_contrast, $capacity_min_contrast)
+              when list_contains($base_load_categories, d.category) then $capacity_min_contrast else $min_contrast end as capacity_contrast,
+         case when d.in_working_week then least($week_min_contrast, $min_contrast) else $min_contrast end as rhythm_contrast,
          -- the peer path: households at a smaller level and ratio than businesses
          list_contains($household_categories, d.category) as is_household,
          -- a day drawing only when people are at home: evenings, nights, weekends
@@ -174,7 +201,7 @@ judged_days as (
            and d.level_kw >= capacity_contrast * greatest(d.quiet_kw, $min_quiet_kw) as over_capacity,
          list_contains($peer_categories, d.category)
            and d.level_kw >= case when is_household then $household_min_level_kw else $peer_min_level_kw end
-           and d.level_kw >= $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as peer_candidate,
+           and d.level_kw >= rhythm_contrast * greatest(d.quiet_kw, $min_quiet_kw) as peer_candidate,
          -- around the clock: no rhythm, judged by size against the peers
          list_contains($peer_categories, d.category)
            and d.level_kw >= $continuous_min_level_kw
@@ -280,7 +307,7 @@ flagged_windows as (
     -- a continuous process has none, and is judged day by day on its size
     and (is_continuous_day and not is_rhythm_day and window_days_quiet_kw >= $continuous_min_flatness * nullif(window_days_level_kw, 0)
          and days_in_window >= $continuous_min_window_days
-         or window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva then capacity_contrast else $min_contrast end
+         or window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva then capacity_contrast else rhythm_contrast end
                            * greatest(window_quiet_kw, window_days_quiet_kw, $min_quiet_kw))
 ),
 
@@ -295,7 +322,7 @@ draw_hours as (
     join working_days w on w.meter_id = f2.meter_id and w.is_working and w.day between f2.first_working_day and f2.day
     join screened_hours s on s.meter_id = w.meter_id and s.day = w.day
     group by all
-  ) h on h.meter_id = f.meter_id and h.day = f.day and h.kw >= $draw_share * f.window_level_kw
+  ) h on h.meter_id = f.meter_id and h.day = f.day and h.kw >= f.window_quiet_kw + $draw_share * (f.window_level_kw - f.window_quiet_kw)
   group by all
 ),
 

@@ -44,6 +44,8 @@ function randomMeters(rand: () => number, n: number, days: number) {
     const workdays = 5 + Math.floor(rand() * 3);
     const shop = category === 'commercial' && !nightShift ? 1.5 + 1.5 * rand() : 0;
     const coolingKw = category === 'resident' && rand() < 0.2 ? 2.5 + 2 * rand() : 0;
+    // a third of the workshops keep 30-60 % of their load on around the clock once started (a real plant's base load)
+    const baseKw = kw && !nightShift && rand() < 0.33 ? kw * (0.3 + 0.3 * rand()) : 0;
     for (let t = START; t < START + days * DAY_MS; t += HOUR_MS) {
       if (rand() < 0.01) continue; // a missing hour
       const h = new Date(t).getUTCHours(), dow = ((new Date(t).getUTCDay() + 6) % 7) + 1;
@@ -55,6 +57,7 @@ function randomMeters(rand: () => number, n: number, days: number) {
       const inBlock = from < 24 ? h >= from && h < Math.min(to, 24) : false;
       const wraps = to > 24 && h < to - 24;
       if (t >= onset && dow <= workdays && (inBlock || wraps)) v += kw * (0.8 + 0.4 * rand());
+      else if (t >= onset) v += baseKw * (0.9 + 0.2 * rand());
       if (coolingKw && (h >= 22 || h < 7)) v += coolingKw * heat[Math.floor((t - START) / DAY_MS)]!;
       v = Math.round(v * 1000) / 1000;
       hours.push({ meter_id: id, hour_ms: t, kw: v });

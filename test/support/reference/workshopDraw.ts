@@ -13,6 +13,7 @@ export interface SustainedDrawParams {
   night_categories: string[]; night_start_hour: number; night_end_hour: number; night_min_share: number; night_min_peer_ratio: number;
   continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
   draw_share: number;
+  week_categories: string[]; week_days: number; week_min_rest_days: number; week_max_rest_share: number; week_min_base_share: number; week_min_contrast: number;
 }
 
 export interface RefMeter { category: string; street: string; contract_kva: number | null }
@@ -46,7 +47,18 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
   const out: RefEpisode[] = [];
   for (const [meter, days] of byMeterDay) {
     const info = meters.get(meter) ?? { category: 'other', street: '', contract_kva: null };
-    const judged: { day: number; working: boolean; rhythmDay: boolean; level: number; quiet: number; short: boolean }[] = [];
+    const judged: { day: number; working: boolean; rhythmDay: boolean; level: number; quiet: number; short: boolean; capacityContrast: number; rhythmContrast: number }[] = [];
+    // each read day's sustained and quiet levels, for the working week over the trailing week_days
+    const read = [...days].filter(([, hs]) => hs.length >= p.min_day_hours)
+      .map(([day, hs]) => ({ day, level: kth(hs.map((h) => h.kw), p.sustained_hours, true)!, quiet: kth(hs.map((h) => h.kw), p.quiet_hours, false)! }));
+    const inWorkingWeek = (day: number): boolean => {
+      if (!p.week_categories.includes(info.category) || isoDow(day) > 5) return false;
+      const week = read.filter((x) => x.day > day - p.week_days * DAY && x.day <= day);
+      const rest = week.filter((x) => isoDow(x.day) >= 6), work = week.filter((x) => isoDow(x.day) <= 5);
+      return rest.length >= p.week_min_rest_days
+        && median(rest.map((x) => x.level)) <= p.week_max_rest_share * median(work.map((x) => x.level))
+        && median(rest.map((x) => x.quiet)) >= p.week_min_base_share * median(work.map((x) => x.quiet));
+    };
     for (const [day, hs] of [...days].sort(([a], [b]) => a - b)) {
       if (hs.length < p.min_day_hours) continue;
       const kws = hs.map((h) => h.kw);
@@ -68,7 +80,10 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const rhythm = level - quiet >= p.min_excess_kw && ((offpeak !== undefined && offpeak >= p.min_offpeak_share * level) || (full !== undefined && level >= full));
       // a resident meter beyond its contract share may keep a base load on (capacity_min_contrast); others may not
       const contrast = level / Math.max(quiet, p.min_quiet_kw);
-      const capacityContrast = p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast;
+      // …and a resident meter whose weekends keep its base load and drop its working load, a smaller one (week_min_contrast)
+      const week = inWorkingWeek(day);
+      const capacityContrast = week ? Math.min(p.week_min_contrast, p.capacity_min_contrast) : p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast;
+      const rhythmContrast = week ? Math.min(p.week_min_contrast, p.min_contrast) : p.min_contrast;
       // a day drawing only at home hours (none of the hours between the peaks near the level, or a weekend) is held to a higher share
       const eveningAndNight = p.home_hours_categories.includes(info.category) && (!between.length || Math.max(...between) < p.draw_share * level);
       const homeHours = eveningAndNight || (p.home_hours_categories.includes(info.category) && isoDow(day) >= 6);
@@ -96,12 +111,12 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
         follows = !(ownChanges.length >= p.weather_min_days && (Number.isNaN(c) || c < p.weather_min_corr));
       }
       const homeWeatherLoad = household && eveningAndNight && follows && level < p.home_hours_min_level_kw;
-      const peerOk = p.peer_categories.includes(info.category) && level >= peerLevel && contrast >= p.min_contrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad;
+      const peerOk = p.peer_categories.includes(info.category) && level >= peerLevel && contrast >= rhythmContrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad;
       // around the clock: no rhythm, judged by its size against the peers
       const continuous = p.peer_categories.includes(info.category) && level >= p.continuous_min_level_kw && quiet >= p.continuous_min_flatness * level
         && peer !== undefined && kwh >= p.continuous_min_peer_ratio * peer;
       const rhythmDay = rhythm && (overCapacity || peerOk);
-      judged.push({ day, working: rhythmDay || continuous, rhythmDay, level, quiet, short });
+      judged.push({ day, working: rhythmDay || continuous, rhythmDay, level, quiet, short, capacityContrast, rhythmContrast });
     }
     const flagged: { day: number; firstWorking: number }[] = [];
     for (const j of judged) {
@@ -116,8 +131,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const windowLevel = median(inWindow.map((x) => x.level)), windowQuiet = median(inWindow.map((x) => x.quiet));
       const atCapacity = info.contract_kva !== null && windowLevel >= p.capacity_frac * info.contract_kva;
       // …against the quiet hours of all the window's days too: a heat pump's other days are as high and flatter
-      const windowContrast = (atCapacity && p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast)
-        * Math.max(windowQuiet, daysQuiet, p.min_quiet_kw);
+      const windowContrast = (atCapacity ? j.capacityContrast : j.rhythmContrast) * Math.max(windowQuiet, daysQuiet, p.min_quiet_kw);
       if (!flatWeek && !(windowLevel >= windowContrast)) continue;
       if (inWindow.length >= p.min_days || firstDay) flagged.push({ day: j.day, firstWorking: inWindow[0]!.day });
     }
