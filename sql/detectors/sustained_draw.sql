@@ -4,7 +4,7 @@
 -- runs: day
 -- needs: peers
 -- title: 非工业户长时间持续高负荷（含数据开始前已在生产的作坊）
--- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.working_days:0} 日每日 {evidence.sustained_hours:0} 小时以上持续约 {evidence.level_kw:1} kW[，合同容量 {evidence.contract_kva:0} kVA（用到 {evidence.capacity_pct:0}%）]，平时约 {evidence.quiet_kw:1} kW，日均 {level_kwh_day:kwh} kWh，为同街道同类户中位的 {evidence.peer_ratio:1} 倍；用电时段 {evidence.draw_hours:hours}[；其中 {evidence.continuous_days:0} 日昼夜连续运行]
+-- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.working_days:0} 日每日 {evidence.sustained_hours:0} 小时以上持续约 {evidence.level_kw:1} kW[，合同容量 {evidence.contract_kva:0} kVA（用到 {evidence.capacity_pct:0}%）]，平时约 {evidence.quiet_kw:1} kW[，休息日约 {evidence.rest_day_kw:1} kW]，日均 {level_kwh_day:kwh} kWh，为同街道同类户中位的 {evidence.peer_ratio:1} 倍；用电时段 {evidence.draw_hours:hours}[；其中 {evidence.continuous_days:0} 日昼夜连续运行]
 -- grain: one row per meter and episode; decided per complete local day over the trailing
 --   window_days of hourly data (causal). Needs hourly-or-finer readings.
 -- why: judges a meter by what it draws, not by whether it changed, so a workshop that was already
@@ -166,6 +166,7 @@ short_days as (
              and coalesce(k.rest_days >= $week_min_rest_days
                           and k.rest_level_kw <= $week_max_rest_share * k.workday_level_kw
                           and k.rest_quiet_kw >= $week_min_base_share * k.workday_quiet_kw, false) as in_working_week,
+           k.rest_level_kw as week_rest_level_kw,
            coalesce(d.level_kw < $capacity_frac * g.contract_kva and d.short_level_kw >= $full_capacity_frac * g.contract_kva, false)
                 -- a home's weekend day is home hours (a car charged at midday on Saturday and Sunday)
                 and not (list_contains($home_hours_categories, g.category) and d.dow >= 6) as is_short_day
@@ -350,6 +351,8 @@ select e.meter_id,
        to_json({
          level_kw: e.window_level_kw,
          quiet_kw: e.window_quiet_kw,
+         -- the weekend level, where the working week stood for the day's rhythm
+         rest_day_kw: case when e.in_working_week then e.week_rest_level_kw end,
          contract_kva: e.contract_kva,
          capacity_pct: 100 * e.capacity_use,
          peer_kwh_day: e.window_peer_kwh_day,
