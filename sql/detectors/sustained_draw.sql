@@ -47,10 +47,10 @@
 -- param: base_load_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) categories judged at capacity_min_contrast: a business near its contract often keeps a base load on (the Cambridge buildings, given contracts at 1.25 × their peak as commercial meters: 9 raised at 3 ×, 15 at 2.2 ×)
 -- param: week_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) categories whose working week can stand for the day's rhythm: a plant that keeps 40–50 % of its working load on around the clock (compressors, kilns kept warm, ventilation) holds its level at only 1.5–2 × its quiet hours, as a heat pump does, but its rest days keep that base load and drop the working load, where a heat pump's and a household's weekends draw as much as their weekdays or more (on the shape library with the real sites' curves lifted to a 40 % base load, 9 of 30 already running were missed, 5 of them in flats). Businesses are left out: an office draws the same week
 -- param: week_days integer = 14 [d] (7..28) trailing days the working week is read over
--- param: week_min_rest_days integer = 3 [d] (1..8) weekend days those days must hold (so two weekends: one weekend away is no week)
--- param: week_max_rest_share double = 0.75 [1] (0..1) the weekend days' median level ÷ the weekdays', at most (the working load stops)
--- param: week_min_base_share double = 0.7 [1] (0..) the weekend days' median quiet level ÷ the weekdays', at least (the base load stays on: a home whose family is away every weekend turns everything down)
--- param: week_min_contrast double = 1.4 [1] (1..) level ÷ quiet level on a weekday of such a week, on the capacity and peer paths alike
+-- param: week_min_rest_days integer = 2 [d] (1..4) Sundays those days must hold (a six-day plant rests on Sundays alone)
+-- param: week_max_rest_share double = 0.75 [1] (0..1) the Sundays' median level ÷ the weekdays' (Monday to Friday), at most (the working load stops)
+-- param: week_min_base_share double = 0.7 [1] (0..) the Sundays' median quiet level ÷ the weekdays', at least (the base load stays on: a home whose family is away every weekend turns everything down)
+-- param: week_min_contrast double = 1.4 [1] (1..) level ÷ quiet level on a working day (Monday to Saturday) of such a week, on the capacity and peer paths alike; a day under min_contrast that only its week lets through must not follow its street's weather (weather_days…): a family at home by day cooling its flat and out on Sundays has such a week (raised on a summer draw of the library until this was asked)
 -- param: min_quiet_kw double = 0.1 [kW] (0..) floor of the quiet level in that ratio
 -- param: capacity_frac double = 0.4 [1] (0..) level ÷ contract capacity (kVA) that no household holds for hours
 -- param: peer_categories varchar[] = ['resident','commercial'] [-] (resident|commercial|industrial|other) categories also judged against their peers (where the contract does not settle it)
@@ -144,13 +144,14 @@ day_levels as (
 ),
 
 week_levels as (
-  -- each day's trailing week_days: the weekdays' and the weekend days' median level and quiet level
+  -- each day's trailing week_days: the weekdays' (Monday to Friday) and the Sundays' median level and
+  -- quiet level (Sunday alone is the rest day, so six-day plants count; Saturday is left out of both)
   select meter_id, day,
-         count(*) filter (where dow >= 6) over w as rest_days,
+         count(*) filter (where dow = 7) over w as rest_days,
          median(level_kw) filter (where dow <= 5) over w as workday_level_kw,
-         median(level_kw) filter (where dow >= 6) over w as rest_level_kw,
+         median(level_kw) filter (where dow = 7) over w as rest_level_kw,
          median(quiet_kw) filter (where dow <= 5) over w as workday_quiet_kw,
-         median(quiet_kw) filter (where dow >= 6) over w as rest_quiet_kw
+         median(quiet_kw) filter (where dow = 7) over w as rest_quiet_kw
   from day_levels
   window w as (partition by meter_id order by day_no range between ($week_days - 1) preceding and current row)
 ),
@@ -162,7 +163,7 @@ short_days as (
   from (
     select d.*, g.contract_kva, g.street, g.category,
            -- a weekday of a working week that keeps its base load on its rest days
-           list_contains($week_categories, g.category) and d.dow <= 5
+           list_contains($week_categories, g.category) and d.dow <= 6
              and coalesce(k.rest_days >= $week_min_rest_days
                           and k.rest_level_kw <= $week_max_rest_share * k.workday_level_kw
                           and k.rest_quiet_kw >= $week_min_base_share * k.workday_quiet_kw, false) as in_working_week,
@@ -187,6 +188,9 @@ judged_days as (
          case when d.in_working_week then least($week_min_contrast, $capacity_min_contrast)
               when list_contains($base_load_categories, d.category) then $capacity_min_contrast else $min_contrast end as capacity_contrast,
          case when d.in_working_week then least($week_min_contrast, $min_contrast) else $min_contrast end as rhythm_contrast,
+         -- a day that only its week lets under min_contrast: it must not follow its street's weather
+         -- (a family cooling its flat, out on Sundays, has such a week too)
+         d.in_working_week and d.level_kw < $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as is_week_relaxed,
          -- the peer path: households at a smaller level and ratio than businesses
          list_contains($household_categories, d.category) as is_household,
          -- a day drawing only when people are at home: evenings, nights, weekends
@@ -229,6 +233,7 @@ weather_meters as (
   from judged_days j
   semi join candidate_meters using (meter_id)
   where j.is_household and j.is_evening_and_night and j.peer_candidate and j.level_kw < $home_hours_min_level_kw
+     or j.is_week_relaxed and j.has_rhythm and (j.over_capacity or j.peer_candidate)
 ),
 
 weather_moves as (
@@ -259,7 +264,8 @@ working_days as (
          -- (a meter whose energy does not change at all has no correlation, NaN, and follows nothing)
          not coalesce(w.weather_changes >= $weather_min_days and (isnan(w.weather_corr) or w.weather_corr < $weather_min_corr), false) as follows_weather,
          j.is_household and j.is_evening_and_night and follows_weather and j.level_kw < $home_hours_min_level_kw as is_home_weather_load,
-         j.has_rhythm and (j.over_capacity or (j.peer_candidate and not is_home_weather_load and j.kwh >= j.peer_ratio_needed * p.peer_kwh_day)) as is_rhythm_day,
+         j.has_rhythm and (j.over_capacity or (j.peer_candidate and not is_home_weather_load and j.kwh >= j.peer_ratio_needed * p.peer_kwh_day))
+           and not (j.is_week_relaxed and follows_weather) as is_rhythm_day,
          j.continuous_candidate and j.kwh >= $continuous_min_peer_ratio * p.peer_kwh_day as is_continuous_day,
          is_rhythm_day or is_continuous_day as is_working,
          -- the peer ratio the day was judged at (the score grows past it)

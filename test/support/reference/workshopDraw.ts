@@ -52,9 +52,9 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
     const read = [...days].filter(([, hs]) => hs.length >= p.min_day_hours)
       .map(([day, hs]) => ({ day, level: kth(hs.map((h) => h.kw), p.sustained_hours, true)!, quiet: kth(hs.map((h) => h.kw), p.quiet_hours, false)! }));
     const inWorkingWeek = (day: number): boolean => {
-      if (!p.week_categories.includes(info.category) || isoDow(day) > 5) return false;
+      if (!p.week_categories.includes(info.category) || isoDow(day) > 6) return false;
       const week = read.filter((x) => x.day > day - p.week_days * DAY && x.day <= day);
-      const rest = week.filter((x) => isoDow(x.day) >= 6), work = week.filter((x) => isoDow(x.day) <= 5);
+      const rest = week.filter((x) => isoDow(x.day) === 7), work = week.filter((x) => isoDow(x.day) <= 5);
       return rest.length >= p.week_min_rest_days
         && median(rest.map((x) => x.level)) <= p.week_max_rest_share * median(work.map((x) => x.level))
         && median(rest.map((x) => x.quiet)) >= p.week_min_base_share * median(work.map((x) => x.quiet));
@@ -115,7 +115,9 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // around the clock: no rhythm, judged by its size against the peers
       const continuous = p.peer_categories.includes(info.category) && level >= p.continuous_min_level_kw && quiet >= p.continuous_min_flatness * level
         && peer !== undefined && kwh >= p.continuous_min_peer_ratio * peer;
-      const rhythmDay = rhythm && (overCapacity || peerOk);
+      // a day only its week let under min_contrast must not follow its street's weather (a cooling family out on Sundays)
+      const weekRelaxed = week && level < p.min_contrast * Math.max(quiet, p.min_quiet_kw);
+      const rhythmDay = rhythm && (overCapacity || peerOk) && !(weekRelaxed && follows);
       judged.push({ day, working: rhythmDay || continuous, rhythmDay, level, quiet, short, capacityContrast, rhythmContrast });
     }
     const flagged: { day: number; firstWorking: number }[] = [];
