@@ -14,7 +14,7 @@
  * outbox table written in the same transaction as the case registry, so a crash between commit and
  * produce republishes. Several workers in one group share the readings partitions; see README
  * "Scaling" for how state moves.
- * About 470 lines and one thing: the class is only the reactions to Kafka events (start, batches,
+ * About 480 lines and one thing: the class is only the reactions to Kafka events (start, batches,
  * assignments, registry feed, closes, timers), each a few calls into the parts above; splitting it
  * further would spread one event's handling across files. What it waits for before judging (the
  * registry topics read, partitions caught up) is PartitionTracker's and RegistryProgress's.
