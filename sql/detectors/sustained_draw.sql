@@ -21,12 +21,14 @@
 --   seven-day weeks, an evening shift (18:00–02:00) or a half day (08:00–13:00) at the whole
 --   contract, a real plant's curve, and real sites' curves that keep a base load on when
 --   idle (five Cambridge buildings', fixtures/district-shapes.json), in a flat up to half their
---   working load, where the working week stands for the day's rhythm; a continuous process far above
+--   working load, where the working week stands for the day's rhythm, or a seven-day week with a
+--   working day in its hour-of-day profile, far above its street; a continuous process far above
 --   its peers (daily_capacity raises one at its contract share); a night shift in a shop at twice its
 --   peers; stays quiet on home offices, EV charging, heat pumps (a night setback too), long-hours
 --   shops, bakeries and late bars, heavy households, and families cooling their flats through a
 --   summer night (fixtures/district-shapes-summer.json): by their contract share, and on the peer
---   path by their energy moving with their street's weather.
+--   path by their energy moving with their street's weather (and heat pumps by their profile: no
+--   working day in it, or one as long as a home's waking day).
 -- param: categories varchar[] = ['resident','commercial','other'] [-] (resident|commercial|industrial|other) meter categories screened
 -- param: window_days integer = 7 [d] (1..28) trailing window the working days are counted in
 -- param: min_days integer = 2 [d] (1..28) working days in the window before a lead is raised (the score grows with the days seen)
@@ -51,6 +53,10 @@
 -- param: week_max_rest_share double = 0.75 [1] (0..1) the Sundays' median level ÷ the weekdays' (Monday to Friday), at most (the working load stops)
 -- param: week_min_base_share double = 0.7 [1] (0..) the Sundays' median quiet level ÷ the weekdays', at least (the base load stays on: a home whose family is away every weekend turns everything down)
 -- param: week_min_contrast double = 1.4 [1] (1..) level ÷ quiet level on a working day (Monday to Saturday) of such a week, on the capacity and peer paths alike; a day under min_contrast that only its week lets through must not follow its street's weather (weather_days…): a family at home by day cooling its flat and out on Sundays has such a week (raised on a summer draw of the library until this was asked)
+-- param: steady_min_rest_share double = 0.85 [1] (0..1) a week whose Sundays hold at least this share of the weekdays' level (and week_min_base_share of their quiet level) works seven days: its days too are judged at week_min_contrast, on the peer path alone, at steady_min_peer_ratio, and must not follow their street's weather. A plant working every day with 40 % of its load on around the clock has no rest day to show its week, and stands at 1.5–2 × its quiet hours every day (on the shape library with the real sites' curves lifted to a 40 % base load and worked seven days, 9 of 30 already running were missed, 5 of them in flats); a heat pump draws such a week too, and follows the weather
+-- param: steady_min_peer_ratio double = 3.5 [1] (0..) the day's energy ÷ its street-and-category median for a day only its seven-day week lets under min_contrast (the flats above stood at 3.7–8.8 ×; a household's own 2.5 × is met by big families)
+-- param: steady_min_profile_contrast double = 1.5 [1] (1..) and over the trailing week_days its hour-of-day profile (each hour's median) holds its level at this multiple of its quiet hours: a plant's working hours stand out of its nights day after day, where a heat pump cycling through day and night has a flat profile with a short night setback (the library's at 1.12–1.38, where its single days reach 1.5–1.7 by chance; the seven-day plants at 1.6–2.8)
+-- param: steady_max_draw_hours integer = 14 [h] (1..24) …and that profile draws (draw_share of the way from its quiet hours to its level) for at most this many hours: a shift, where a home heats its waking day (07:00–23:00) and a heat pump with random cycling has most hours near its level
 -- param: min_quiet_kw double = 0.1 [kW] (0..) floor of the quiet level in that ratio
 -- param: capacity_frac double = 0.4 [1] (0..) level ÷ contract capacity (kVA) that no household holds for hours
 -- param: peer_categories varchar[] = ['resident','commercial'] [-] (resident|commercial|industrial|other) categories also judged against their peers (where the contract does not settle it)
@@ -167,6 +173,11 @@ short_days as (
              and coalesce(k.rest_days >= $week_min_rest_days
                           and k.rest_level_kw <= $week_max_rest_share * k.workday_level_kw
                           and k.rest_quiet_kw >= $week_min_base_share * k.workday_quiet_kw, false) as in_working_week,
+           -- a seven-day week: its Sundays draw as its weekdays do
+           list_contains($week_categories, g.category)
+             and coalesce(k.rest_days >= $week_min_rest_days
+                          and k.rest_level_kw >= $steady_min_rest_share * k.workday_level_kw
+                          and k.rest_quiet_kw >= $week_min_base_share * k.workday_quiet_kw, false) as in_steady_week,
            k.rest_level_kw as week_rest_level_kw,
            coalesce(d.level_kw < $capacity_frac * g.contract_kva and d.short_level_kw >= $full_capacity_frac * g.contract_kva, false)
                 -- a home's weekend day is home hours (a car charged at midday on Saturday and Sunday)
@@ -187,10 +198,13 @@ judged_days as (
          -- a working rhythm against its quiet hours: base_load_categories may keep a base load on at their contract share
          case when d.in_working_week then least($week_min_contrast, $capacity_min_contrast)
               when list_contains($base_load_categories, d.category) then $capacity_min_contrast else $min_contrast end as capacity_contrast,
-         case when d.in_working_week then least($week_min_contrast, $min_contrast) else $min_contrast end as rhythm_contrast,
+         case when d.in_working_week or d.in_steady_week then least($week_min_contrast, $min_contrast) else $min_contrast end as rhythm_contrast,
          -- a day that only its week lets under min_contrast: it must not follow its street's weather
          -- (a family cooling its flat, out on Sundays, has such a week too)
          d.in_working_week and d.level_kw < $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as is_week_relaxed,
+         -- …and one only its seven-day week lets under it on the peer path must also be far larger
+         -- than its street (a heat pump draws a seven-day week)
+         d.in_steady_week and d.level_kw < $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as is_steady_relaxed,
          -- the peer path: households at a smaller level and ratio than businesses
          list_contains($household_categories, d.category) as is_household,
          -- a day drawing only when people are at home: evenings, nights, weekends
@@ -199,7 +213,8 @@ judged_days as (
          is_evening_and_night or list_contains($home_hours_categories, d.category) and d.dow >= 6 as is_home_hours,
          -- a business's night shift: every deep-night hour at its level
          list_contains($night_categories, d.category) and coalesce(d.night_kw >= $night_min_share * d.level_kw, false) as is_night_work,
-         case when is_household then $household_min_peer_ratio
+         case when is_steady_relaxed then $steady_min_peer_ratio
+              when is_household then $household_min_peer_ratio
               when is_night_work then least($night_min_peer_ratio, $min_peer_ratio)
               else $min_peer_ratio end as peer_ratio_needed,
          coalesce(d.level_kw >= case when is_home_hours then greatest($home_hours_capacity_frac, $capacity_frac) else $capacity_frac end * d.contract_kva, false)
@@ -234,6 +249,7 @@ weather_meters as (
   semi join candidate_meters using (meter_id)
   where j.is_household and j.is_evening_and_night and j.peer_candidate and j.level_kw < $home_hours_min_level_kw
      or j.is_week_relaxed and j.has_rhythm and (j.over_capacity or j.peer_candidate)
+     or j.is_steady_relaxed and j.has_rhythm and j.peer_candidate
 ),
 
 weather_moves as (
@@ -258,14 +274,42 @@ weather_moves as (
   window w as (partition by meter_id order by day_no range between ($weather_days - 1) preceding and current row)
 ),
 
+steady_profiles as (
+  -- the hour-of-day profile over the trailing week_days of meters that only a seven-day week can
+  -- raise (each hour's median): its sustained_hours-th highest ÷ its quiet_hours-th lowest, and the
+  -- hours at draw_share of the way between them
+  select meter_id, day,
+         top_kw / greatest(low_kw, $min_quiet_kw) as profile_contrast,
+         len(list_filter(profile, lambda kw: kw >= low_kw + $draw_share * (top_kw - low_kw))) as profile_draw_hours
+  from (
+    select meter_id, day, list(profile_kw) as profile,
+           list_sort(list(profile_kw), 'DESC')[$sustained_hours] as top_kw,
+           list_sort(list(profile_kw))[$quiet_hours] as low_kw
+    from (
+      select meter_id, day,
+             median(kw) over (partition by meter_id, hod order by date_diff('day', date '2000-01-01', day)
+                              range between ($week_days - 1) preceding and current row) as profile_kw
+      from screened_hours
+      where meter_id in (select meter_id from judged_days semi join candidate_meters using (meter_id)
+                         where is_steady_relaxed and has_rhythm and peer_candidate)
+    )
+    group by meter_id, day
+  )
+),
+
 working_days as (
   select j.* exclude (peer_ratio_needed), p.peer_kwh_day,
          -- a home's night that follows its street's weather (cooling, heating) is held to more than a flat's air conditioners draw
          -- (a meter whose energy does not change at all has no correlation, NaN, and follows nothing)
          not coalesce(w.weather_changes >= $weather_min_days and (isnan(w.weather_corr) or w.weather_corr < $weather_min_corr), false) as follows_weather,
          j.is_household and j.is_evening_and_night and follows_weather and j.level_kw < $home_hours_min_level_kw as is_home_weather_load,
-         j.has_rhythm and (j.over_capacity or (j.peer_candidate and not is_home_weather_load and j.kwh >= j.peer_ratio_needed * p.peer_kwh_day))
-           and not (j.is_week_relaxed and follows_weather) as is_rhythm_day,
+         j.peer_candidate and not is_home_weather_load and j.kwh >= j.peer_ratio_needed * p.peer_kwh_day
+           -- a seven-day week's day under min_contrast: not following the weather, and a working profile
+           and not (j.is_steady_relaxed and (follows_weather or not coalesce(sp.profile_contrast >= $steady_min_profile_contrast
+                                                                              and sp.profile_draw_hours <= $steady_max_draw_hours, false))) as is_peer_day,
+         j.has_rhythm and (j.over_capacity or is_peer_day) and not (j.is_week_relaxed and follows_weather) as is_rhythm_day,
+         -- judged by its seven-day week on the peer path, so its window keeps that contrast at any capacity share
+         is_rhythm_day and is_peer_day and j.is_steady_relaxed as is_steady_day,
          j.continuous_candidate and j.kwh >= $continuous_min_peer_ratio * p.peer_kwh_day as is_continuous_day,
          is_rhythm_day or is_continuous_day as is_working,
          -- the peer ratio the day was judged at (the score grows past it)
@@ -274,6 +318,7 @@ working_days as (
   semi join candidate_meters using (meter_id)
   left join peer_day_levels($judge_from_day - ($window_days - 1)) p on p.street = j.street and p.category = j.category and p.day = j.day
   left join weather_moves w on w.meter_id = j.meter_id and w.day = j.day
+  left join steady_profiles sp on sp.meter_id = j.meter_id and sp.day = j.day
 ),
 
 windows as (
@@ -314,7 +359,7 @@ flagged_windows as (
     -- a continuous process has none, and is judged day by day on its size
     and (is_continuous_day and not is_rhythm_day and window_days_quiet_kw >= $continuous_min_flatness * nullif(window_days_level_kw, 0)
          and days_in_window >= $continuous_min_window_days
-         or window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva then capacity_contrast else rhythm_contrast end
+         or window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva and not is_steady_day then capacity_contrast else rhythm_contrast end
                            * greatest(window_quiet_kw, window_days_quiet_kw, $min_quiet_kw))
 ),
 

@@ -14,6 +14,7 @@ export interface SustainedDrawParams {
   continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
   draw_share: number;
   week_categories: string[]; week_days: number; week_min_rest_days: number; week_max_rest_share: number; week_min_base_share: number; week_min_contrast: number;
+  steady_min_rest_share: number; steady_min_peer_ratio: number; steady_min_profile_contrast: number; steady_max_draw_hours: number;
 }
 
 export interface RefMeter { category: string; street: string; contract_kva: number | null }
@@ -47,17 +48,28 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
   const out: RefEpisode[] = [];
   for (const [meter, days] of byMeterDay) {
     const info = meters.get(meter) ?? { category: 'other', street: '', contract_kva: null };
-    const judged: { day: number; working: boolean; rhythmDay: boolean; level: number; quiet: number; short: boolean; capacityContrast: number; rhythmContrast: number }[] = [];
+    const judged: { day: number; working: boolean; rhythmDay: boolean; level: number; quiet: number; short: boolean; capacityContrast: number; rhythmContrast: number; steady: boolean }[] = [];
     // each read day's sustained and quiet levels, for the working week over the trailing week_days
     const read = [...days].filter(([, hs]) => hs.length >= p.min_day_hours)
       .map(([day, hs]) => ({ day, level: kth(hs.map((h) => h.kw), p.sustained_hours, true)!, quiet: kth(hs.map((h) => h.kw), p.quiet_hours, false)! }));
-    const inWorkingWeek = (day: number): boolean => {
-      if (!p.week_categories.includes(info.category) || isoDow(day) > 6) return false;
+    // 'working': its Sundays drop the working load and keep the base load; 'steady': they draw as its weekdays do
+    const weekOf = (day: number): 'working' | 'steady' | undefined => {
+      if (!p.week_categories.includes(info.category)) return undefined;
       const week = read.filter((x) => x.day > day - p.week_days * DAY && x.day <= day);
       const rest = week.filter((x) => isoDow(x.day) === 7), work = week.filter((x) => isoDow(x.day) <= 5);
-      return rest.length >= p.week_min_rest_days
-        && median(rest.map((x) => x.level)) <= p.week_max_rest_share * median(work.map((x) => x.level))
-        && median(rest.map((x) => x.quiet)) >= p.week_min_base_share * median(work.map((x) => x.quiet));
+      if (rest.length < p.week_min_rest_days || !(median(rest.map((x) => x.quiet)) >= p.week_min_base_share * median(work.map((x) => x.quiet)))) return undefined;
+      const restLevel = median(rest.map((x) => x.level)), workLevel = median(work.map((x) => x.level));
+      if (isoDow(day) <= 6 && restLevel <= p.week_max_rest_share * workLevel) return 'working';
+      return restLevel >= p.steady_min_rest_share * workLevel ? 'steady' : undefined;
+    };
+    // the hour-of-day profile over the trailing week_days (each hour's median, at the hours the day was
+    // read): a working day stands out of its nights, for no more than a shift's hours
+    const workingProfile = (day: number, hs: readonly RefHour[]): boolean => {
+      const profile = hs.map((h) => median([...days].filter(([d]) => d > day - p.week_days * DAY && d <= day)
+        .flatMap(([, dhs]) => dhs.filter((x) => hod(x.hour_ms) === hod(h.hour_ms)).map((x) => x.kw))));
+      const top = kth(profile, p.sustained_hours, true)!, low = kth(profile, p.quiet_hours, false)!;
+      const drawHours = profile.filter((kw) => kw >= low + p.draw_share * (top - low)).length;
+      return top / Math.max(low, p.min_quiet_kw) >= p.steady_min_profile_contrast && drawHours <= p.steady_max_draw_hours;
     };
     for (const [day, hs] of [...days].sort(([a], [b]) => a - b)) {
       if (hs.length < p.min_day_hours) continue;
@@ -81,9 +93,11 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // a resident meter beyond its contract share may keep a base load on (capacity_min_contrast); others may not
       const contrast = level / Math.max(quiet, p.min_quiet_kw);
       // …and a resident meter whose weekends keep its base load and drop its working load, a smaller one (week_min_contrast)
-      const week = inWorkingWeek(day);
+      const weekKind = weekOf(day), week = weekKind === 'working';
       const capacityContrast = week ? Math.min(p.week_min_contrast, p.capacity_min_contrast) : p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast;
-      const rhythmContrast = week ? Math.min(p.week_min_contrast, p.min_contrast) : p.min_contrast;
+      const rhythmContrast = weekKind !== undefined ? Math.min(p.week_min_contrast, p.min_contrast) : p.min_contrast;
+      // a day only its seven-day week lets under min_contrast: far above its street, not following its weather, and a working profile
+      const steadyRelaxed = weekKind === 'steady' && level < p.min_contrast * Math.max(quiet, p.min_quiet_kw);
       // a day drawing only at home hours (none of the hours between the peaks near the level, or a weekend) is held to a higher share
       const eveningAndNight = p.home_hours_categories.includes(info.category) && (!between.length || Math.max(...between) < p.draw_share * level);
       const homeHours = eveningAndNight || (p.home_hours_categories.includes(info.category) && isoDow(day) >= 6);
@@ -97,7 +111,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // a business's night shift: every deep-night hour read and at its level
       const night = hs.filter((h) => hod(h.hour_ms) >= p.night_start_hour && hod(h.hour_ms) < p.night_end_hour).map((h) => h.kw);
       const nightWork = p.night_categories.includes(info.category) && night.length === p.night_end_hour - p.night_start_hour && Math.min(...night) >= p.night_min_share * level;
-      const peerRatio = household ? p.household_min_peer_ratio : nightWork ? Math.min(p.night_min_peer_ratio, p.min_peer_ratio) : p.min_peer_ratio;
+      const peerRatio = steadyRelaxed ? p.steady_min_peer_ratio : household ? p.household_min_peer_ratio : nightWork ? Math.min(p.night_min_peer_ratio, p.min_peer_ratio) : p.min_peer_ratio;
       // a home's night that follows its street's weather (its day-to-day changes against the street median's) needs more than air conditioning draws
       const own = (d: number) => ownKwhDay(meter, d), street = (d: number) => peerKwhDay(info.street, info.category, d);
       let follows = true;
@@ -111,14 +125,17 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
         follows = !(ownChanges.length >= p.weather_min_days && (Number.isNaN(c) || c < p.weather_min_corr));
       }
       const homeWeatherLoad = household && eveningAndNight && follows && level < p.home_hours_min_level_kw;
-      const peerOk = p.peer_categories.includes(info.category) && level >= peerLevel && contrast >= rhythmContrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad;
+      const peerOk = p.peer_categories.includes(info.category) && level >= peerLevel && contrast >= rhythmContrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad
+        && !(steadyRelaxed && (follows || !workingProfile(day, hs)));
+      // judged by its seven-day week on the peer path: its window keeps that contrast at any capacity share
+      const steady = steadyRelaxed && peerOk;
       // around the clock: no rhythm, judged by its size against the peers
       const continuous = p.peer_categories.includes(info.category) && level >= p.continuous_min_level_kw && quiet >= p.continuous_min_flatness * level
         && peer !== undefined && kwh >= p.continuous_min_peer_ratio * peer;
       // a day only its week let under min_contrast must not follow its street's weather (a cooling family out on Sundays)
       const weekRelaxed = week && level < p.min_contrast * Math.max(quiet, p.min_quiet_kw);
       const rhythmDay = rhythm && (overCapacity || peerOk) && !(weekRelaxed && follows);
-      judged.push({ day, working: rhythmDay || continuous, rhythmDay, level, quiet, short, capacityContrast, rhythmContrast });
+      judged.push({ day, working: rhythmDay || continuous, rhythmDay, level, quiet, short, capacityContrast, rhythmContrast, steady: rhythmDay && steady });
     }
     const flagged: { day: number; firstWorking: number }[] = [];
     for (const j of judged) {
@@ -133,7 +150,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const windowLevel = median(inWindow.map((x) => x.level)), windowQuiet = median(inWindow.map((x) => x.quiet));
       const atCapacity = info.contract_kva !== null && windowLevel >= p.capacity_frac * info.contract_kva;
       // …against the quiet hours of all the window's days too: a heat pump's other days are as high and flatter
-      const windowContrast = (atCapacity ? j.capacityContrast : j.rhythmContrast) * Math.max(windowQuiet, daysQuiet, p.min_quiet_kw);
+      const windowContrast = (atCapacity && !j.steady ? j.capacityContrast : j.rhythmContrast) * Math.max(windowQuiet, daysQuiet, p.min_quiet_kw);
       if (!flatWeek && !(windowLevel >= windowContrast)) continue;
       if (inWindow.length >= p.min_days || firstDay) flagged.push({ day: j.day, firstWorking: inWindow[0]!.day });
     }
