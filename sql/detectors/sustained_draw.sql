@@ -112,7 +112,7 @@ profiled_meters as (
   -- households' 2 kW floor is reached by many homes' evening peaks a few hours a day.
   select distinct meter_id from (
     select h.meter_id
-    from hourly_levels_between($min_hour_covered_min, $judge_from_day - (greatest($window_days, $week_days) - 1), $last_complete_day) h
+    from hourly_levels_between($min_hour_covered_min, $judge_from_day - ($window_days - 1) - ($week_days - 1), $last_complete_day) h
     join level_floors f using (meter_id)
     where h.kw >= (select min(min_level_kw) from level_floors)
       and h.kw >= f.min_level_kw
@@ -123,9 +123,12 @@ profiled_meters as (
 ),
 
 screened_hours as (
-  -- the profiled meters' hours: the days judged and the window behind them
+  -- the profiled meters' hours: the days judged, the window behind them, and the working week
+  -- behind each of the window's days (a day's week decides whether it is working, and the window
+  -- counts its working days: with only window and week read together, a close judged the first
+  -- days of its window on a shorter week than a full judgement and counted fewer working days)
   select h.meter_id, h.day, h.hod, h.kw
-  from hourly_levels_between($min_hour_covered_min, $judge_from_day - (greatest($window_days, $week_days) - 1), $last_complete_day) h
+  from hourly_levels_between($min_hour_covered_min, $judge_from_day - ($window_days - 1) - ($week_days - 1), $last_complete_day) h
   semi join profiled_meters using (meter_id)
 ),
 

@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRegistry } from '../../src/config/detectorRegistry.js';
-import { runSqlCase, sqlCaseSchema } from '../support/sqlCase.js';
+import { runSqlCase, runSqlCaseDayByDay, sqlCaseSchema } from '../support/sqlCase.js';
 
 const dir = join(import.meta.dirname, 'cases');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -18,6 +18,18 @@ describe('detector SQL given/expect cases', () => {
     it(file.replace(/\.json$/, ''), async () => {
       const c = sqlCaseSchema.parse(JSON.parse(readFileSync(join(dir, file), 'utf8')));
       expect(await runSqlCase(c)).toEqual([]);
+    });
+  }
+});
+
+describe('detector SQL given/expect cases closed day by day', () => {
+  // every case of a detector judged incrementally, closed as a worker closes its days: a close must
+  // read what its windows need (the week behind a window's first day, too), and keep the flags of
+  // one judgement of everything
+  for (const file of files) {
+    it(file.replace(/\.json$/, ''), async () => {
+      const c = sqlCaseSchema.parse(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+      expect(await runSqlCaseDayByDay(c)).toEqual([]);
     });
   }
 });

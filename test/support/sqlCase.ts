@@ -10,7 +10,7 @@ import { meterSchema, siteSchema } from '../../src/contracts/registry.js';
 import { openDb } from '../../src/store/db.js';
 import { ReadingStore } from '../../src/store/readingStore.js';
 import { upsertMeters, upsertSites } from '../../src/store/reference.js';
-import { runDetector } from '../../src/store/detectors.js';
+import { runDetector, runDetectors } from '../../src/store/detectors.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { loadRegistry, type DetectorRegistry } from '../../src/config/detectorRegistry.js';
 import { lastCompleteDay } from '../../src/time.js';
@@ -132,4 +132,48 @@ export async function runSqlCase(c: SqlCase, registry: DetectorRegistry = loadRe
   } finally {
     db.close();
   }
+}
+
+/**
+ * The case closed day by day, as a worker closes it (each close judges only the days since the
+ * last, plus what their windows read), against one judgement of all its days: the flags each store
+ * keeps must be the same. Empty when they are, or when the detector is not judged incrementally.
+ */
+export async function runSqlCaseDayByDay(c: SqlCase, registry: DetectorRegistry = loadRegistry()): Promise<string[]> {
+  const spec = registry.get(c.detector);
+  if (!spec || spec.runs !== 'day' || !spec.incremental) return [];
+  const readings = c.given.series.flatMap(seriesReadings);
+  const all = parsePipeline({ detectors_dir: registry.dir }).detectors;
+  const settings = { ...all, [c.detector]: { ...all[c.detector]!, ...c.params } };
+  const dayOf = (ts: number) => Math.floor((ts - 1) / DAY_MS) * DAY_MS;
+  const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
+  const flags = async (closes: number[]) => {
+    const db = await openDb(':memory:', { threads: 1 });
+    try {
+      const { meters, sites } = caseReference(c);
+      await upsertMeters(db, meters);
+      await upsertSites(db, sites);
+      const store = new ReadingStore(db);
+      let from = -Infinity;
+      for (const day of closes) {
+        await store.append(readings.filter((r) => dayOf(r.ts_ms) > from && dayOf(r.ts_ms) <= day));
+        await (await runDetectors(db, settings, { lastCompleteDayMs: day, incremental: true }, [c.detector], registry)).commit();
+        from = day;
+      }
+      const rows = (await db.con.runAndReadAll(`select * from detector_flags_${c.detector} order by all`)).getRowObjectsJS();
+      return rows.map((r) => JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? Math.round(v * 1e6) / 1e6 : v)));
+    } finally {
+      db.close();
+    }
+  };
+  // every day for up to 60 days; a longer case every few days (each close still judges only its own)
+  const first = dayOf(Math.min(...readings.map((r) => r.ts_ms)));
+  const step = Math.ceil((last - first) / DAY_MS / 60) * DAY_MS;
+  const days: number[] = [];
+  for (let d = first; d < last; d += step) days.push(d);
+  days.push(last);
+  const [once, daily] = [await flags([last]), await flags(days)];
+  const onlyOnce = once.filter((f) => !daily.includes(f)), onlyDaily = daily.filter((f) => !once.includes(f));
+  if (!onlyOnce.length && !onlyDaily.length) return [];
+  return [`${c.description}\nclosed day by day, the flags differ from one judgement of every day:\n  only in one judgement: ${onlyOnce.slice(0, 5).join('\n    ')}\n  only day by day: ${onlyDaily.slice(0, 5).join('\n    ')}`];
 }
