@@ -171,16 +171,13 @@ short_days as (
   select * exclude (short_level_kw, level_kw), case when is_short_day then short_level_kw else level_kw end as level_kw
   from (
     select d.*, g.contract_kva, g.street, g.category,
-           -- a weekday of a working week that keeps its base load on its rest days
-           list_contains($week_categories, g.category) and d.dow <= 6
-             and coalesce(k.rest_days >= $week_min_rest_days
-                          and k.rest_level_kw <= $week_max_rest_share * k.workday_level_kw
-                          and k.rest_quiet_kw >= $week_min_base_share * k.workday_quiet_kw, false) as in_working_week,
-           -- a seven-day week: its Sundays draw as its weekdays do
+           -- a week read on its Sundays that keeps its base load on them…
            list_contains($week_categories, g.category)
-             and coalesce(k.rest_days >= $week_min_rest_days
-                          and k.rest_level_kw >= $steady_min_rest_share * k.workday_level_kw
-                          and k.rest_quiet_kw >= $week_min_base_share * k.workday_quiet_kw, false) as in_steady_week,
+             and coalesce(k.rest_days >= $week_min_rest_days and k.rest_quiet_kw >= $week_min_base_share * k.workday_quiet_kw, false) as week_keeps_base,
+           -- …is a working week on its weekdays where the working load stops on Sundays
+           week_keeps_base and d.dow <= 6 and coalesce(k.rest_level_kw <= $week_max_rest_share * k.workday_level_kw, false) as in_working_week,
+           -- …and a seven-day week where its Sundays draw as its weekdays do
+           week_keeps_base and coalesce(k.rest_level_kw >= $steady_min_rest_share * k.workday_level_kw, false) as in_steady_week,
            k.rest_level_kw as week_rest_level_kw,
            coalesce(d.level_kw < $capacity_frac * g.contract_kva and d.short_level_kw >= $full_capacity_frac * g.contract_kva, false)
                 -- a home's weekend day is home hours (a car charged at midday on Saturday and Sunday)
@@ -202,12 +199,13 @@ judged_days as (
          case when d.in_working_week then least($week_min_contrast, $capacity_min_contrast)
               when list_contains($base_load_categories, d.category) then $capacity_min_contrast else $min_contrast end as capacity_contrast,
          case when d.in_working_week or d.in_steady_week then least($week_min_contrast, $min_contrast) else $min_contrast end as rhythm_contrast,
+         d.level_kw < $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as is_under_min_contrast,
          -- a day that only its week lets under min_contrast: it must not follow its street's weather
          -- (a family cooling its flat, out on Sundays, has such a week too)
-         d.in_working_week and d.level_kw < $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as is_week_relaxed,
+         d.in_working_week and is_under_min_contrast as is_week_relaxed,
          -- …and one only its seven-day week lets under it on the peer path must also be far larger
          -- than its street (a heat pump draws a seven-day week)
-         d.in_steady_week and d.level_kw < $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as is_steady_relaxed,
+         d.in_steady_week and is_under_min_contrast as is_steady_relaxed,
          -- the peer path: households at a smaller level and ratio than businesses
          list_contains($household_categories, d.category) as is_household,
          -- a day drawing only when people are at home: evenings, nights, weekends
