@@ -14,6 +14,8 @@ import { runDetector, runDetectors } from '../../src/store/detectors.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { loadRegistry, type DetectorRegistry } from '../../src/config/detectorRegistry.js';
 import { lastCompleteDay } from '../../src/time.js';
+import type { Db } from '../../src/store/db.js';
+import { storedFlagRows } from './flags.js';
 
 const segmentSchema = z.object({
   days: z.number().positive(),
@@ -104,6 +106,20 @@ export function describeLead(l: Record<string, unknown>): string {
   return JSON.stringify(Object.fromEntries(Object.entries(l).map(([k, v]) => [k, k.endsWith('_ms') && typeof v === 'number' ? formatLocal(v) : v])));
 }
 
+/** An in-memory store holding the case's meters and sites. */
+async function openCaseDb(c: SqlCase): Promise<Db> {
+  const db = await openDb(':memory:', { threads: 1 });
+  try {
+    const { meters, sites } = caseReference(c);
+    await upsertMeters(db, meters);
+    await upsertSites(db, sites);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
 /**
  * Run one given/expect case on in-memory DuckDB. Returns a description of every mismatch
  * (empty when the case holds). `registry` lets a test run detectors from another folder.
@@ -111,11 +127,8 @@ export function describeLead(l: Record<string, unknown>): string {
 export async function runSqlCase(c: SqlCase, registry: DetectorRegistry = loadRegistry()): Promise<string[]> {
   const spec = registry.get(c.detector);
   if (!spec) return [`${c.description}: no detector ${c.detector} in ${registry.dir}`];
-  const db = await openDb(':memory:', { threads: 1 });
+  const db = await openCaseDb(c);
   try {
-    const { meters, sites } = caseReference(c);
-    await upsertMeters(db, meters);
-    await upsertSites(db, sites);
     const readings = c.given.series.flatMap(seriesReadings);
     await new ReadingStore(db).append(readings);
     const watermark = Math.max(...readings.map((r) => r.ts_ms));
@@ -148,11 +161,8 @@ export async function runSqlCaseDayByDay(c: SqlCase, registry: DetectorRegistry 
   const dayOf = (ts: number) => Math.floor((ts - 1) / DAY_MS) * DAY_MS;
   const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
   const flags = async (closes: number[]) => {
-    const db = await openDb(':memory:', { threads: 1 });
+    const db = await openCaseDb(c);
     try {
-      const { meters, sites } = caseReference(c);
-      await upsertMeters(db, meters);
-      await upsertSites(db, sites);
       const store = new ReadingStore(db);
       let from = -Infinity;
       for (const day of closes) {
@@ -160,8 +170,7 @@ export async function runSqlCaseDayByDay(c: SqlCase, registry: DetectorRegistry 
         await (await runDetectors(db, settings, { lastCompleteDayMs: day, incremental: true }, [c.detector], registry)).commit();
         from = day;
       }
-      const rows = (await db.con.runAndReadAll(`select * from detector_flags_${c.detector} order by all`)).getRowObjectsJS();
-      return rows.map((r) => JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? Math.round(v * 1e6) / 1e6 : v)));
+      return await storedFlagRows(db, c.detector);
     } finally {
       db.close();
     }
