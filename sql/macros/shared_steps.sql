@@ -11,6 +11,12 @@
 -- first flagged interval - and the case id derived from it - does not depend on arrival order.
 create temp table if not exists judge_horizon (meter_id varchar primary key, through_ts timestamp not null);
 
+-- The meters an incremental close judges again from an earlier day (late readings, changed peer
+-- rows; src/store/judgeState.ts fills it per detector). Every episode of such a meter is returned,
+-- not only those reaching the days judged: a late day can end an episode sooner or remove it, and a
+-- case that took it up is put right by the episodes that remain. Empty outside an incremental close.
+create temp table if not exists rejudge_meters (meter_id varchar, from_day date);
+
 -- Whether an hour of day (0-23) lies in a household's morning or evening peak: where a home's heavy
 -- loads sit (cooking, washing, lighting, TV), so a workshop detector asks for draw outside them.
 create or replace temp macro in_household_peaks(hod, morning_start, morning_end, evening_start, evening_end) as
@@ -260,14 +266,16 @@ create or replace temp macro with_draw_hours(flagged, share, from_day, to_day) a
 -- Leads with the hours to visit, computed at the end (a detector whose episodes come from kept rows
 -- of an earlier step, baseline_anomaly): from the episode's start up to detection, merged into the
 -- evidence as draw_hours. Only leads whose window ends after from_day come back (what an incremental
--- close returns: the episodes reaching the days it judged). An episode may have begun at any time,
+-- close returns: the episodes reaching the days it judged), and every lead of a meter judged again
+-- (rejudge_meters). An episode may have begun at any time,
 -- so the hours are read without bounds: a close with such leads reads the hourly history (bounds
 -- taken from the leads are not constants and made DuckDB scan it even when there were none).
 -- leads needs meter_id, episode_start, detected_at, window_end, evidence (json).
 create or replace temp macro lead_with_draw_hours(leads, share, from_day) as table
   with l as (
     select *, cast(episode_start as date) as draw_from_day, cast(detected_at - interval 1 day as date) as day
-    from query_table(leads) where window_end > cast(from_day as timestamp)
+    from query_table(leads)
+    where window_end > cast(from_day as timestamp) or meter_id in (select meter_id from temp.rejudge_meters)
   )
   select l.* exclude (draw_from_day, day) replace (evidence_with_hours(l.evidence, d.draw_hours) as evidence)
   from l

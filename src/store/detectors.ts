@@ -205,8 +205,9 @@ async function sliceMeterDays(con: Db['con']): Promise<number> {
  * changed on days already judged (temp.rejudge_meters, judgeState.ts) are judged again alone from
  * their earliest changed day up to fromMs; then every meter from fromMs through the last complete
  * day; both in slices (sliceMeterDays), replacing the kept flags of what they judge.
- * Episodes are then built over all kept flags of the meters flagged now. Only episodes reaching the
- * days judged come back (for a re-judged meter, from its own changed day): the rest are unchanged.
+ * Episodes are then built over all kept flags of the meters flagged now and the meters judged again.
+ * Only episodes reaching the days judged come back, and every episode of a meter judged again: the
+ * rest are unchanged.
  */
 async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: number, lastCompleteDayMs: number, sliceBudget?: number): Promise<Record<string, unknown>[]> {
   const plan = d.incremental!;
@@ -234,6 +235,11 @@ async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: num
     } finally {
       await con.run('delete from meters_with_data; insert into meters_with_data select * from temp.meters_with_data_all; drop table temp.meters_with_data_all');
     }
+    // a re-judged meter's episodes all come back, even when its late days lost it every flag:
+    // a case took up what an earlier close judged (an episode the late days now end sooner or
+    // remove), and only its remaining episodes, merged again as a full judgement merges them,
+    // put back what the case shows
+    await con.run('insert into temp.flagged_meters select meter_id from temp.rejudge_meters');
   }
   // a full judgement starts afresh: the flags may come from other SQL with other columns
   if (fromMs <= 0) await con.run(`drop table if exists ${table}`);
@@ -245,7 +251,7 @@ async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: num
   const rows = await runBound(db, plan.episodesSql, b);
   await con.run('drop view temp.' + FLAGS_RELATION + '; drop table if exists temp.flags_new; drop table temp.flagged_meters');
   if (fromMs <= 0) return rows;
-  return rows.filter((r) => (toMs(r.window_end) ?? Infinity) > Math.min(fromMs, rejudgeFrom.get(String(r.meter_id)) ?? Infinity));
+  return rows.filter((r) => rejudgeFrom.has(String(r.meter_id)) || (toMs(r.window_end) ?? Infinity) > fromMs);
 }
 
 /**

@@ -114,10 +114,12 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 describe('incremental day closes give the cases of full judgement', () => {
-  it('small district, 56 days closed one by one, 10 % of meter-days three days late', async () => {
+  // at 10 % late the cases agreed by luck; at 20 % a late day removed days of an episode that a
+  // case had taken up, and only returning every episode of a meter judged again put it right
+  it('small district, 56 days closed one by one, 20 % of meter-days three days late', async () => {
     const data = await districtReadings('district-small.json');
-    const full = await stream(data, true, 0.1, 3);
-    const inc = await stream(data, false, 0.1, 3);
+    const full = await stream(data, true, 0.2, 3);
+    const inc = await stream(data, false, 0.2, 3);
     expect(full.cases.length).toBeGreaterThan(5);
     expect(new Set(full.cases.map((c) => c.family))).toEqual(new Set(['site', 'workshop']));
     expect(differences(full.cases, inc.cases)).toEqual([]);

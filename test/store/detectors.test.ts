@@ -88,10 +88,12 @@ describe('late inputs', () => {
       }
       const full = await runDetectors(db, settings, { lastCompleteDayMs: START + 29 * DAY_MS }, day);
       expect(full.leads.length).toBeGreaterThan(0);
-      // the incremental close returns the episodes reaching the days it judged: here, every one
-      // the close returns the episodes reaching the days it judged, as a full judgement has them
-      const judgedDays = full.leads.filter((l) => l.window_end_ms > START + 24 * DAY_MS);
+      // the close returns the episodes reaching the days it judged, and every episode of a meter it
+      // judged again, as a full judgement has them
+      const judgedAgain = (l: (typeof full.leads)[number]) => (peerReaders.has(l.detector) ? l.meter_id.startsWith('a') : l.meter_id === 'a1');
+      const judgedDays = full.leads.filter((l) => l.window_end_ms > START + 24 * DAY_MS || judgedAgain(l));
       expect(judgedDays.length).toBeGreaterThan(0);
+      expect(full.leads.some((l) => l.window_end_ms <= START + 24 * DAY_MS && judgedAgain(l))).toBe(true);
       expect(materiallyEqual(leadKeys(next), leadKeys({ ...full, leads: judgedDays }))).toBe(true);
       // and keeps the flags a store judging everything at once keeps
       const fresh = await openDb(':memory:', { threads: 2 });
