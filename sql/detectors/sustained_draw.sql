@@ -367,15 +367,18 @@ flagged_windows as (
 draw_hours as (
   -- the hours of day the meter draws near its level on the working days of the window up to the
   -- flagged day: when to visit. Kept with the flagged day, so an episode keeps its first day's hours.
+  -- Both sides are rounded to a milliwatt: on a steady meter an hour's median can land exactly on the
+  -- threshold, and an hour summed from readings that came in another order (a late day) differs in
+  -- its last bits, which moved an hour in or out (two meter-days of a library draw with late days).
   select f.meter_id, f.day, list(h.hod order by h.hod) as hours
   from flagged_windows f
   join (
-    select f2.meter_id, f2.day, s.hod, median(s.kw) as kw
+    select f2.meter_id, f2.day, s.hod, round(median(s.kw), 6) as kw
     from flagged_windows f2
     join working_days w on w.meter_id = f2.meter_id and w.is_working and w.day between f2.first_working_day and f2.day
     join screened_hours s on s.meter_id = w.meter_id and s.day = w.day
     group by all
-  ) h on h.meter_id = f.meter_id and h.day = f.day and h.kw >= f.window_quiet_kw + $draw_share * (f.window_level_kw - f.window_quiet_kw)
+  ) h on h.meter_id = f.meter_id and h.day = f.day and h.kw >= round(f.window_quiet_kw + $draw_share * (f.window_level_kw - f.window_quiet_kw), 6)
   group by all
 ),
 
