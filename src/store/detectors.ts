@@ -2,7 +2,7 @@
  * Running detection SQL. Each detector is one file in the pipeline's detectors folder, described by
  * its header (src/core/detectorSpec.ts, src/config/detectorRegistry.ts); parameter values come
  * from the pipeline and are BOUND as typed named parameters, never spliced into the SQL text.
- * About 410 lines and one thing: the runner that binds a SQL file and runs it whole, incrementally or
+ * About 420 lines and one thing: the runner that binds a SQL file and runs it whole, incrementally or
  * in slices (runDetectors, runDetector, the peer refresh that feeds them). The peer rows' storage
  * and paging live in ./peers.ts, kept flags and marks in ./judgeState.ts, day profiles in
  * ./dayProfiles.ts; the rest shares bindValues and the slice budget, which a split would export.
@@ -223,9 +223,9 @@ async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: num
   const sliceDays = (n: number) => Math.max(7, Math.floor(budget / Math.max(n, 1)));
   await con.run('create or replace temp table flagged_meters (meter_id varchar)');
   const rejudge = fromMs > 0 ? await loadRejudgeMeters(con, d.name, fromMs) : { meters: 0, fromMs: undefined };
-  const rejudgeFrom = new Map<string, number>();
+  const rejudged = new Set<string>();
   if (rejudge.fromMs !== undefined) {
-    for (const r of (await con.runAndReadAll(`select meter_id, epoch_ms(from_day) f from temp.rejudge_meters`)).getRowObjectsJS()) rejudgeFrom.set(String(r.meter_id), Number(r.f));
+    for (const [m] of (await con.runAndReadAll(`select meter_id from temp.rejudge_meters`)).getRows()) rejudged.add(String(m));
     // the detectors see only the meters they judge (every one starts from meters_with_data); a
     // meter's flags depend on its own rollups and the peer rows, which all stay
     await con.run('create or replace temp table meters_with_data_all as select * from meters_with_data');
@@ -251,7 +251,7 @@ async function judgeIncrementally(db: Db, d: DetectorSpec, b: Bound, fromMs: num
   const rows = await runBound(db, plan.episodesSql, b);
   await con.run('drop view temp.' + FLAGS_RELATION + '; drop table if exists temp.flags_new; drop table temp.flagged_meters');
   if (fromMs <= 0) return rows;
-  return rows.filter((r) => rejudgeFrom.has(String(r.meter_id)) || (toMs(r.window_end) ?? Infinity) > fromMs);
+  return rows.filter((r) => rejudged.has(String(r.meter_id)) || (toMs(r.window_end) ?? Infinity) > fromMs);
 }
 
 /**

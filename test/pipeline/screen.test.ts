@@ -24,6 +24,7 @@ import { DAY_MS } from '../../src/time.js';
 import { materiallyEqual } from '../../src/core/cases.js';
 import type { Case } from '../../src/core/types.js';
 import { tempDir } from '../helpers.js';
+import { storedFlagDays } from '../support/flags.js';
 import { runDetectors } from '../../src/store/detectors.js';
 import { loadRegistry } from '../../src/config/detectorRegistry.js';
 import { upsertMeters } from '../../src/store/reference.js';
@@ -88,13 +89,7 @@ async function stream(data: Awaited<ReturnType<typeof districtReadings>>, full: 
   }
   const cases = (await loadCases(db)).sort((a, b) => (a.case_id < b.case_id ? -1 : 1));
   const flags: string[] = [];
-  for (const d of loadRegistry().detectors.filter((x) => x.incremental)) {
-    const table = `detector_flags_${d.name}`;
-    const exists = (await db.con.runAndReadAll(`select count(*) from duckdb_tables() where table_name = '${table}'`)).getRows()[0]![0] !== 0n;
-    if (!exists) continue;
-    const hours = (await db.con.runAndReadAll(`select count(*) from duckdb_columns() where table_name = '${table}' and column_name = 'draw_hours'`)).getRows()[0]![0] !== 0n;
-    for (const r of (await db.con.runAndReadAll(`select meter_id, cast(day as varchar), ${hours ? 'cast(draw_hours as varchar)' : "''"} from ${table} order by all`)).getRows()) flags.push(`${d.name} ${r.join(' ')}`);
-  }
+  for (const d of loadRegistry().detectors.filter((x) => x.incremental)) flags.push(...await storedFlagDays(db, d.name));
   db.close();
   return { cases, judgedFromDays, rejudged, flags };
 }
