@@ -55,8 +55,9 @@ describe.skipIf(!available)('London households (Low Carbon London, 1,500 homes, 
     expect(rate).toBeLessThanOrEqual(0.5);
   });
 
-  it('100 injected workshops (weekday plateau 5-25 kW): recall ≥ 0.95, step_up locates ≥ 88 % within ±3 days, median delay ≤ 72 h', async () => {
-    const injections = planInjections(days, 100, 7);
+  /** Injects 100 workshops of kW in the range into the homes; what every detector together finds, locates and how soon. */
+  async function injected(kw: readonly [number, number]) {
+    const injections = planInjections(days, 100, 7, kw);
     const { leads } = await workshopLeads(days, toReadings(days, injections));
     const after = (i: (typeof injections)[number]) => leads.filter((l) => l.meter_id === i.household && l.detected_at_ms >= i.onsetMs - DAY_MS);
     const found = injections.filter((i) => after(i).length);
@@ -69,11 +70,24 @@ describe.skipIf(!available)('London households (Low Carbon London, 1,500 homes, 
     }).sort((a, b) => a - b);
     const medianDelayH = delaysH[Math.floor(delaysH.length / 2)]!;
     const firstBy = perDetector(found.map((i) => after(i).sort((a, b) => a.detected_at_ms - b.detected_at_ms)[0]!));
-    console.log(`london injected: recall ${found.length}/${injections.length} (first lead: ${firstBy}), step_up change point within 3 days ${located.length}/${injections.length}, median delay ${medianDelayH} h, 90th percentile ${delaysH[Math.floor(delaysH.length * 0.9)]} h`);
-    expect(found.length / injections.length).toBeGreaterThanOrEqual(0.95);
-    expect(located.length / injections.length).toBeGreaterThanOrEqual(0.88);
+    console.log(`london injected ${kw[0]}-${kw[1]} kW: recall ${found.length}/${injections.length} (first lead: ${firstBy}), step_up change point within 3 days ${located.length}/${injections.length}, median delay ${medianDelayH} h, 90th percentile ${delaysH[Math.floor(delaysH.length * 0.9)]} h`);
+    return { recall: found.length / injections.length, located: located.length / injections.length, medianDelayH };
+  }
+
+  it('100 injected workshops (weekday plateau 5-25 kW): recall ≥ 0.95, step_up locates ≥ 88 % within ±3 days, median delay ≤ 72 h', async () => {
+    const r = await injected([5, 25]);
+    expect(r.recall).toBeGreaterThanOrEqual(0.95);
+    expect(r.located).toBeGreaterThanOrEqual(0.88);
     // daily data: step_up's fast path raises a large step within 72 h of the first working day
-    expect(medianDelayH).toBeLessThanOrEqual(72);
+    expect(r.medianDelayH).toBeLessThanOrEqual(72);
+  });
+
+  it('100 smaller ones (3-5 kW, 24-50 kWh a working day): most are found, later (the limit the README states)', async () => {
+    // A daily value cannot tell a 3 kW machine from a home that heats or uses more on weekdays
+    // without raising real homes (README, *On real meters*): this pins what is found today.
+    const r = await injected([3, 5]);
+    expect(r.recall).toBeGreaterThanOrEqual(0.7);
+    expect(r.medianDelayH).toBeLessThanOrEqual(168);
   });
 });
 

@@ -36,8 +36,8 @@ export async function loadLondon(maxHouseholds = Infinity): Promise<HouseholdDay
 
 export interface Injection { household: string; onsetMs: number; kw: number; hours: number; workdays: number }
 
-/** Pick households with enough history around a random onset and add a weekday daytime plateau of 5–25 kW. */
-export function planInjections(days: readonly HouseholdDay[], count: number, seed: number): Injection[] {
+/** Pick households with enough history around a random onset and add a weekday daytime plateau (5–25 kW unless given). */
+export function planInjections(days: readonly HouseholdDay[], count: number, seed: number, [kwMin, kwMax]: readonly [number, number] = [5, 25]): Injection[] {
   const rand = rng(seed);
   const span = new Map<string, [number, number]>();
   for (const d of days) {
@@ -49,7 +49,7 @@ export function planInjections(days: readonly HouseholdDay[], count: number, see
   while (picked.length < count && eligible.length) {
     const [household, [a, b]] = eligible.splice(Math.floor(rand() * eligible.length), 1)[0]!;
     const onsetMs = a + (90 + Math.floor(rand() * ((b - a) / DAY_MS - 130))) * DAY_MS;
-    picked.push({ household, onsetMs, kw: 5 + rand() * 20, hours: 8 + Math.floor(rand() * 3), workdays: rand() < 0.5 ? 5 : 6 });
+    picked.push({ household, onsetMs, kw: kwMin + rand() * (kwMax - kwMin), hours: 8 + Math.floor(rand() * 3), workdays: rand() < 0.5 ? 5 : 6 });
   }
   return picked;
 }
