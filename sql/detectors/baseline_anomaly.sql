@@ -5,6 +5,7 @@
 -- needs: peers
 -- summary_zh: {episode_start:date}起多个时段用电持续显著高于自身同时段基线，日均多用 {evidence.median_excess_kwh:kwh} kWh[；用电时段 {evidence.draw_hours:hours}]
 -- title: 同时段用电持续显著高于自身基线
+-- sentence_rank: 7 (only the excess over the meter's own hours)
 -- grain: one row per meter and episode; decided per complete local day (causal). Needs hourly data.
 -- why: each hour of the week is compared with the SAME hour of the week over the preceding weeks,
 --   with a robust band (median ± MAD), so daily and weekly rhythms are not anomalies; only a

@@ -3,6 +3,7 @@
 -- problem_type: 疑似散乱污生产（日用电量超出合同容量常态）
 -- runs: day
 -- title: 日用电量长期接近合同容量（日数据也能判断，含已在生产的作坊）
+-- sentence_rank: 3 (the day's energy against the contract)
 -- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.high_days:0} 日日均用电 {level_kwh_day:kwh} kWh，相当于合同容量 {evidence.contract_kva:0} kVA 全天运行的 {evidence.capacity_pct:0}%
 -- grain: one row per meter and episode; decided per complete local day from that day's past only
 --   (causal). Works on daily values as well as on interval data (the daily rollup).

@@ -4,6 +4,7 @@
 -- runs: day
 -- needs: peers
 -- title: 非工业户呈工业用电特征
+-- sentence_rank: 2 (the working and night kW, the peers and the hours to visit)
 -- summary_zh: 工作日白天持续约 {evidence.work_kw:kwh} kW 平稳负荷、夜间 {evidence.night_kw:kwh} kW，为同街道同类用户的 {evidence.peer_ratio:0} 倍，呈工业生产用电特征[；用电时段 {evidence.draw_hours:hours}]
 -- grain: one row per meter and episode; decided per complete local day over the trailing
 --   window_days of hourly data (causal). Needs hourly-or-finer readings.

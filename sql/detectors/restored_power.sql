@@ -4,6 +4,7 @@
 -- runs: site
 -- summary_zh: 停电后日均 {baseline_kwh_day:kwh} kWh，{detected_at:datetime} 起恢复用电，日均 {level_kwh_day:kwh} kWh[（停电前日均 {reference_kwh_day:kwh} kWh）]
 -- title: 关停取缔/停电后恢复用电（死灰复燃）
+-- sentence_rank: 1 (the draw since the cut against before it)
 -- grain: one row per disconnected site's meter and episode. An episode is an island of reading
 --   intervals whose trailing window draws above the floor; islands closer than episode_gap_hours join.
 -- why: after 停电 (power_cut_at) the meter is expected to read ~0; sustained draw is a rebound.

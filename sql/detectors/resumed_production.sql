@@ -4,6 +4,7 @@
 -- runs: site
 -- summary_zh: 责令停产后日均 {baseline_kwh_day:kwh} kWh，{detected_at:datetime} 起用电回到生产水平，日均 {level_kwh_day:kwh} kWh[（停产前日均 {reference_kwh_day:kwh} kWh）]
 -- title: 整改期间私自恢复生产
+-- sentence_rank: 2 (the draw since the halt against before it)
 -- grain: one row per halted site's meter and episode (island of reading intervals whose trailing
 --   window draws at production level; islands closer than episode_gap_hours join).
 -- why: a site under 责令停产 may keep power for standby, but drawing near its pre-halt production

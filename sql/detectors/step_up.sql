@@ -4,6 +4,7 @@
 -- runs: day
 -- needs: peers
 -- title: 用电量阶跃上升（疑似住宅/商铺变作坊）
+-- sentence_rank: 6 (when it rose, from what to what; no contract or peers)
 -- summary_zh: {episode_start:date}起日均用电 {level_kwh_day:kwh} kWh，此前日均 {baseline_kwh_day:kwh} kWh，升至 {evidence.ratio:1} 倍并持续[；用电时段 {evidence.draw_hours:hours}]
 -- grain: one row per meter and episode; decided per complete local day from that day's past only
 --   (causal), so a backfill and a live worker decide the same day the same way.

@@ -4,6 +4,7 @@
 -- runs: day
 -- needs: peers
 -- title: 非工业户长时间持续高负荷（含数据开始前已在生产的作坊）
+-- sentence_rank: 1 (the level held, the contract, the street's level and the hours to visit)
 -- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.working_days:0} 日每日 {evidence.sustained_hours:0} 小时以上持续约 {evidence.level_kw:1} kW[，合同容量 {evidence.contract_kva:0} kVA（用到 {evidence.capacity_pct:0}%）]，平时约 {evidence.quiet_kw:1} kW[，休息日约 {evidence.rest_day_kw:1} kW]，日均 {level_kwh_day:kwh} kWh，为同街道同类户中位的 {evidence.peer_ratio:1} 倍；用电时段 {evidence.draw_hours:hours}[；其中 {evidence.continuous_days:0} 日昼夜连续运行]
 -- grain: one row per meter and episode; decided per complete local day over the trailing
 --   window_days of hourly data (causal). Needs hourly-or-finer readings.

@@ -16,6 +16,11 @@ export interface CaseOptions {
   escalation_ratio?: number;
   /** Escalation is judged on the median daily level of this many trailing days, not the episode's average. */
   escalation_window_days?: number;
+  /**
+   * A detector's sentence rank (its header's `sentence_rank`): among the detectors that raised a
+   * case, the lowest names it; a higher score breaks ties. Without it the strongest names it.
+   */
+  sentenceRank?: (detector: Detector) => number;
 }
 
 /** A meter's daily energy (kWh/day, from well-covered days), oldest first. */
@@ -139,7 +144,7 @@ export function buildCases(
       lead.window_end_ms >= ms(c.window_start) - g;
     const match = open.find((c) => c.status !== 'dismissed' && overlaps(c, gap));
     if (match) {
-      mergeLead(match, lead, meters, sites);
+      mergeLead(match, lead, meters, sites, opts.sentenceRank ?? (() => 0));
       continue;
     }
     // A dismissed case keeps its episode (and a cool-down after it) quiet unless the evidence escalates.
@@ -236,7 +241,7 @@ function newCase(lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: Read
   };
 }
 
-function mergeLead(c: Case, lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: ReadonlyMap<string, SiteInfo>): void {
+function mergeLead(c: Case, lead: Lead, meters: ReadonlyMap<string, MeterInfo>, sites: ReadonlyMap<string, SiteInfo>, rank: (d: Detector) => number): void {
   const escalation = Object.values(c.evidence).find((e) => e.escalates_dismissed_case);
   const escalates = escalation?.escalates_dismissed_case as string | undefined;
   // An escalation is an episode of its own: a later lead of the dismissed episode adds its score
@@ -249,8 +254,11 @@ function mergeLead(c: Case, lead: Lead, meters: ReadonlyMap<string, MeterInfo>, 
   c.window_start = formatLocal(escalation ? Math.max(ms(c.episode_start), start) : start);
   c.window_end = formatLocal(Math.max(ms(c.window_end), lead.window_end_ms));
   c.score = combineScores(Object.values(c.evidence).map((e) => e.score));
-  // The strongest detector names the case and writes its sentence.
-  const top = (Object.entries(c.evidence) as [Detector, DetectorEvidence][]).sort((a, b) => b[1].score - a[1].score || (a[0] < b[0] ? -1 : 1))[0]!;
+  // The detector with the most concrete account (lowest sentence rank), then the strongest, names
+  // the case and writes its sentence: a clerk needs the level, the contract, the peers and the
+  // hours to visit, which a baseline's excess at a saturated score does not give.
+  const top = (Object.entries(c.evidence) as [Detector, DetectorEvidence][])
+    .sort((a, b) => rank(a[0]) - rank(b[0]) || b[1].score - a[1].score || (a[0] < b[0] ? -1 : 1))[0]!;
   if (top[0] === lead.detector) {
     c.detector = lead.detector;
     c.problem_type = lead.problem_type;

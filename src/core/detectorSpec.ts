@@ -7,6 +7,8 @@
  *   -- problem_type: 疑似散乱污生产（用电量突增）   存在问题类型 on the suspect list
  *   -- runs: day                             site: on raw readings as they arrive; day: at day close
  *   -- needs: peers                          optional: reads peer_daily (street-and-category levels)
+ *   -- sentence_rank: 6 (why)                optional: when detectors of a family raise one episode, the
+ *                                            lowest rank names the case and writes its sentence (default 100)
  *   -- summary_zh: {episode_start:date}起日均用电 {level_kwh_day:kwh} kWh[，… {reference_kwh_day:kwh}]
  *   -- param: ratio double = 3 [1] (0..) doc  type = default [unit] (optional min..max or a|b|c) doc
  *   -- keep: day_anomalies                   optional: the per-day step kept between day closes (./incremental.ts)
@@ -48,6 +50,11 @@ export interface DetectorSpec {
   params: ParamSpec[];
   grain: string;
   title: string;
+  /**
+   * Which detector's account the case gives when several raise one episode: the lowest rank (the
+   * most concrete sentence for the street office: what is drawn, against what, when to visit).
+   */
+  sentenceRank: number;
   /** Set when the file uses $judge_from_day: its flagged days are kept and only new days judged (./incremental.ts). */
   incremental?: IncrementalPlan;
 }
@@ -100,6 +107,9 @@ export function parseSqlParams(file: string, sql: string): ParamSpec[] {
   return params;
 }
 
+/** A detector without `-- sentence_rank:` gives its account after every ranked one. */
+export const DEFAULT_SENTENCE_RANK = 100;
+
 const headerLine = (sql: string, key: string) => new RegExp(`^--\\s*${key}:\\s*(.*)$`, 'm').exec(sql)?.[1]?.trim();
 
 export function parseDetectorSpec(file: string, sql: string): DetectorSpec {
@@ -123,11 +133,15 @@ export function parseDetectorSpec(file: string, sql: string): DetectorSpec {
     throw fail(file, (e as Error).message);
   }
   if (incremental && runs !== 'day') throw fail(file, 'only a "runs: day" detector can judge incrementally ($judge_from_day)');
+  const rankLine = headerLine(sql, 'sentence_rank');
+  const rank = rankLine === undefined ? undefined : /^(\d+)(?:\s|$)/.exec(rankLine)?.[1];
+  if (rankLine !== undefined && rank === undefined) throw fail(file, `"-- sentence_rank:" must start with a whole number, got ${JSON.stringify(rankLine)}`);
   return {
     name, file, sql, family, problemType, runs, peers: needs.includes('peers'), summaryZh,
     params: parseSqlParams(file, sql),
     grain: headerLine(sql, 'grain') ?? '',
     title: headerLine(sql, 'title') ?? name,
+    sentenceRank: rank === undefined ? DEFAULT_SENTENCE_RANK : Number(rank),
     ...(incremental ? { incremental } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { loadCases, saveCases, saveCasesWithOutbox } from '../store/caseStore.js
 import { loadReferenceMaps } from '../store/reference.js';
 import { dailyLevels, dataWatermarkMs } from '../store/readingStore.js';
 import { buildCases } from '../core/cases.js';
+import { DEFAULT_SENTENCE_RANK } from '../core/detectorSpec.js';
 import type { Case, Detector } from '../core/types.js';
 import type { CaseSink } from '../sinks/caseSink.js';
 import { DAY_MS, lastCompleteDay } from '../time.js';
@@ -44,7 +45,8 @@ export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSin
   const watermarkMs = await dataWatermarkMs(db);
   if (watermarkMs === undefined) return { leads: 0, leadsByDetector: {}, detectorMs: {}, judgedFrom: {}, rejudgedMeters: {}, newCases: [], updatedCases: [], watermarkMs };
   const lastDay = opts.lastCompleteDayMs ?? lastCompleteDay(watermarkMs);
-  const run = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay, peersReady: opts.peersReady, incremental: !opts.full }, opts.only, registryOf(pipeline));
+  const registry = registryOf(pipeline);
+  const run = await runDetectors(db, pipeline.detectors, { lastCompleteDayMs: lastDay, peersReady: opts.peersReady, incremental: !opts.full }, opts.only, registry);
   const { leads, byDetector, ms } = run;
   // only the meters with leads can gain or change a case: load their cases and registry rows, not all
   const leadMeters = [...new Set(leads.map((l) => l.meter_id))];
@@ -55,7 +57,7 @@ export async function screen(db: Db, pipeline: Pipeline, sinks: readonly CaseSin
   // escalation of a dismissed case is judged on the meter's recent days, through the judged day
   const dismissedMeters = [...new Set(existing.filter((c) => c.status === 'dismissed').map((c) => c.meter_id))];
   const levels = await dailyLevels(db, dismissedMeters, lastDay + DAY_MS);
-  const { cases, changed } = buildCases(existing, leads, meters, sites, pipeline.cases, levels);
+  const { cases, changed } = buildCases(existing, leads, meters, sites, { ...pipeline.cases, sentenceRank: (d) => registry.get(d)?.sentenceRank ?? DEFAULT_SENTENCE_RANK }, levels);
   const changedCases = [...changed].map((id) => cases.get(id)!);
   if (opts.outbox) await saveCasesWithOutbox(db, changedCases, watermarkMs);
   else await saveCases(db, changedCases, watermarkMs);

@@ -24,6 +24,24 @@ describe('leads → cases', () => {
     expect(c).toMatchObject({ account_name: '陈某', street: '鼓东街道', clue_source: '电力数据筛查', revision: 1 });
   });
 
+  it('the detector with the lowest sentence rank names the case and writes its sentence, whichever came first or scored higher', () => {
+    const rank = { sustained_draw: 1, step_up: 6, baseline_anomaly: 7 } as Record<string, number>;
+    const ranked = { ...opts, sentenceRank: (d: string) => rank[d] ?? 100 };
+    const base = lead('baseline_anomaly', '2026-10-12T00:00:00', '2026-10-29T00:00:00', 1);
+    const draw = { ...lead('sustained_draw', '2026-10-12T00:00:00', '2026-10-29T00:00:00', 0.9), detected_at_ms: base.detected_at_ms + DAY_MS };
+    for (const leads of [[base, draw], [draw, base]]) {
+      const c = [...buildCases([], leads, meters, sites, ranked).cases.values()][0]!;
+      expect(c).toMatchObject({ detector: 'sustained_draw', problem_type: 'sustained_draw 问题', summary_zh: 'sustained_draw 摘要', score: combineScores([1, 0.9]) });
+    }
+    // across runs: a case the baseline opened is renamed when the better account arrives, and kept after
+    const opened = [...buildCases([], [base], meters, sites, ranked).cases.values()];
+    expect(opened[0]!.detector).toBe('baseline_anomaly');
+    const renamed = [...buildCases(opened, [draw], meters, sites, ranked).cases.values()];
+    expect(renamed[0]!.summary_zh).toBe('sustained_draw 摘要');
+    const later = buildCases(renamed, [{ ...base, summary_zh: '新的基线摘要', window_end_ms: base.window_end_ms + DAY_MS }], meters, sites, ranked);
+    expect([...later.cases.values()][0]!).toMatchObject({ detector: 'sustained_draw', summary_zh: 'sustained_draw 摘要' });
+  });
+
   it('an ongoing episode updates its case (revision + 1); a later episode opens another', () => {
     const first = buildCases([], [lead('step_up', '2026-10-12T00:00:00', '2026-10-20T00:00:00')], meters, sites, opts);
     const c0 = [...first.cases.values()];

@@ -24,6 +24,12 @@ describe('detector header', () => {
     expect(() => parseDetectorSpec('t.sql', header().replace('-- runs: day\n', ''))).toThrow(/runs:" must be site or day/);
     expect(() => parseDetectorSpec('t.sql', header().replace('summary_zh: x', 'summary_zh: {nope:kwh}'))).toThrow(/cannot read placeholder \{nope:kwh\}/);
   });
+
+  it('reads the sentence rank (a reason may follow it), after every ranked detector when absent', () => {
+    expect(parseDetectorSpec('t.sql', header('-- sentence_rank: 3 (the level against the contract)\nselect 1')).sentenceRank).toBe(3);
+    expect(parseDetectorSpec('t.sql', header('select 1')).sentenceRank).toBe(100);
+    expect(() => parseDetectorSpec('t.sql', header('-- sentence_rank: first\nselect 1'))).toThrow(/t\.sql.*sentence_rank:" must start with a whole number, got "first"/);
+  });
 });
 
 describe('summary template', () => {
