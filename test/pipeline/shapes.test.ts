@@ -85,6 +85,17 @@ describe('shape library district (workshops of every shape, existing and new, am
     expect(s.worst_delay_h!).toBeLessThanOrEqual(22 * 24);
   });
 
+  it('every workshop case on 15-minute feeds tells the street office what was drawn, against what, and when to visit', () => {
+    const hourlyMeters = new Set(district.truth.filter((t) => t.feed !== 'daily').map((t) => t.meter_id));
+    const workshopCases = cases.filter((c) => c.family === 'workshop' && hourlyMeters.has(c.meter_id));
+    const lacking = (re: RegExp) => workshopCases.filter((c) => !re.test(c.summary_zh)).map((c) => `${c.detector}: ${c.summary_zh}`);
+    expect(workshopCases.length).toBeGreaterThan(80);
+    expect(lacking(/用电时段 (\d{2}:\d{2}–\d{2}:\d{2}|全天)/)).toEqual([]);
+    expect(lacking(/同街道同类(户|用户)/)).toEqual([]);
+    // the contract's share is the clearest fact for a flat; industrial_profile's sentence leaves it out
+    expect(lacking(/合同容量 \d+ kVA/).length).toBeLessThanOrEqual(workshopCases.length * 0.05);
+  });
+
   it('no workshop case on the hard negatives, and every site rebound still raised', () => {
     const negatives = district.truth.filter((t) => HARD_NEGATIVE_COHORTS.includes(t.cohort));
     const flagged = negatives.filter((t) => cases.some((c) => c.meter_id === t.meter_id));
