@@ -5,7 +5,7 @@
 -- needs: peers
 -- title: 非工业户呈工业用电特征
 -- sentence_rank: 2 (the working and night kW, the peers and the hours to visit)
--- summary_zh: 工作日白天持续约 {evidence.work_kw:kwh} kW 平稳负荷、夜间 {evidence.night_kw:kwh} kW，为同街道同类用户的 {evidence.peer_ratio:0} 倍，呈工业生产用电特征[；用电时段 {evidence.draw_hours:hours}]
+-- summary_zh: 工作日白天持续约 {evidence.work_kw:kwh} kW 平稳负荷、夜间 {evidence.night_kw:kwh} kW，为同街道同类用户的 {evidence.peer_ratio:0} 倍[，合同容量 {evidence.contract_kva:0} kVA（高峰用到 {evidence.capacity_pct:0}%）]，呈工业生产用电特征[；用电时段 {evidence.draw_hours:hours}]
 -- grain: one row per meter and episode; decided per complete local day over the trailing
 --   window_days of hourly data (causal). Needs hourly-or-finer readings.
 -- why: machines draw a flat daytime plateau on working days and little at night, with a high
@@ -141,6 +141,8 @@ leads as (
            work_cv: work_cv_median,
            load_factor: mean_kw / nullif(high_kw, 0),
            capacity_use: high_kw / nullif(contract_kva, 0),
+           contract_kva: contract_kva,
+           capacity_pct: 100 * high_kw / nullif(contract_kva, 0),
            peer_work_kw: peer_work_kw,
            peer_ratio: peer_ratio,
            peer_percentile: peer_percentile,
