@@ -6,7 +6,7 @@ export interface SustainedDrawParams {
   window_days: number; min_days: number; first_day_capacity_frac: number; sustained_hours: number; quiet_hours: number;
   morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
   offpeak_hours: number; min_offpeak_share: number; full_capacity_frac: number; short_hours: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
-  capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; min_peer_ratio: number;
+  capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; peer_max_level_kw: number; min_peer_ratio: number;
   household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number;
   home_hours_categories: string[]; home_hours_capacity_frac: number; home_hours_min_level_kw: number;
   weather_days: number; weather_min_days: number; weather_min_corr: number;
@@ -125,12 +125,12 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
         follows = !(ownChanges.length >= p.weather_min_days && (Number.isNaN(c) || c < p.weather_min_corr));
       }
       const homeWeatherLoad = household && eveningAndNight && follows && level < p.home_hours_min_level_kw;
-      const peerOk = p.peer_categories.includes(info.category) && level >= peerLevel && contrast >= rhythmContrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad
+      const peerOk = p.peer_categories.includes(info.category) && level >= peerLevel && level <= p.peer_max_level_kw && contrast >= rhythmContrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad
         && !(steadyRelaxed && (follows || !workingProfile(day, hs)));
       // judged by its seven-day week on the peer path: its window keeps that contrast at any capacity share
       const steady = steadyRelaxed && peerOk;
       // around the clock: no rhythm, judged by its size against the peers
-      const continuous = p.peer_categories.includes(info.category) && level >= p.continuous_min_level_kw && quiet >= p.continuous_min_flatness * level
+      const continuous = p.peer_categories.includes(info.category) && level >= p.continuous_min_level_kw && level <= p.peer_max_level_kw && quiet >= p.continuous_min_flatness * level
         && peer !== undefined && kwh >= p.continuous_min_peer_ratio * peer;
       // a day only its week let under min_contrast must not follow its street's weather (a cooling family out on Sundays)
       const weekRelaxed = week && level < p.min_contrast * Math.max(quiet, p.min_quiet_kw);
