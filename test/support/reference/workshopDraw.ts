@@ -13,7 +13,7 @@ export interface SustainedDrawParams {
   night_categories: string[]; night_start_hour: number; night_end_hour: number; night_min_share: number; night_min_peer_ratio: number;
   continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
   draw_share: number;
-  week_categories: string[]; week_days: number; week_min_rest_days: number; week_max_rest_share: number; week_min_base_share: number; week_min_contrast: number;
+  week_categories: string[]; steady_categories: string[]; week_days: number; week_min_rest_days: number; week_max_rest_share: number; week_min_base_share: number; week_min_contrast: number;
   steady_min_rest_share: number; steady_min_peer_ratio: number; steady_min_profile_contrast: number; steady_max_draw_hours: number;
 }
 
@@ -60,7 +60,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       if (rest.length < p.week_min_rest_days || !(median(rest.map((x) => x.quiet)) >= p.week_min_base_share * median(work.map((x) => x.quiet)))) return undefined;
       const restLevel = median(rest.map((x) => x.level)), workLevel = median(work.map((x) => x.level));
       if (isoDow(day) <= 6 && restLevel <= p.week_max_rest_share * workLevel) return 'working';
-      return restLevel >= p.steady_min_rest_share * workLevel ? 'steady' : undefined;
+      return p.steady_categories.includes(info.category) && restLevel >= p.steady_min_rest_share * workLevel ? 'steady' : undefined;
     };
     // the hour-of-day profile over the trailing week_days (each hour's median, at the hours the day was
     // read): a working day stands out of its nights, for no more than a shift's hours
