@@ -21,11 +21,11 @@
 -- shapes: day, lunch break, two shifts, night only, cycling machines, batch days, six- and
 --   seven-day weeks, an evening shift (18:00–02:00) or a half day (08:00–13:00) at the whole
 --   contract, a real plant's curve, and real sites' curves that keep a base load on when
---   idle (five Cambridge buildings', fixtures/district-shapes.json), in a flat up to half their
---   working load, where the working week stands for the day's rhythm, or a seven-day week with a
---   working day in its hour-of-day profile, far above its street; a continuous process far above
+--   idle (five Cambridge buildings', fixtures/district-shapes.json), in a flat or a shop up to half
+--   their working load, where the working week stands for the day's rhythm, or in a flat a seven-day
+--   week with a working day in its hour-of-day profile, far above its street; a continuous process far above
 --   its peers (daily_capacity raises one at its contract share); a night shift in a shop at twice its
---   peers; stays quiet on home offices, EV charging, heat pumps (a night setback too), long-hours
+--   peers; stays quiet on big buildings over 100 kW, supermarkets open every day, home offices, EV charging, heat pumps (a night setback too), long-hours
 --   shops, bakeries and late bars, heavy households, and families cooling their flats through a
 --   summer night (fixtures/district-shapes-summer.json): by their contract share, and on the peer
 --   path by their energy moving with their street's weather (and heat pumps by their profile: no
