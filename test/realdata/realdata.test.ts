@@ -98,6 +98,9 @@ describe.skipIf(!available)('Cambridge buildings (43 buildings, 2019-2021 hourly
   const BACK = parseLocalMs('2019-07-15T08:00:00')!;
   let cutBuildings: string[] = [];
   let darkBuildings: string[] = [];
+  /** Every building in the registry as one street's meters of the category, without a contract. */
+  const registerBuildings = (category: string) =>
+    upsertMeters(db, [...new Set(readings.map((r) => r.meter_id))].map((id) => meterSchema.parse({ meter_id: id, street: 'cambridge', category })));
 
   beforeAll(async () => {
     readings = await loadCambridge();
@@ -113,7 +116,7 @@ describe.skipIf(!available)('Cambridge buildings (43 buildings, 2019-2021 hourly
       return [r];
     });
     db = await openDb(':memory:');
-    await upsertMeters(db, ids.map((id) => meterSchema.parse({ meter_id: id, street: 'cambridge', category: 'other' })));
+    await registerBuildings('other');
     await upsertSites(db, [...cutBuildings, ...darkBuildings].map((id, i) => siteSchema.parse({
       case_no: `CAM${i}`, meter_id: id, measure: '关停取缔', status: '已整改', power_cut_at: formatLocal(CUT),
     })));
@@ -150,8 +153,7 @@ describe.skipIf(!available)('Cambridge buildings (43 buildings, 2019-2021 hourly
     // times the campus median; offices' weeks, which shops' working weeks let through since stop 38)
     // are what the README states: a business's street is no yardstick for a building, and without a
     // contract nothing else is.
-    const ids = [...new Set(readings.map((r) => r.meter_id))];
-    await upsertMeters(db, ids.map((id) => meterSchema.parse({ meter_id: id, street: 'cambridge', category: 'commercial' })));
+    await registerBuildings('commercial');
     try {
       const { leads } = await runDetectors(db, detectors, { lastCompleteDayMs: watermark(readings) });
       const workshop = leads.filter((l) => l.family === 'workshop');
@@ -160,7 +162,7 @@ describe.skipIf(!available)('Cambridge buildings (43 buildings, 2019-2021 hourly
       expect(workshop.filter((l) => l.detector === 'step_up' || l.detector === 'baseline_anomaly')).toEqual([]);
       expect(buildings.length).toBeLessThanOrEqual(4);
     } finally {
-      await upsertMeters(db, ids.map((id) => meterSchema.parse({ meter_id: id, street: 'cambridge', category: 'other' })));
+      await registerBuildings('other');
     }
   });
 });
