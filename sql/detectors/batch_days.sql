@@ -41,6 +41,8 @@
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
+--   (level, baseline, reference and evidence as the meter drew on the episode's last flagged day;
+--   start, detection and score as in every day detector: src/core/incremental.ts)
 
 with days as (
   select * from daily_feed_days($min_day_coverage * 1440, $categories, $judge_from_day - ($window_days - 1), $last_complete_day)
@@ -109,18 +111,18 @@ select meter_id,
        cast(window_first_day as timestamp) as window_start,
        cast(last_day + 1 as timestamp) as window_end,
        peak_score as score,
-       off_kwh as baseline_kwh_day,
-       on_kwh as level_kwh_day,
-       peer_kwh_day as reference_kwh_day,
+       latest.off_kwh as baseline_kwh_day,
+       latest.on_kwh as level_kwh_day,
+       latest.peer_kwh_day as reference_kwh_day,
        to_json({
          window_days: $window_days,
-         on_days: on_days,
-         off_days: off_days,
-         switches: switches,
-         on_kwh: on_kwh,
-         off_kwh: off_kwh,
-         peer_kwh_day: peer_kwh_day,
-         peer_ratio: peer_ratio,
+         on_days: latest.on_days,
+         off_days: latest.off_days,
+         switches: latest.switches,
+         on_kwh: latest.on_kwh,
+         off_kwh: latest.off_kwh,
+         peer_kwh_day: latest.peer_kwh_day,
+         peer_ratio: latest.peer_ratio,
          flagged_days: flagged_days
        }) as evidence
 from episodes

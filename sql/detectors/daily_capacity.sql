@@ -35,6 +35,8 @@
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
+--   (level, baseline, reference and evidence as the meter drew on the episode's last flagged day;
+--   start, detection and score as in every day detector: src/core/incremental.ts)
 
 with high_days as (
   select meter_id, day, day_no, kwh_day, contract_kva,
@@ -73,12 +75,12 @@ select meter_id,
        cast(last_day + 1 as timestamp) as window_end,
        peak_score as score,
        cast(null as double) as baseline_kwh_day,
-       window_kwh_day as level_kwh_day,
+       latest.window_kwh_day as level_kwh_day,
        cast(null as double) as reference_kwh_day,
        to_json({
-         contract_kva: contract_kva,
-         capacity_pct: 100 * window_kwh_day / (contract_kva * 24),
-         high_days: high_days_in_window,
+         contract_kva: latest.contract_kva,
+         capacity_pct: 100 * latest.window_kwh_day / (latest.contract_kva * 24),
+         high_days: latest.high_days_in_window,
          window_days: $window_days,
          flagged_days: flagged_days
        }) as evidence

@@ -35,6 +35,8 @@
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
+--   (level, baseline, reference and evidence as the meter drew on the episode's last flagged day;
+--   start, detection and score as in every day detector: src/core/incremental.ts)
 
 with plateau_days as (
   select *,
@@ -131,24 +133,24 @@ leads as (
          cast(first_plateau_day as timestamp) as window_start,
          cast(last_day + 1 as timestamp) as window_end,
          peak_score as score,
-         peer_work_kw * 24 as baseline_kwh_day,
-         mean_kw * 24 as level_kwh_day,
+         latest.peer_work_kw * 24 as baseline_kwh_day,
+         latest.mean_kw * 24 as level_kwh_day,
          cast(null as double) as reference_kwh_day,
          evidence_with_hours(to_json({
-           work_kw: work_kw_median,
-           night_kw: night_kw_median,
-           rest_day_kw: rest_kw_median,
-           work_cv: work_cv_median,
-           load_factor: mean_kw / nullif(high_kw, 0),
-           capacity_use: high_kw / nullif(contract_kva, 0),
-           contract_kva: contract_kva,
-           capacity_pct: 100 * high_kw / nullif(contract_kva, 0),
-           peer_work_kw: peer_work_kw,
-           peer_ratio: peer_ratio,
-           peer_percentile: peer_percentile,
-           plateau_workdays: plateau_workdays,
+           work_kw: latest.work_kw_median,
+           night_kw: latest.night_kw_median,
+           rest_day_kw: latest.rest_kw_median,
+           work_cv: latest.work_cv_median,
+           load_factor: latest.mean_kw / nullif(latest.high_kw, 0),
+           capacity_use: latest.high_kw / nullif(latest.contract_kva, 0),
+           contract_kva: latest.contract_kva,
+           capacity_pct: 100 * latest.high_kw / nullif(latest.contract_kva, 0),
+           peer_work_kw: latest.peer_work_kw,
+           peer_ratio: latest.peer_ratio,
+           peer_percentile: latest.peer_percentile,
+           plateau_workdays: latest.plateau_workdays,
            flagged_days: flagged_days
-         }), draw_hours) as evidence
+         }), latest.draw_hours) as evidence
   from episodes
 )
 

@@ -92,6 +92,8 @@
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
+--   (level, baseline, reference and evidence as the meter drew on the episode's last flagged day;
+--   start, detection and score as in every day detector: src/core/incremental.ts)
 
 with level_floors as (
   -- the lowest level that can ever count for a screened meter: its capacity share, or the peer or continuous paths' level
@@ -395,7 +397,7 @@ flagged as (
 ),
 
 episodes as (
-  -- evidence as it stood on the first flagged day (what a live worker would have seen); peak_score over the episode
+  -- the episode's start and detection from its first flagged day, peak_score over the episode
   select * from day_episodes(flagged, $episode_gap_days)
 )
 
@@ -406,23 +408,24 @@ select e.meter_id,
        cast(e.first_working_day as timestamp) as window_start,
        cast(e.last_day + 1 as timestamp) as window_end,
        e.peak_score as score,
-       e.window_quiet_kw * 24 as baseline_kwh_day,
-       e.window_kwh_day as level_kwh_day,
+       -- what the meter draws now (the last flagged day): an open case's sentence follows the workshop
+       e.latest.window_quiet_kw * 24 as baseline_kwh_day,
+       e.latest.window_kwh_day as level_kwh_day,
        cast(null as double) as reference_kwh_day,
        to_json({
-         level_kw: e.window_level_kw,
-         quiet_kw: e.window_quiet_kw,
+         level_kw: e.latest.window_level_kw,
+         quiet_kw: e.latest.window_quiet_kw,
          -- the weekend level, where the working week stood for the day's rhythm
-         rest_day_kw: case when e.in_working_week then e.week_rest_level_kw end,
-         contract_kva: e.contract_kva,
-         capacity_pct: 100 * e.capacity_use,
-         peer_kwh_day: e.window_peer_kwh_day,
-         peer_ratio: e.peer_ratio,
-         working_days: e.working_days_in_window,
+         rest_day_kw: case when e.latest.in_working_week then e.latest.week_rest_level_kw end,
+         contract_kva: e.latest.contract_kva,
+         capacity_pct: 100 * e.latest.capacity_use,
+         peer_kwh_day: e.latest.window_peer_kwh_day,
+         peer_ratio: e.latest.peer_ratio,
+         working_days: e.latest.working_days_in_window,
          window_days: $window_days,
-         sustained_hours: e.level_hours,
-         draw_hours: e.draw_hours,
-         continuous_days: nullif(e.continuous_days_in_window, 0),
+         sustained_hours: e.latest.level_hours,
+         draw_hours: e.latest.draw_hours,
+         continuous_days: nullif(e.latest.continuous_days_in_window, 0),
          flagged_days: e.flagged_days
        }) as evidence
 from episodes e

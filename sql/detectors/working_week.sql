@@ -44,6 +44,8 @@
 -- output: meter_id varchar, site_case_no varchar, episode_start timestamp, detected_at timestamp,
 --   window_start timestamp, window_end timestamp, score double, baseline_kwh_day double,
 --   level_kwh_day double, reference_kwh_day double, evidence json
+--   (level, baseline, reference and evidence as the meter drew on the episode's last flagged day;
+--   start, detection and score as in every day detector: src/core/incremental.ts)
 
 with days as (
   select *, isodow(day) as dow
@@ -127,18 +129,18 @@ select meter_id,
        cast(window_first_day as timestamp) as window_start,
        cast(last_day + 1 as timestamp) as window_end,
        peak_score as score,
-       weekend_kwh as baseline_kwh_day,
-       weekday_kwh as level_kwh_day,
-       peer_kwh_day as reference_kwh_day,
+       latest.weekend_kwh as baseline_kwh_day,
+       latest.weekday_kwh as level_kwh_day,
+       latest.peer_kwh_day as reference_kwh_day,
        to_json({
          window_days: $window_days,
-         weekdays: weekdays,
-         low_weekends: low_weekends,
-         quiet_weekdays: quiet_weekdays,
-         weekday_kwh: weekday_kwh,
-         weekend_kwh: weekend_kwh,
-         peer_kwh_day: peer_kwh_day,
-         peer_ratio: peer_ratio,
+         weekdays: latest.weekdays,
+         low_weekends: latest.low_weekends,
+         quiet_weekdays: latest.quiet_weekdays,
+         weekday_kwh: latest.weekday_kwh,
+         weekend_kwh: latest.weekend_kwh,
+         peer_kwh_day: latest.peer_kwh_day,
+         peer_ratio: latest.peer_ratio,
          flagged_days: flagged_days
        }) as evidence
 from episodes

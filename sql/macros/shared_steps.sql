@@ -168,14 +168,20 @@ create or replace temp macro number_episodes(flagged, gap) as table
 
 -- Day-grain episodes as a live worker would have raised them: every column of the flagged days
 -- (meter_id, day, episode_clock = day_no, …) is taken as it stood on the episode's FIRST flagged
--- day, except columns named peak_*, which are the episode's maximum. Adds last_day and flagged_days.
+-- day, except columns named peak_*, which are the episode's maximum. Adds last_day, flagged_days
+-- and latest: the episode's LAST flagged day as a struct of those same columns (latest.level_kw).
+-- The first day fixes what a case is (its start, detection time and id); a detector whose sentence
+-- describes what the meter draws now takes its evidence from latest, so an open case reads 近 7 日中
+-- 7 日 after a week, not the 1 of the day it was raised. A live close re-emits an episode reaching
+-- the days it judges, so its case follows latest as a full judgement ends with it.
 create or replace temp macro day_episodes(flagged, gap_days) as table
   select meter_id, episode_no,
          arg_min(COLUMNS(c -> c not in ('meter_id', 'episode_no', 'starts_episode') and c not like 'peak!_%' escape '!'), day),
          max(COLUMNS(c -> c like 'peak!_%' escape '!')),
          max(day) as last_day,
-         count(*) as flagged_days
-  from number_episodes(flagged, gap_days)
+         count(*) as flagged_days,
+         arg_max(episode_day, day) as latest
+  from number_episodes(flagged, gap_days) episode_day
   group by meter_id, episode_no;
 
 -- Site episodes: flagged trailing windows of a monitored site (meter_id, ts, avg_kw, case_no,

@@ -8,7 +8,8 @@
  *     the file restricts its inputs to what the windows of those days need ($judge_from_day less
  *     its lookback), so a close costs the days since the last close, not the whole history;
  *  2. episodes: the whole file with `day_episodes(<flagged>, …)` reading the stored flags instead,
- *     so an episode begun months ago keeps its start and its first day's evidence.
+ *     so an episode begun months ago keeps its start, and its latest flagged day (the evidence
+ *     the profile detectors report) is read from the kept rows too.
  * A detector opts in by using $judge_from_day; steps after day_episodes must read only episode
  * columns or unrestricted tables and macros (never a CTE restricted by $judge_from_day).
  *
