@@ -234,7 +234,14 @@ judged_days as (
          list_contains($peer_categories, d.category)
            and d.level_kw >= $continuous_min_level_kw
            and d.quiet_kw >= $continuous_min_flatness * d.level_kw
-           and d.level_kw <= $peer_max_level_kw as continuous_candidate
+           and d.level_kw <= $peer_max_level_kw as continuous_candidate,
+         -- the days whose decision reads the street's weather, and a seven-day week's profile: those
+         -- are computed only for meters with such a day among the days judged, so on any other day
+         -- they are taken as not read (false), the same in a close as in a full judgement
+         is_household and is_evening_and_night and peer_candidate and d.level_kw < $home_hours_min_level_kw
+           or is_week_relaxed and has_rhythm and (over_capacity or peer_candidate)
+           or is_steady_relaxed and has_rhythm and peer_candidate as reads_weather,
+         is_steady_relaxed and has_rhythm and peer_candidate as reads_profile
   from short_days d
 ),
 
@@ -256,9 +263,7 @@ weather_meters as (
   select distinct j.meter_id, peer_group_key(j.street, j.category) as peer_group
   from judged_days j
   semi join candidate_meters using (meter_id)
-  where j.is_household and j.is_evening_and_night and j.peer_candidate and j.level_kw < $home_hours_min_level_kw
-     or j.is_week_relaxed and j.has_rhythm and (j.over_capacity or j.peer_candidate)
-     or j.is_steady_relaxed and j.has_rhythm and j.peer_candidate
+  where j.reads_weather
 ),
 
 weather_moves as (
@@ -300,7 +305,7 @@ steady_profiles as (
                               range between ($week_days - 1) preceding and current row) as profile_kw
       from screened_hours
       where meter_id in (select meter_id from judged_days semi join candidate_meters using (meter_id)
-                         where is_steady_relaxed and has_rhythm and peer_candidate)
+                         where reads_profile)
     )
     group by meter_id, day
   )
@@ -310,11 +315,11 @@ working_days as (
   select j.* exclude (peer_ratio_needed), p.peer_kwh_day,
          -- a home's night that follows its street's weather (cooling, heating) is held to more than a flat's air conditioners draw
          -- (a meter whose energy does not change at all has no correlation, NaN, and follows nothing)
-         not coalesce(w.weather_changes >= $weather_min_days and (isnan(w.weather_corr) or w.weather_corr < $weather_min_corr), false) as follows_weather,
+         j.reads_weather and not coalesce(w.weather_changes >= $weather_min_days and (isnan(w.weather_corr) or w.weather_corr < $weather_min_corr), false) as follows_weather,
          j.is_household and j.is_evening_and_night and follows_weather and j.level_kw < $home_hours_min_level_kw as is_home_weather_load,
          j.peer_candidate and not is_home_weather_load and j.kwh >= j.peer_ratio_needed * p.peer_kwh_day
            -- a seven-day week's day under min_contrast: not following the weather, and a working profile
-           and not (j.is_steady_relaxed and (follows_weather or not coalesce(sp.profile_contrast >= $steady_min_profile_contrast
+           and not (j.reads_profile and (follows_weather or not coalesce(sp.profile_contrast >= $steady_min_profile_contrast
                                                                               and sp.profile_draw_hours <= $steady_max_draw_hours, false))) as is_peer_day,
          j.has_rhythm and (j.over_capacity or is_peer_day) and not (j.is_week_relaxed and follows_weather) as is_rhythm_day,
          -- judged by its seven-day week on the peer path, so its window keeps that contrast at any capacity share
