@@ -426,11 +426,17 @@ select e.meter_id,
          capacity_pct: 100 * e.latest.capacity_use,
          peer_kwh_day: e.latest.window_peer_kwh_day,
          peer_ratio: e.latest.peer_ratio,
-         working_days: e.latest.working_days_in_window,
+         -- a day-shift workshop whose rest days keep its base load flat counts those as continuous days;
+         -- the sentence's 'held the level N days' is its working days, and 昼夜连续运行 is for a meter
+         -- that mostly runs around the clock (a clerk read 用电时段 07:00–19:00；其中 2 日昼夜连续运行)
+         working_days: case when 2 * e.latest.continuous_days_in_window >= e.latest.working_days_in_window
+                            then e.latest.working_days_in_window
+                            else e.latest.working_days_in_window - e.latest.continuous_days_in_window end,
          window_days: $window_days,
          sustained_hours: e.latest.level_hours,
          draw_hours: e.latest.draw_hours,
-         continuous_days: nullif(e.latest.continuous_days_in_window, 0),
+         continuous_days: case when 2 * e.latest.continuous_days_in_window >= e.latest.working_days_in_window
+                               then nullif(e.latest.continuous_days_in_window, 0) end,
          flagged_days: e.flagged_days
        }) as evidence
 from episodes e
