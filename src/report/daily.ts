@@ -18,8 +18,12 @@ const WIDE_COLUMNS = new Set<string>(['企业详细地址', '存在问题类型'
 /** Dates and case numbers are read (and copied) whole: never broken across lines. */
 const WHOLE_COLUMNS = new Set<string>(['报送日期', '案件编号']);
 
-/** Column widths for the list's HTML tables (the console and the CLI's HTML file). */
-export const LIST_CSS = '.list-scroll{overflow-x:auto}table.list th{white-space:nowrap}table.list td{min-width:4.5em}table.list td.wide{min-width:14em}table.list td.whole{white-space:nowrap}';
+/**
+ * Column widths for the list's HTML tables (the console and the CLI's HTML file). The wide columns'
+ * 12em lets a whole 附件1 row, 用电证据 last, fit a 1920-pixel office monitor (at 14em it scrolled 34
+ * pixels sideways there, and the evidence was what scrolled out of view).
+ */
+export const LIST_CSS = '.list-scroll{overflow-x:auto}table.list th{white-space:nowrap}table.list td{min-width:4.5em}table.list td.wide{min-width:12em}table.list td.whole{white-space:nowrap}';
 
 export interface DailyRow {
   street: string;

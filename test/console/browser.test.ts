@@ -25,7 +25,8 @@ afterAll(async () => { await browser?.close(); await server?.close(); tmp.cleanu
 describe.skipIf(!CHROMIUM)('console in headless Chromium', () => {
   it('a street user logs in, sees only its street, cannot open another street\'s case, records a verdict and sees it on the list', async () => {
     const url = server.console.url;
-    const ctx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1400, height: 900 } });
+    // a district office's monitor (1920 × 1080): the whole 附件1 row, 用电证据 included, fits without scrolling sideways
+    const ctx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1920, height: 1080 } });
     const page = await ctx.newPage();
     const external: string[] = [];
     page.on('request', (r) => { if (!r.url().startsWith(url)) external.push(r.url()); });
@@ -42,6 +43,8 @@ describe.skipIf(!CHROMIUM)('console in headless Chromium', () => {
     // no column squeezed to a character a line: every cell of the short columns is at least 4 characters wide
     const narrowest = await page.locator('table.list td').evaluateAll((tds) => Math.min(...tds.map((td) => td.getBoundingClientRect().width)));
     expect(narrowest).toBeGreaterThanOrEqual(4 * 13);
+    const overflow = await page.locator('.list-scroll').first().evaluate((d) => d.scrollWidth - d.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
     if (process.env.CONSOLE_SCREENSHOT) await page.screenshot({ path: process.env.CONSOLE_SCREENSHOT, fullPage: false });
 
     // another street's case, by URL: refused, nothing of it shown
