@@ -8,8 +8,8 @@ import { formatHours } from '../core/detectorSpec.js';
 
 const r1 = (x: number) => (Math.round(x * 10) / 10).toString();
 
-/** Known evidence keys → how a sentence names them (unit last). */
-const LABELS: Record<string, [string, string]> = {
+/** Known evidence keys → how a sentence names them (unit last). Every key a detector writes has one (test/report). */
+export const EVIDENCE_LABELS: Record<string, [string, string]> = {
   ratio: ['为此前水平的倍数', '倍'],
   peer_ratio: ['为同类户的倍数', '倍'],
   peer_kwh_day: ['同类户日均', 'kWh'],
@@ -43,6 +43,9 @@ const LABELS: Record<string, [string, string]> = {
   dismissed_kwh_day: ['排除时日均', 'kWh'],
   flagged_days: ['异常天数', '天'],
   high_days: ['高用电天数', '天'],
+  continuous_days: ['昼夜连续运行', '天'],
+  fast_path: ['快速判定（数日内大幅跃升）', ''],
+  jump_days: ['大幅跃升天数', '天'],
   anomalous_days: ['异常天数', '天'],
   change_day: ['变化日', ''],
   base_median_kwh: ['此前日均中位数', 'kWh'],
@@ -87,7 +90,7 @@ export function evidenceSentences(c: Pick<Case, 'evidence'>, detectorTitle: (d: 
     if (levels.length) parts.push(levels.join('，'));
     for (const [k, v] of Object.entries(e)) {
       if (SKIP.has(k)) continue;
-      const [label, unit] = LABELS[k] ?? [k.replace(/_/g, ' '), ''];
+      const [label, unit] = EVIDENCE_LABELS[k] ?? [k.replace(/_/g, ' '), ''];
       // hours of day (draw_hours) read as ranges, as the sentence writes them
       const text = Array.isArray(v) && v.length && v.every((h) => Number.isInteger(h)) ? formatHours(v as number[]) : value(v, unit);
       if (text !== undefined) parts.push(`${label} ${text}`);

@@ -1,6 +1,9 @@
 /** Evidence as sentences a street office reads: every key a label, hours as ranges, no raw JSON. */
 import { describe, it, expect } from 'vitest';
-import { evidenceSentences } from '../../src/report/evidence.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EVIDENCE_LABELS, evidenceSentences } from '../../src/report/evidence.js';
+import { DETECTOR_DIR } from '../../src/paths.js';
 
 const base = { score: 0.9, detected_at: '2026-10-26T00:00:00+08:00', episode_start: '2026-10-05T00:00:00+08:00', window_end: '2026-10-30T00:00:00+08:00', baseline_kwh_day: 9.6, level_kwh_day: 96, reference_kwh_day: 12 };
 
@@ -13,5 +16,17 @@ describe('evidenceSentences', () => {
     expect(s).toContain('用电时段 08:00–12:00、13:00–18:00');
     // no key left in its raw form
     expect(s).not.toMatch(/[a-z]+_[a-z]+/);
+  });
+
+  it('every key a detector writes into its evidence has a Chinese label (a clerk read "fast path 是；jump days 2")', () => {
+    const unlabeled: string[] = [];
+    for (const f of readdirSync(DETECTOR_DIR).filter((x) => x.endsWith('.sql'))) {
+      const sql = readFileSync(join(DETECTOR_DIR, f), 'utf8');
+      for (const m of sql.matchAll(/to_json\(\{([\s\S]*?)\}\)/g)) {
+        const body = m[1]!.replace(/--[^\n]*/g, '');
+        for (const k of body.matchAll(/(?:^|,)\s*(\w+)\s*:/g)) if (!EVIDENCE_LABELS[k[1]!]) unlabeled.push(`${f}: ${k[1]}`);
+      }
+    }
+    expect(unlabeled).toEqual([]);
   });
 });
