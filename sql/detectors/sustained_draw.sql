@@ -402,8 +402,12 @@ flagged as (
 ),
 
 episodes as (
-  -- the episode's start and detection from its first flagged day, peak_score over the episode
-  select * from day_episodes(flagged, $episode_gap_days)
+  -- the episode's start and detection from its first flagged day, peak_score over the episode;
+  -- a day-shift workshop whose rest days keep its base load flat counts those as continuous days,
+  -- so the sentence's 'held the level N days' is its working days, and 昼夜连续运行 is for a meter
+  -- that mostly runs around the clock (a clerk read 用电时段 07:00–19:00；其中 2 日昼夜连续运行)
+  select *, 2 * latest.continuous_days_in_window >= latest.working_days_in_window as mostly_continuous
+  from day_episodes(flagged, $episode_gap_days)
 )
 
 select e.meter_id,
@@ -426,17 +430,11 @@ select e.meter_id,
          capacity_pct: 100 * e.latest.capacity_use,
          peer_kwh_day: e.latest.window_peer_kwh_day,
          peer_ratio: e.latest.peer_ratio,
-         -- a day-shift workshop whose rest days keep its base load flat counts those as continuous days;
-         -- the sentence's 'held the level N days' is its working days, and 昼夜连续运行 is for a meter
-         -- that mostly runs around the clock (a clerk read 用电时段 07:00–19:00；其中 2 日昼夜连续运行)
-         working_days: case when 2 * e.latest.continuous_days_in_window >= e.latest.working_days_in_window
-                            then e.latest.working_days_in_window
-                            else e.latest.working_days_in_window - e.latest.continuous_days_in_window end,
+         working_days: e.latest.working_days_in_window - case when e.mostly_continuous then 0 else e.latest.continuous_days_in_window end,
          window_days: $window_days,
          sustained_hours: e.latest.level_hours,
          draw_hours: e.latest.draw_hours,
-         continuous_days: case when 2 * e.latest.continuous_days_in_window >= e.latest.working_days_in_window
-                               then nullif(e.latest.continuous_days_in_window, 0) end,
+         continuous_days: case when e.mostly_continuous then nullif(e.latest.continuous_days_in_window, 0) end,
          flagged_days: e.flagged_days
        }) as evidence
 from episodes e

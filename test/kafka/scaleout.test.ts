@@ -48,8 +48,9 @@ function expectReferenceCases(cases: readonly Case[]): void {
   expect(cases.map(essence).sort()).toEqual(reference.cases.map(essence).sort());
   const differing = cases.flatMap((c) => {
     const r = reference.cases.find((x) => x.case_id === c.case_id)!;
-    return Object.keys({ ...r.evidence, ...c.evidence }).filter((d) => !materiallyEqual(c.evidence[d as keyof Case['evidence']], r.evidence[d as keyof Case['evidence']]))
-      .map((d) => `${c.case_id} ${d}: ${JSON.stringify(c.evidence[d as keyof Case['evidence']])} ≠ ${JSON.stringify(r.evidence[d as keyof Case['evidence']])}`);
+    const detectors = Object.keys({ ...r.evidence, ...c.evidence }) as (keyof Case['evidence'])[];
+    return detectors.filter((d) => !materiallyEqual(c.evidence[d], r.evidence[d]))
+      .map((d) => `${c.case_id} ${d}: ${JSON.stringify(c.evidence[d])} ≠ ${JSON.stringify(r.evidence[d])}`);
   });
   expect(differing).toEqual([]);
 }
