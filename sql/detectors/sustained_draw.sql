@@ -74,6 +74,7 @@
 -- param: weather_min_days integer = 12 [d] (2..60) such changes (between consecutive days) needed before a meter is judged not to follow the weather; until then it is taken to
 -- param: weather_min_corr double = 0.45 [1] (-1..1) correlation of those changes at which a meter follows its street's weather (on summer library draws the cooling families held 0.82–0.93, night shifts in flats at most 0.38)
 -- param: home_hours_min_level_kw double = 4 [kW] (0..) on the household peer path, an evening-and-night day (no hour between the peaks near the level) of a meter that follows its street's weather needs this level: a flat's air conditioners through a night draw less (where 40 % of a street's homes cool at night, two-bedroom flats and cooling families stood at 2.5–3 × its median home and were raised; a 4 kW floor on every such night instead lost 12 small night shifts of fourteen library draws)
+-- param: household_evening_hours integer = 4 [h] (1..6) evening-peak hours (evening_peak_start_hour to evening_peak_end_hour) that hold min_offpeak_share of the day's level make a household's day one that runs through the evening. Under home_hours_min_level_kw such a day of a meter that follows its street's weather is a home heating or cooling its waking day, not a workshop: it is left off the peer path and held to home_hours_capacity_frac on the capacity path. In a flat without central heating someone at home by day heats from getting up to bedtime, 1.2-2.5 kW every day of a cold week, 2-3.4 x the street and up to 45 % of a 6 kVA contract (on four winter draws of the library with 30 such homes each, 9-24 of each 30 were raised before this). A day shift stops before the evening and keeps its fast path; a small seven-day or two-shift workshop in a flat waits for weather_min_days of weather
 -- param: night_categories varchar[] = ['commercial'] [-] (resident|commercial|industrial|other) peer categories judged on the night path: a business drawing its level through every hour of the deep night and little by day is working a night shift (夜间生产, how hidden workshops avoid inspectors), which no shop, restaurant or bar does (a bar or KTV closes by 02:00, a bakery starts at 02:00–04:00, EV charging ends within a few hours); households have the household path
 -- param: night_start_hour integer = 0 [h] (0..23) the deep night starts (local)
 -- param: night_end_hour integer = 6 [h] (1..24) and ends
@@ -142,6 +143,7 @@ day_levels as (
     select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
            list_sort(list(kw), 'DESC')[$sustained_hours] as level_kw,
            list_sort(list(kw) filter (where between_household_peaks(hod, $morning_peak_end_hour, $evening_peak_start_hour)), 'DESC')[$short_hours] as short_level_kw,
+           list_sort(list(kw) filter (where hod >= $evening_peak_start_hour and hod < $evening_peak_end_hour), 'DESC')[$household_evening_hours] as evening_level_kw,
            list_sort(list(kw))[$quiet_hours] as quiet_kw,
            list_sort(list(kw) filter (where not in_household_peaks(hod, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour)), 'DESC')[$offpeak_hours] as offpeak_level_kw,
            sum(kw) as kwh,
@@ -214,6 +216,10 @@ judged_days as (
          d.in_steady_week and is_under_min_contrast as is_steady_relaxed,
          -- the peer path: households at a smaller level and ratio than businesses
          list_contains($household_categories, d.category) as is_household,
+         -- a household day drawing its level through the evening peak too, under home_hours_min_level_kw:
+         -- a home heating or cooling its waking day, unless it does not follow its street's weather
+         is_household and coalesce(d.evening_level_kw >= $min_offpeak_share * d.level_kw, false)
+           and d.level_kw < $home_hours_min_level_kw as is_waking_day_load,
          -- a day drawing only when people are at home: evenings, nights, weekends
          list_contains($home_hours_categories, d.category)
            and coalesce(d.workday_max_kw < $draw_share * d.level_kw, true) as is_evening_and_night,
@@ -239,6 +245,7 @@ judged_days as (
          -- are computed only for meters with such a day among the days judged, so on any other day
          -- they are taken as not read (false), the same in a close as in a full judgement
          is_household and is_evening_and_night and peer_candidate and d.level_kw < $home_hours_min_level_kw
+           or is_waking_day_load and has_rhythm and (over_capacity or peer_candidate)
            or is_week_relaxed and has_rhythm and (over_capacity or peer_candidate)
            or is_steady_relaxed and has_rhythm and peer_candidate as reads_weather,
          is_steady_relaxed and has_rhythm and peer_candidate as reads_profile
@@ -316,12 +323,15 @@ working_days as (
          -- a home's night that follows its street's weather (cooling, heating) is held to more than a flat's air conditioners draw
          -- (a meter whose energy does not change at all has no correlation, NaN, and follows nothing)
          j.reads_weather and not coalesce(w.weather_changes >= $weather_min_days and (isnan(w.weather_corr) or w.weather_corr < $weather_min_corr), false) as follows_weather,
-         j.is_household and j.is_evening_and_night and follows_weather and j.level_kw < $home_hours_min_level_kw as is_home_weather_load,
+         j.is_household and (j.is_evening_and_night or j.is_waking_day_load) and follows_weather and j.level_kw < $home_hours_min_level_kw as is_home_weather_load,
+         -- such a waking day is held to home_hours_capacity_frac on the capacity path too
+         j.over_capacity and not (j.is_waking_day_load and follows_weather
+                                  and j.level_kw < greatest($home_hours_capacity_frac, $capacity_frac) * j.contract_kva) as is_over_capacity,
          j.peer_candidate and not is_home_weather_load and j.kwh >= j.peer_ratio_needed * p.peer_kwh_day
            -- a seven-day week's day under min_contrast: not following the weather, and a working profile
            and not (j.reads_profile and (follows_weather or not coalesce(sp.profile_contrast >= $steady_min_profile_contrast
                                                                               and sp.profile_draw_hours <= $steady_max_draw_hours, false))) as is_peer_day,
-         j.has_rhythm and (j.over_capacity or is_peer_day) and not (j.is_week_relaxed and follows_weather) as is_rhythm_day,
+         j.has_rhythm and (is_over_capacity or is_peer_day) and not (j.is_week_relaxed and follows_weather) as is_rhythm_day,
          -- judged by its seven-day week on the peer path, so its window keeps that contrast at any capacity share
          is_rhythm_day and is_peer_day and j.is_steady_relaxed as is_steady_day,
          j.continuous_candidate and j.kwh >= $continuous_min_peer_ratio * p.peer_kwh_day as is_continuous_day,

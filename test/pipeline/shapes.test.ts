@@ -21,7 +21,7 @@ import { tempDir } from '../helpers.js';
 import { toDailyFeeds } from '../support/dailyDistrict.js';
 
 /** The cohorts no workshop case may name: the hard negatives and ordinary homes. */
-const HARD_NEGATIVE_COHORTS: readonly string[] = ['home_office', 'ev_charging', 'heat_pump', 'shop_long', 'air_conditioning', 'flat_heavy', 'flat_new_occupant', 'flat_vacation', 'flat'];
+const HARD_NEGATIVE_COHORTS: readonly string[] = ['home_office', 'ev_charging', 'heat_pump', 'shop_long', 'air_conditioning', 'day_heating', 'flat_heavy', 'flat_new_occupant', 'flat_vacation', 'flat'];
 const tmp = tempDir();
 let district: District;
 let db: Db;
@@ -67,9 +67,7 @@ describe('shape library district (workshops of every shape, existing and new, am
     }
     console.log([...rows].sort().map(([k, [f, n]]) => `${k.padEnd(26)} ${f}/${n}`).join('\n'));
     console.log(`shapes 15-min: recall ${s.found}/${s.labels}, precision ${s.true_cases}/${s.cases}, median delay ${s.median_delay_h} h, worst ${s.worst_delay_h} h; existing workshops found ${existingFound}/${existing.length}`);
-    expect(s.recall).toBeGreaterThanOrEqual(0.95);
-    expect(s.precision).toBeGreaterThanOrEqual(0.9);
-    expect(s.median_delay_h!).toBeLessThanOrEqual(48);
+    expectIssueTargets(s);
     expect(existingFound / existing.length).toBeGreaterThanOrEqual(0.9);
   });
 
@@ -162,15 +160,33 @@ function hourlyWorkshops({ district: d, cases: cs }: { district: District; cases
   return { ...s, raised };
 }
 
+/** Issue 12's targets on 15-minute feeds: recall ≥ 0.95 at precision ≥ 0.9, median delay ≤ 48 h. */
+function expectIssueTargets(s: { recall: number; precision: number; median_delay_h: number | null }): void {
+  expect(s.recall).toBeGreaterThanOrEqual(0.95);
+  expect(s.precision).toBeGreaterThanOrEqual(0.9);
+  expect(s.median_delay_h!).toBeLessThanOrEqual(48);
+}
+
 describe('the shape library drawn again: another seed, a winter start, the Spring Festival off (fixtures/district-shapes-winter.json)', () => {
   const winter = drawnAgain('district-shapes-winter.json');
 
   it('15-minute feeds: workshop recall ≥ 0.95 at precision ≥ 0.9, median delay ≤ 48 h; no hard negative raised', () => {
     const s = hourlyWorkshops(winter, 'shapes winter 15-min');
-    expect(s.recall).toBeGreaterThanOrEqual(0.95);
-    expect(s.precision).toBeGreaterThanOrEqual(0.9);
-    expect(s.median_delay_h!).toBeLessThanOrEqual(48);
+    expectIssueTargets(s);
     expect(s.raised).toEqual([]);
+  });
+});
+
+describe('the shape library in a winter without central heating: homes heating their evenings by the cold, and 30 heating their whole waking day (fixtures/district-shapes-winter-heating.json)', () => {
+  const heating = drawnAgain('district-shapes-winter-heating.json');
+
+  it('15-minute feeds: workshop recall ≥ 0.95 at precision ≥ 0.9, median delay ≤ 48 h; at most one of the 30 homes heating by day raised, no other hard negative', () => {
+    const s = hourlyWorkshops(heating, 'shapes winter heating 15-min');
+    expectIssueTargets(s);
+    // a heater whose changes follow its street's only loosely over the trailing weeks (one of 30 on
+    // this draw; 16 were raised before days through the evening read the weather)
+    expect(s.raised.filter((r) => r.endsWith(' day_heating')).length).toBeLessThanOrEqual(1);
+    expect(s.raised.filter((r) => !r.endsWith(' day_heating'))).toEqual([]);
   });
 });
 
@@ -179,9 +195,7 @@ describe('the shape library in summer: homes cooling at night, families cooling 
 
   it('15-minute feeds: workshop recall ≥ 0.95 at precision ≥ 0.9, median delay ≤ 48 h; no hard negative raised (families cooling the flat, homes cooling a bedroom, heavy households and EV chargers that cool, new occupants)', () => {
     const s = hourlyWorkshops(summer, 'shapes summer 15-min');
-    expect(s.recall).toBeGreaterThanOrEqual(0.95);
-    expect(s.precision).toBeGreaterThanOrEqual(0.9);
-    expect(s.median_delay_h!).toBeLessThanOrEqual(48);
+    expectIssueTargets(s);
     expect(s.raised).toEqual([]);
   });
 });
