@@ -74,7 +74,8 @@
 -- param: weather_min_days integer = 12 [d] (2..60) such changes (between consecutive days) needed before a meter is judged not to follow the weather; until then it is taken to
 -- param: weather_min_corr double = 0.45 [1] (-1..1) correlation of those changes at which a meter follows its street's weather (on summer library draws the cooling families held 0.82–0.93, night shifts in flats at most 0.38)
 -- param: home_hours_min_level_kw double = 4 [kW] (0..) on the household peer path, an evening-and-night day (no hour between the peaks near the level) of a meter that follows its street's weather needs this level: a flat's air conditioners through a night draw less (where 40 % of a street's homes cool at night, two-bedroom flats and cooling families stood at 2.5–3 × its median home and were raised; a 4 kW floor on every such night instead lost 12 small night shifts of fourteen library draws)
--- param: household_evening_hours integer = 4 [h] (1..6) evening-peak hours (evening_peak_start_hour to evening_peak_end_hour) that hold min_offpeak_share of the day's level make a household's day one that runs through the evening. Under home_hours_min_level_kw such a day of a meter that follows its street's weather is a home heating or cooling its waking day, not a workshop: it is left off the peer path and held to home_hours_capacity_frac on the capacity path. In a flat without central heating someone at home by day heats from getting up to bedtime, 1.2-2.5 kW every day of a cold week, 2-3.4 x the street and up to 45 % of a 6 kVA contract (on four winter draws of the library with 30 such homes each, 9-24 of each 30 were raised before this). A day shift stops before the evening and keeps its fast path; a small seven-day or two-shift workshop in a flat waits for weather_min_days of weather
+-- param: household_evening_hours integer = 4 [h] (1..6) evening-peak hours (evening_peak_start_hour to evening_peak_end_hour) that hold min_offpeak_share of the day's level make a household's day one that runs through the evening. Under waking_day_max_level_kw such a day of a meter that follows its street's weather is a home heating or cooling its waking day, not a workshop: it is left off the peer path and held to home_hours_capacity_frac on the capacity path. In a flat without central heating someone at home by day heats from getting up to bedtime, 1.2-2.5 kW every day of a cold week, 2-3.4 x the street and up to 45 % of a 6 kVA contract (on four winter draws of the library with 30 such homes each, 9-24 of each 30 were raised before this). A day shift stops before the evening and keeps its fast path; a small seven-day or two-shift workshop in a flat waits for weather_min_days of weather
+-- param: waking_day_max_level_kw double = 7 [kW] (0..) such a day reads the weather up to this level: a flat heated room by room reaches 4-5 kW in a cold snap (with homes heating at 2.5-4.5 kW on two draws, 57 were raised at 4 kW and 48 at 7; on ten other draws 7 kW finds the same workshops, median delays within 0.7 h)
 -- param: night_categories varchar[] = ['commercial'] [-] (resident|commercial|industrial|other) peer categories judged on the night path: a business drawing its level through every hour of the deep night and little by day is working a night shift (夜间生产, how hidden workshops avoid inspectors), which no shop, restaurant or bar does (a bar or KTV closes by 02:00, a bakery starts at 02:00–04:00, EV charging ends within a few hours); households have the household path
 -- param: night_start_hour integer = 0 [h] (0..23) the deep night starts (local)
 -- param: night_end_hour integer = 6 [h] (1..24) and ends
@@ -216,10 +217,10 @@ judged_days as (
          d.in_steady_week and is_under_min_contrast as is_steady_relaxed,
          -- the peer path: households at a smaller level and ratio than businesses
          list_contains($household_categories, d.category) as is_household,
-         -- a household day drawing its level through the evening peak too, under home_hours_min_level_kw:
+         -- a household day drawing its level through the evening peak too, under waking_day_max_level_kw:
          -- a home heating or cooling its waking day, unless it does not follow its street's weather
          is_household and coalesce(d.evening_level_kw >= $min_offpeak_share * d.level_kw, false)
-           and d.level_kw < $home_hours_min_level_kw as is_waking_day_load,
+           and d.level_kw < $waking_day_max_level_kw as is_waking_day_load,
          -- a day drawing only when people are at home: evenings, nights, weekends
          list_contains($home_hours_categories, d.category)
            and coalesce(d.workday_max_kw < $draw_share * d.level_kw, true) as is_evening_and_night,
@@ -264,9 +265,9 @@ candidate_meters as (
 
 
 weather_meters as (
-  -- the only meters whose weather is read: households with an evening-and-night day on the peer
-  -- path under home_hours_min_level_kw (the weather decides nothing else); their streets' medians
-  -- over the weather_days are all that is computed (at 100k meters every street's cost 0.75 s a close)
+  -- the only meters whose weather is read: those with a day whose decision reads it (reads_weather:
+  -- a household's evening-and-night or waking day, a day only its week lets through); their streets'
+  -- medians over the weather_days are all that is computed (at 100k meters every street's cost 0.75 s a close)
   select distinct j.meter_id, peer_group_key(j.street, j.category) as peer_group
   from judged_days j
   semi join candidate_meters using (meter_id)
@@ -323,7 +324,7 @@ working_days as (
          -- a home's night that follows its street's weather (cooling, heating) is held to more than a flat's air conditioners draw
          -- (a meter whose energy does not change at all has no correlation, NaN, and follows nothing)
          j.reads_weather and not coalesce(w.weather_changes >= $weather_min_days and (isnan(w.weather_corr) or w.weather_corr < $weather_min_corr), false) as follows_weather,
-         j.is_household and (j.is_evening_and_night or j.is_waking_day_load) and follows_weather and j.level_kw < $home_hours_min_level_kw as is_home_weather_load,
+         j.is_household and follows_weather and (j.is_evening_and_night and j.level_kw < $home_hours_min_level_kw or j.is_waking_day_load) as is_home_weather_load,
          -- such a waking day is held to home_hours_capacity_frac on the capacity path too
          j.over_capacity and not (j.is_waking_day_load and follows_weather
                                   and j.level_kw < greatest($home_hours_capacity_frac, $capacity_frac) * j.contract_kva) as is_over_capacity,
