@@ -136,7 +136,7 @@ day_anomalies as (
   ) a
   join meter_groups() g using (meter_id)
   join peer_daily own on own.meter_id = a.meter_id and own.day = a.day
-  join peer_day_levels($judge_from_day) p on p.street = g.street and p.category = g.category and p.day = a.day
+  join peer_day_levels($judge_from_day) p on p.peer_street = g.peer_street and p.category = g.category and p.day = a.day
   where own.kwh_day >= $min_peer_ratio * p.peer_kwh_day
     -- new occupants of an empty flat exceed its baseline in a household's peaks alone
     and (not list_contains($household_hours_categories, g.category)

@@ -5,7 +5,7 @@
 -- needs: peers
 -- title: 间歇生产：部分日子用电远高于其余日子和同街道同类户（日数据也能判断，含已在生产的作坊）
 -- sentence_rank: 5 (production days against idle ones and the street)
--- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.on_days:0} 日为生产日，日均 {level_kwh_day:kwh} kWh，为同街道同类户中位的 {evidence.peer_ratio:1} 倍；另有 {evidence.off_days:0} 日仅约 {baseline_kwh_day:kwh} kWh，生产日与停工日交替 {evidence.switches:0} 次（按批次间歇生产）
+-- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.on_days:0} 日为生产日，日均 {level_kwh_day:kwh} kWh，为{evidence.peer_scope:text}同类户中位的 {evidence.peer_ratio:1} 倍；另有 {evidence.off_days:0} 日仅约 {baseline_kwh_day:kwh} kWh，生产日与停工日交替 {evidence.switches:0} 次（按批次间歇生产）
 -- grain: one row per meter and episode; decided per complete local day from that day's past only
 --   (causal). Works on daily values (the daily rollup) of meters that have no hourly data.
 -- why: a workshop that works in batches runs its machines on some days and stands on the others,
@@ -55,7 +55,7 @@ candidates as (
 ),
 
 windows as (
-  select meter_id, day, day_no, street, category,
+  select meter_id, day, day_no, peer_street, category,
          min(day) over w as window_first_day,
          count(*) over w as days_seen,
          quantile_cont(kwh_day, 0.9) over w as top_kwh,
@@ -84,7 +84,7 @@ judged as (
          len(list_filter(range(2, len(c.kinds) + 1), i -> c.kinds[i] <> c.kinds[i - 1])) as switches,
          p.peer_kwh_day
   from classified c
-  join peer_day_levels($judge_from_day) p on p.street = c.street and p.category = c.category and p.day = c.day
+  join peer_day_levels($judge_from_day) p on p.peer_street = c.peer_street and p.category = c.category and p.day = c.day
   where len(c.on_levels) >= $min_on_days and len(c.off_levels) >= $min_off_days
 ),
 
@@ -123,6 +123,7 @@ select meter_id,
          off_kwh: latest.off_kwh,
          peer_kwh_day: latest.peer_kwh_day,
          peer_ratio: latest.peer_ratio,
+         peer_scope: peer_scope(latest.peer_street),
          flagged_days: flagged_days
        }) as evidence
 from episodes

@@ -5,7 +5,7 @@
 -- needs: peers
 -- title: 非工业户呈工业用电特征
 -- sentence_rank: 2 (the working and night kW, the peers and the hours to visit)
--- summary_zh: 工作日白天持续约 {evidence.work_kw:kwh} kW 平稳负荷、夜间 {evidence.night_kw:kwh} kW，为同街道同类用户的 {evidence.peer_ratio:0} 倍[，合同容量 {evidence.contract_kva:0} kVA（高峰用到 {evidence.capacity_pct:0}%）]，呈工业生产用电特征[；用电时段 {evidence.draw_hours:hours}]
+-- summary_zh: 工作日白天持续约 {evidence.work_kw:kwh} kW 平稳负荷、夜间 {evidence.night_kw:kwh} kW，为{evidence.peer_scope:text}同类用户的 {evidence.peer_ratio:0} 倍[，合同容量 {evidence.contract_kva:0} kVA（高峰用到 {evidence.capacity_pct:0}%）]，呈工业生产用电特征[；用电时段 {evidence.draw_hours:hours}]
 -- grain: one row per meter and episode; decided per complete local day over the trailing
 --   window_days of hourly data (causal). Needs hourly-or-finer readings.
 -- why: machines draw a flat daytime plateau on working days and little at night, with a high
@@ -71,23 +71,37 @@ window_profiles as (
   window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
 ),
 
-peer_levels as (
-  -- peers over the whole deployment: peer_daily holds every meter's trailing working-hours draw
-  -- (sql/peers/peer_daily.sql: each worker adds its own meters' rows and reads everyone else's)
-  select p.meter_id, p.day,
-         median(p.work_kw) over peer_group as peer_work_kw,
-         percent_rank() over (peer_group order by p.work_kw) as peer_percentile
+profiled_peers as (
+  select p.meter_id, p.day, p.work_kw, coalesce(m.street, '') as street, coalesce(m.category, 'other') as category
   from peer_daily p
   left join meters m using (meter_id)
   where p.profiled and p.day >= $judge_from_day
-  window peer_group as (partition by coalesce(m.street, ''), coalesce(m.category, 'other'), p.day)
+),
+
+peer_levels as (
+  -- peers over the whole deployment: peer_daily holds every meter's trailing working-hours draw
+  -- (sql/peers/peer_daily.sql: each worker adds its own meters' rows and reads everyone else's);
+  -- each row ranked in its street group and, for a category with a street too small to be a group,
+  -- in the district's pool too (peer_street '*', as meter_groups() places a meter)
+  select p.meter_id, p.day, p.street as peer_street,
+         median(p.work_kw) over peer_group as peer_work_kw,
+         percent_rank() over (peer_group order by p.work_kw) as peer_percentile
+  from profiled_peers p
+  window peer_group as (partition by p.street, p.category, p.day)
+  union all
+  select p.meter_id, p.day, '*' as peer_street,
+         median(p.work_kw) over pool as peer_work_kw,
+         percent_rank() over (pool order by p.work_kw) as peer_percentile
+  from profiled_peers p
+  where p.category in (select category from peer_streets() where peer_street = '*')
+  window pool as (partition by p.category, p.day)
 ),
 
 peer_comparison as (
-  select p.*, g.category, g.street, g.contract_kva, l.peer_work_kw, l.peer_percentile
+  select p.*, g.category, g.peer_street, g.contract_kva, l.peer_work_kw, l.peer_percentile
   from window_profiles p
   join meter_groups() g using (meter_id)
-  join peer_levels l using (meter_id, day)
+  join peer_levels l on l.meter_id = p.meter_id and l.day = p.day and l.peer_street = g.peer_street
 ),
 
 profile_scores as (
@@ -147,6 +161,7 @@ leads as (
            capacity_pct: 100 * latest.high_kw / nullif(latest.contract_kva, 0),
            peer_work_kw: latest.peer_work_kw,
            peer_ratio: latest.peer_ratio,
+           peer_scope: peer_scope(latest.peer_street),
            peer_percentile: latest.peer_percentile,
            plateau_workdays: latest.plateau_workdays,
            flagged_days: flagged_days

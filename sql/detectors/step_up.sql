@@ -172,7 +172,7 @@ judged_steps as (
                   and list_median(list_transform(s.jump_series, lambda x: x.kwh)) >= $jump_peer_ratio * p.peer_kwh_day, false) as jumped
   from step_days s
   join meter_groups() g using (meter_id)
-  join peer_day_levels($judge_from_day) p on p.street = g.street and p.category = g.category and p.day = s.day
+  join peer_day_levels($judge_from_day) p on p.peer_street = g.peer_street and p.category = g.category and p.day = s.day
   where s.jump_series[-1].day = s.day
      or (s.confirm_days_seen >= $confirm_days - 1 and s.confirm_median_kwh >= s.threshold_kwh_day)
 ),

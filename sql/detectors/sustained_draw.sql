@@ -5,7 +5,7 @@
 -- needs: peers
 -- title: 非工业户长时间持续高负荷（含数据开始前已在生产的作坊）
 -- sentence_rank: 1 (the level held, the contract, the street's level and the hours to visit)
--- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.working_days:0} 日每日 {evidence.sustained_hours:0} 小时以上持续约 {evidence.level_kw:1} kW[，合同容量 {evidence.contract_kva:0} kVA（用到 {evidence.capacity_pct:0}%）]，平时约 {evidence.quiet_kw:1} kW[，休息日约 {evidence.rest_day_kw:1} kW]，日均 {level_kwh_day:kwh} kWh，为同街道同类户中位的 {evidence.peer_ratio:1} 倍；用电时段 {evidence.draw_hours:hours}[；其中 {evidence.continuous_days:0} 日昼夜连续运行]
+-- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.working_days:0} 日每日 {evidence.sustained_hours:0} 小时以上持续约 {evidence.level_kw:1} kW[，合同容量 {evidence.contract_kva:0} kVA（用到 {evidence.capacity_pct:0}%）]，平时约 {evidence.quiet_kw:1} kW[，休息日约 {evidence.rest_day_kw:1} kW]，日均 {level_kwh_day:kwh} kWh，为{evidence.peer_scope:text}同类户中位的 {evidence.peer_ratio:1} 倍；用电时段 {evidence.draw_hours:hours}[；其中 {evidence.continuous_days:0} 日昼夜连续运行]
 -- grain: one row per meter and episode; decided per complete local day over the trailing
 --   window_days of hourly data (causal). Needs hourly-or-finer readings.
 -- why: judges a meter by what it draws, not by whether it changed, so a workshop that was already
@@ -178,7 +178,7 @@ short_days as (
   -- reaches capacity_frac keeps it (and with it the first-day path), as before
   select * exclude (short_level_kw, level_kw), case when is_short_day then short_level_kw else level_kw end as level_kw
   from (
-    select d.*, g.contract_kva, g.street, g.category,
+    select d.*, g.contract_kva, g.peer_street, g.category,
            -- a week read on its Sundays that keeps its base load on them…
            list_contains($week_categories, g.category)
              and coalesce(k.rest_days >= $week_min_rest_days and k.rest_quiet_kw >= $week_min_base_share * k.workday_quiet_kw, false) as week_keeps_base,
@@ -198,7 +198,7 @@ short_days as (
 ),
 
 judged_days as (
-  -- short_days carries the meter's contract, street and category
+  -- short_days carries the meter's contract, peer street and category
   select d.*,
          -- outside the household peaks, or at the whole contract whatever the hours (an evening shift)
          d.level_kw - d.quiet_kw >= $min_excess_kw
@@ -268,7 +268,7 @@ weather_meters as (
   -- the only meters whose weather is read: those with a day whose decision reads it (reads_weather:
   -- a household's evening-and-night or waking day, a day only its week lets through); their streets'
   -- medians over the weather_days are all that is computed (at 100k meters every street's cost 0.75 s a close)
-  select distinct j.meter_id, peer_group_key(j.street, j.category) as peer_group
+  select distinct j.meter_id, peer_group_key(j.peer_street, j.category) as peer_group
   from judged_days j
   semi join candidate_meters using (meter_id)
   where j.reads_weather
@@ -289,7 +289,7 @@ weather_moves as (
     semi join weather_meters using (meter_id)
     join meter_groups() g using (meter_id)
     join peer_day_levels($judge_from_day - ($window_days - 1) - $weather_days,
-                         only_groups := (select coalesce(list(distinct peer_group), []) from weather_meters)) p on p.street = g.street and p.category = g.category and p.day = o.day
+                         only_groups := (select coalesce(list(distinct peer_group), []) from weather_meters)) p on p.peer_street = g.peer_street and p.category = g.category and p.day = o.day
     where o.kwh_day is not null and o.day >= $judge_from_day - ($window_days - 1) - $weather_days and o.day <= $last_complete_day
     window m as (partition by o.meter_id order by o.day)
   )
@@ -341,7 +341,7 @@ working_days as (
          case when is_rhythm_day then j.peer_ratio_needed else $continuous_min_peer_ratio end as peer_ratio_needed
   from judged_days j
   semi join candidate_meters using (meter_id)
-  left join peer_day_levels($judge_from_day - ($window_days - 1)) p on p.street = j.street and p.category = j.category and p.day = j.day
+  left join peer_day_levels($judge_from_day - ($window_days - 1)) p on p.peer_street = j.peer_street and p.category = j.category and p.day = j.day
   left join weather_moves w on w.meter_id = j.meter_id and w.day = j.day
   left join steady_profiles sp on sp.meter_id = j.meter_id and sp.day = j.day
 ),
@@ -441,6 +441,7 @@ select e.meter_id,
          capacity_pct: 100 * e.latest.capacity_use,
          peer_kwh_day: e.latest.window_peer_kwh_day,
          peer_ratio: e.latest.peer_ratio,
+         peer_scope: peer_scope(e.latest.peer_street),
          working_days: e.latest.working_days_in_window - case when e.mostly_continuous then 0 else e.latest.continuous_days_in_window end,
          window_days: $window_days,
          sustained_hours: e.latest.level_hours,

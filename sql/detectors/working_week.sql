@@ -5,7 +5,7 @@
 -- needs: peers
 -- title: 工作日用电远高于周末和同街道同类户（日数据也能判断，含已在生产的作坊）
 -- sentence_rank: 4 (the weekdays against the street and the weekends)
--- summary_zh: 近 {evidence.window_days:0} 日工作日日均 {level_kwh_day:kwh} kWh，为同街道同类户中位的 {evidence.peer_ratio:1} 倍，{evidence.low_weekends:0} 个周末各有一天仅约 {baseline_kwh_day:kwh} kWh（按工作周生产）
+-- summary_zh: 近 {evidence.window_days:0} 日工作日日均 {level_kwh_day:kwh} kWh，为{evidence.peer_scope:text}同类户中位的 {evidence.peer_ratio:1} 倍，{evidence.low_weekends:0} 个周末各有一天仅约 {baseline_kwh_day:kwh} kWh（按工作周生产）
 -- grain: one row per meter and episode; decided per complete local day from that day's past only
 --   (causal). Works on daily values (the daily rollup) of meters that have no hourly data.
 -- why: on a daily feed nothing shows a workshop's hours, and one that ran before the data started
@@ -59,7 +59,7 @@ candidates as (
 ),
 
 weekday_windows as (
-  select c.meter_id, c.day, c.day_no, any_value(c.street) as street, any_value(c.category) as category, any_value(c.contract_kva) as contract_kva,
+  select c.meter_id, c.day, c.day_no, any_value(c.peer_street) as peer_street, any_value(c.category) as category, any_value(c.contract_kva) as contract_kva,
          min(x.day) as window_first_day,
          median(x.kwh_day) filter (where x.dow <= 5) as weekday_kwh,
          count(*) filter (where x.dow <= 5) as weekdays,
@@ -95,10 +95,10 @@ with_peers as (
   select j.*, p.peer_kwh_day, j.weekday_kwh / nullif(p.peer_kwh_day, 0) as peer_ratio
   from judged j
   join (
-    -- the street-and-category median over the same window's weekdays
+    -- the peer group's median over the same window's weekdays
     select j2.meter_id, j2.day, median(p.peer_kwh_day) as peer_kwh_day
     from judged j2
-    join peer_day_levels($judge_from_day - ($window_days - 1)) p on p.street = j2.street and p.category = j2.category
+    join peer_day_levels($judge_from_day - ($window_days - 1)) p on p.peer_street = j2.peer_street and p.category = j2.category
      and p.day >= j2.window_first_day and p.day <= j2.day and isodow(p.day) <= 5
     group by all
   ) p using (meter_id, day)
@@ -141,6 +141,7 @@ select meter_id,
          weekend_kwh: latest.weekend_kwh,
          peer_kwh_day: latest.peer_kwh_day,
          peer_ratio: latest.peer_ratio,
+         peer_scope: peer_scope(latest.peer_street),
          flagged_days: flagged_days
        }) as evidence
 from episodes

@@ -15,7 +15,8 @@
  *
  * Summary placeholders: `{field:format}` where field is episode_start, detected_at, window_start,
  * window_end, score, baseline_kwh_day, level_kwh_day, reference_kwh_day or evidence.<key>, and
- * format is kwh, date, datetime, hours (a list of hours of day as ranges), or a number of decimals. A `[…]` segment is left out when any
+ * format is kwh, date, datetime, hours (a list of hours of day as ranges), text (an evidence string as it
+ * is, e.g. peer_scope: 同街道 or 全区), or a number of decimals. A `[…]` segment is left out when any
  * placeholder in it has no value.
  */
 import { PowerscreenError } from '../errors.js';
@@ -156,12 +157,12 @@ const LEAD_FIELDS: Record<string, (l: Lead) => number | null> = {
   level_kwh_day: (l) => l.level_kwh_day,
   reference_kwh_day: (l) => l.reference_kwh_day,
 };
-const PLACEHOLDER = /\{([\w.]+):(kwh|date|datetime|hours|\d)\}/g;
+const PLACEHOLDER = /\{([\w.]+):(kwh|date|datetime|hours|text|\d)\}/g;
 
 function checkSummaryTemplate(file: string, t: string): void {
   for (const m of t.matchAll(/\{([^}]*)\}/g)) {
-    const ok = /^([\w.]+):(kwh|date|datetime|hours|\d)$/.exec(m[1]!);
-    if (!ok || !(ok[1]!.startsWith('evidence.') || ok[1]! in LEAD_FIELDS)) throw fail(file, `summary_zh: cannot read placeholder {${m[1]}} (field:kwh|date|datetime|hours|<decimals>)`);
+    const ok = /^([\w.]+):(kwh|date|datetime|hours|text|\d)$/.exec(m[1]!);
+    if (!ok || !(ok[1]!.startsWith('evidence.') || ok[1]! in LEAD_FIELDS)) throw fail(file, `summary_zh: cannot read placeholder {${m[1]}} (field:kwh|date|datetime|hours|text|<decimals>)`);
   }
 }
 
@@ -202,6 +203,14 @@ function renderPart(part: string, lead: Lead): string | null {
         return '—';
       }
       return formatHours(v.map(Number));
+    }
+    if (fmt === 'text') {
+      const v = field.startsWith('evidence.') ? lead.evidence[field.slice('evidence.'.length)] : undefined;
+      if (typeof v !== 'string' || !v) {
+        missing = true;
+        return '—';
+      }
+      return v;
     }
     const v = fieldValue(lead, field);
     if (v === null) {

@@ -96,7 +96,8 @@ export interface ExplainData {
   meter: { meter_id: string; account_name: string; address: string; street: string; category: string; contract_kva: number | null } | null;
   daily: { day: string; kwh: number; covered_min: number }[];
   recent: { ts: string; kw: number }[]; // the last days at full resolution
-  peer: { percentile: number | null; peers: number; meter_kwh_day: number | null; peer_median_kwh_day: number | null };
+  /** scope: whose meters the peers are (同街道: the street's of the category; 全区: the district's, for a street with too few). */
+  peer: { percentile: number | null; peers: number; meter_kwh_day: number | null; peer_median_kwh_day: number | null; scope: '同街道' | '全区' };
   sites: { case_no: string; site_name: string; measure: string; status: string; power_cut_at: string | null; halt_ordered_at: string | null }[];
   cases: Case[];
 }

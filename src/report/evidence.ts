@@ -15,6 +15,7 @@ export const EVIDENCE_LABELS: Record<string, [string, string]> = {
   peer_kwh_day: ['同类户日均', 'kWh'],
   peer_work_kw: ['同类户工作时段负荷', 'kW'],
   peer_percentile: ['同类户中百分位', ''],
+  peer_scope: ['同类户范围', ''],
   capacity_pct: ['占合同容量', '%'],
   capacity_use: ['合同容量利用率', ''],
   contract_kva: ['合同容量', 'kVA'],
@@ -79,6 +80,9 @@ function value(v: unknown, unit: string): string | undefined {
   return undefined;
 }
 
+/** What a site detector's reference level is; the others' is their peers' (evidence.peer_scope: 同街道 or 全区). */
+const REFERENCE_ZH: Record<string, string> = { restored_power: '停电前日均', resumed_production: '停产前日均' };
+
 /** One sentence per detector that contributed to the case. */
 export function evidenceSentences(c: Pick<Case, 'evidence'>, detectorTitle: (d: string) => string = (d) => DETECTOR_ZH[d] ?? d): string[] {
   return Object.entries(c.evidence).map(([detector, e]: [string, DetectorEvidence]) => {
@@ -86,7 +90,7 @@ export function evidenceSentences(c: Pick<Case, 'evidence'>, detectorTitle: (d: 
     const levels: string[] = [];
     if (e.baseline_kwh_day != null) levels.push(`此前日均 ${r1(e.baseline_kwh_day)} kWh`);
     if (e.level_kwh_day != null) levels.push(`期间日均 ${r1(e.level_kwh_day)} kWh`);
-    if (e.reference_kwh_day != null) levels.push(`同街道同类户日均 ${r1(e.reference_kwh_day)} kWh`);
+    if (e.reference_kwh_day != null) levels.push(`${REFERENCE_ZH[detector] ?? `${typeof e.peer_scope === 'string' ? e.peer_scope : '同街道'}同类户日均`} ${r1(e.reference_kwh_day)} kWh`);
     if (levels.length) parts.push(levels.join('，'));
     for (const [k, v] of Object.entries(e)) {
       if (SKIP.has(k)) continue;

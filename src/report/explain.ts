@@ -161,7 +161,7 @@ export function renderSvg(e: Explanation): string {
 
 export function renderHtml(e: Explanation): string {
   const m = e.meter;
-  const peer = e.peer.percentile === null ? '—' : `第 ${Math.round(e.peer.percentile * 100)} 百分位（同街道同类 ${e.peer.peers} 户；本户近 28 日日均 ${r1(e.peer.meter_kwh_day ?? 0)} kWh，同类中位 ${r1(e.peer.peer_median_kwh_day ?? 0)} kWh）`;
+  const peer = e.peer.percentile === null ? '—' : `第 ${Math.round(e.peer.percentile * 100)} 百分位（${e.peer.scope}同类 ${e.peer.peers} 户；本户近 28 日日均 ${r1(e.peer.meter_kwh_day ?? 0)} kWh，同类中位 ${r1(e.peer.peer_median_kwh_day ?? 0)} kWh）`;
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>电表 ${esc(m?.meter_id ?? '')} 用电说明</title>
 <style>body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:1.5em;max-width:1000px}table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}td,th{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}th{background:#f0f0f0}</style></head><body>
 <h1>电表 ${esc(m?.meter_id ?? '')} ${esc(m?.account_name ?? '')}</h1>

@@ -24,15 +24,22 @@ export async function gatherExplainData(db: Db, meterId: string, recentDays = 14
       where meter_id = $m and hour > (select max(hour) from meter_hourly where meter_id = $m) - to_days(cast($d as integer))
       order by hour`, { m: meterId, d: recentDays })).map((r) => ({ ts: String(r.ts), kw: Number(r.kw) })));
   }
+  // the peers the detectors compare this meter with (meter_groups(): its street's, or the district's)
   const peerRows = await q(db, `
-    with levels as (
+    with scope as (
+      select s.street, s.category, s.peer_street from meters x
+      join peer_streets() s on s.street = coalesce(x.street, '') and s.category = coalesce(x.category, 'other')
+      where x.meter_id = $m
+    ),
+    levels as (
       select d.meter_id, median(d.kwh * 1440.0 / d.covered_min) kwh_day
-      from meter_daily d join meters x using (meter_id)
+      from meter_daily d join meters x using (meter_id) join scope s on s.category = coalesce(x.category, 'other')
       where d.covered_min >= 720 and d.day > (select max(day) from meter_daily) - 28
-        and x.street = (select street from meters where meter_id = $m) and x.category = (select category from meters where meter_id = $m)
+        and (s.peer_street = '*' or coalesce(x.street, '') = s.street)
       group by d.meter_id
     )
-    select (select kwh_day from levels where meter_id = $m) me,
+    select (select peer_street from scope) = '*' as district_pool,
+           (select kwh_day from levels where meter_id = $m) me,
            (select median(kwh_day) from levels) peer_median,
            (select count(*) from levels) peers,
            (select count(*) from levels where kwh_day < (select kwh_day from levels where meter_id = $m)) below`, { m: meterId });
@@ -45,7 +52,7 @@ export async function gatherExplainData(db: Db, meterId: string, recentDays = 14
   return {
     meter: m ? { meter_id: meterId, account_name: String(m.account_name ?? ''), address: String(m.address ?? ''), street: String(m.street ?? ''), category: String(m.category), contract_kva: m.contract_kva === null ? null : Number(m.contract_kva) } : null,
     daily, recent,
-    peer: { percentile: p.me === null || peers < 2 ? null : Number(p.below) / (peers - 1), peers, meter_kwh_day: p.me === null ? null : Number(p.me), peer_median_kwh_day: p.peer_median === null ? null : Number(p.peer_median) },
+    peer: { percentile: p.me === null || peers < 2 ? null : Number(p.below) / (peers - 1), peers, meter_kwh_day: p.me === null ? null : Number(p.me), peer_median_kwh_day: p.peer_median === null ? null : Number(p.peer_median), scope: p.district_pool === true ? '全区' : '同街道' },
     sites,
     cases: await loadCases(db, { meterId }),
   };

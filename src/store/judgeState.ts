@@ -57,19 +57,27 @@ export async function markReadingsDirty(con: Con, freshDays: string): Promise<vo
 }
 
 /**
- * Note changed peer rows (`changedRows`: meter_id, day): every meter of their peer group (street and
- * category, as meter_groups() places them) is compared with medians that include them, so the
- * group is judged again from the earliest changed day by the detectors that read peers
- * (`peerDetectors`); a detector that reads no peer row is not sent back. Days not judged yet need no mark.
+ * Note changed peer rows (`changedRows`: meter_id, day): every meter compared with medians that
+ * include them is judged again from the earliest changed day by the detectors that read peers
+ * (`peerDetectors`): the meters of their street group and, for a category with a street too small to
+ * be a group, every meter compared with the district's (peer_street '*', as meter_groups() places
+ * them). detector_dirty_groups holds peer streets. A detector that reads no peer row is not sent
+ * back. Days not judged yet need no mark.
  */
 export async function markPeerRowsDirty(con: Con, changedRows: string, peerDetectors: readonly string[]): Promise<void> {
   if (!peerDetectors.length) return;
   await con.run(`
     insert into detector_dirty_groups
-    select j.detector, coalesce(m.street, ''), coalesce(m.category, 'other'), min(c.day)
-    from ${changedRows} c
-    left join meters m using (meter_id)
-    join detector_judged j on c.day <= j.judged_through
+    select j.detector, k.peer_street, k.category, min(k.day)
+    from (
+      select coalesce(m.street, '') as peer_street, coalesce(m.category, 'other') as category, c.day
+      from ${changedRows} c left join meters m using (meter_id)
+      union all
+      select '*', coalesce(m.category, 'other'), c.day
+      from ${changedRows} c left join meters m using (meter_id)
+      where coalesce(m.category, 'other') in (select category from peer_streets() where peer_street = '*')
+    ) k
+    join detector_judged j on k.day <= j.judged_through
     where list_contains($names, j.detector)
     group by all`, { names: listValue([...peerDetectors]) }, { names: LIST(VARCHAR) });
 }
@@ -86,7 +94,7 @@ export async function loadRejudgeMeters(con: Con, detector: string, beforeMs: nu
       select meter_id, dirty_from as from_day from detector_dirty_meters where detector = $d
       union all
       select g.meter_id, x.dirty_from from detector_dirty_groups x
-      join meter_groups() g on g.street = x.street and g.category = x.category
+      join meter_groups() g on g.peer_street = x.street and g.category = x.category
       where x.detector = $d
     ) semi join meters_with_data using (meter_id)
     where from_day < date '1970-01-01' + cast($before as integer)

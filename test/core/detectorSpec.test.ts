@@ -45,6 +45,12 @@ describe('summary template', () => {
     expect(renderSummary(t, { ...lead, reference_kwh_day: 214 })).toBe('停电后日均 0.0 kWh，10月5日 09:15 起恢复用电，日均 120 kWh（停电前日均 214 kWh），4.3 倍');
     expect(renderSummary('{evidence.missing:0} 倍', lead)).toBe('— 倍');
   });
+  it('writes an evidence string as it is (whose peers: 同街道 or 全区), and only a string', () => {
+    const t = '为{evidence.peer_scope:text}同类户中位的 {evidence.ratio:1} 倍';
+    expect(renderSummary(t, { ...lead, evidence: { ratio: 4.26, peer_scope: '全区' } })).toBe('为全区同类户中位的 4.3 倍');
+    expect(renderSummary(t, lead)).toBe('为—同类户中位的 4.3 倍');
+    expect(renderSummary('[{evidence.ratio:text}]', lead)).toBe('');
+  });
 });
 
 describe('hours of day for a visit', () => {

@@ -18,6 +18,17 @@ describe('evidenceSentences', () => {
     expect(s).not.toMatch(/[a-z]+_[a-z]+/);
   });
 
+  it("names the reference level for what it is: the peers the meter was compared with, or the level a site drew before its cut", () => {
+    const [street] = evidenceSentences({ evidence: { working_week: { ...base, peer_scope: '同街道' } } });
+    const [district] = evidenceSentences({ evidence: { batch_days: { ...base, peer_scope: '全区' } } });
+    const [site] = evidenceSentences({ evidence: { restored_power: { ...base } } });
+    expect(street).toContain('同街道同类户日均 12 kWh');
+    expect(district).toContain('全区同类户日均 12 kWh');
+    expect(district).toContain('同类户范围 全区');
+    expect(site).toContain('停电前日均 12 kWh');
+    expect(site).not.toContain('同类户');
+  });
+
   it('every key a detector writes into its evidence has a Chinese label (a clerk read "fast path 是；jump days 2")', () => {
     const unlabeled: string[] = [];
     for (const f of readdirSync(DETECTOR_DIR).filter((x) => x.endsWith('.sql'))) {

@@ -7,7 +7,7 @@ const dayOf = (i: number) => new Date(Date.UTC(2026, 8, 1) + i * 86_400_000).toI
 const series = (n: number, kwh: (i: number) => number): ExplainData['daily'] => Array.from({ length: n }, (_, i) => ({ day: dayOf(i), kwh: kwh(i), covered_min: 1440 }));
 const data = (daily: ExplainData['daily'], sites: ExplainData['sites'] = []): ExplainData => ({
   meter: { meter_id: 'm1', account_name: '陈某', address: '', street: '鼓东街道', category: 'resident', contract_kva: 8 },
-  daily, recent: [], peer: { percentile: null, peers: 0, meter_kwh_day: null, peer_median_kwh_day: null }, sites, cases: [],
+  daily, recent: [], peer: { percentile: null, peers: 0, meter_kwh_day: null, peer_median_kwh_day: null, scope: '同街道' }, sites, cases: [],
 });
 // a little day-to-day noise, deterministic
 const wobble = (i: number) => ((i * 7919) % 13) / 13 - 0.5;

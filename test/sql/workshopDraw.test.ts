@@ -17,6 +17,7 @@ import type { Reading } from '../../src/contracts/reading.js';
 import type { RefHour } from '../support/reference/hourly.js';
 import { batchDaysReference, dailyCapacityReference, sustainedDrawReference, workingWeekReference, type RefMeter } from '../support/reference/workshopDraw.js';
 import type { Lead } from '../../src/core/types.js';
+import { peerLevels } from '../support/reference/common.js';
 
 const defaults = parsePipeline({}).detectors;
 const START = parseDate('2026-10-05')!;
@@ -77,12 +78,12 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
       await new ReadingStore(db).append(readings);
       const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
       const sql = await runDetector(db, loadRegistry().get('sustained_draw')!, defaults.sustained_draw!, { lastCompleteDayMs: last });
-      // peers from the store's own peer_daily (refreshed by the run above), as the detector reads them
-      const peerRows = (await db.con.runAndReadAll(`select coalesce(m.street, '') as street, coalesce(m.category, 'other') as category, epoch_ms(p.day) as peer_day, median(p.kwh_day) as kwh from peer_daily p left join meters m using (meter_id) where p.kwh_day is not null group by all`)).getRowObjectsJS();
-      const peers = new Map(peerRows.map((r) => [`${r.street}|${r.category}|${Number(r.peer_day)}`, Number(r.kwh)]));
+      // the meters' own days from the store's peer_daily (refreshed by the run above); their peer levels as the reference defines them
       const ownRows = (await db.con.runAndReadAll(`select meter_id, epoch_ms(day) as day, kwh_day from peer_daily where kwh_day is not null`)).getRowObjectsJS();
-      const own = new Map(ownRows.map((r) => [`${r.meter_id}|${Number(r.day)}`, Number(r.kwh_day)]));
-      const ref = sustainedDrawReference(hours, meters, (s, c, d) => peers.get(`${s}|${c}|${d}`), (m, d) => own.get(`${m}|${d}`), last, defaults.sustained_draw as never);
+      const ownDays = ownRows.map((r) => ({ meter_id: String(r.meter_id), day_ms: Number(r.day), kwh_day: Number(r.kwh_day) }));
+      const own = new Map(ownDays.map((r) => [`${r.meter_id}|${r.day_ms}`, r.kwh_day]));
+      const peerKwhDay = peerLevels(meters, ownDays);
+      const ref = sustainedDrawReference(hours, meters, peerKwhDay, (m, d) => own.get(`${m}|${d}`), last, defaults.sustained_draw as never);
       expect(sql.map(key).sort()).toEqual(ref.map(key).sort());
       expect(ref.length).toBeGreaterThan(0);
     } finally {

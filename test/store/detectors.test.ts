@@ -62,15 +62,20 @@ function hours(meter: string, fromDay: number, toDay: number, workKw: number, sk
 const leadKeys = (run: DetectorRun) => run.leads.map((l) => ({ ...l, summary_zh: '' })).sort((a, b) => `${a.detector}${a.meter_id}${a.episode_start_ms}`.localeCompare(`${b.detector}${b.meter_id}${b.episode_start_ms}`));
 
 describe('late inputs', () => {
-  it('a late day of one meter judges that meter again, and its peer group for the detectors that read peers; the leads are a full judgement\'s', async () => {
+  /**
+   * Meters named street letter + number, all homes on 8 kVA; those numbered 0 run a workshop from
+   * day 10; a1's day 24 (a Thursday) arrives late. The close after it judges `peerGroupOfA1` again
+   * for the detectors that read peers (a1 alone for the others), and its leads and kept flags are
+   * a full judgement's.
+   */
+  async function lateDayOfA1(meters: string[], peerGroupOfA1: (meter: string) => boolean): Promise<void> {
     const db = await openDb(':memory:', { threads: 2 });
+    const register = (d: typeof db) => upsertMeters(d, meters.map((id) => meterSchema.parse({ meter_id: id, street: id[0], category: 'resident', contract_kva: 8 })));
     try {
       const settings = parsePipeline({}).detectors;
       const registry = loadRegistry();
       const day = registry.detectors.filter((d) => d.runs === 'day').map((d) => d.name);
-      // two streets of six homes; a0 and b0 run a workshop from day 10; a1's day 24 (a Thursday) arrives late
-      const meters = ['a', 'b'].flatMap((s) => Array.from({ length: 6 }, (_, i) => `${s}${i}`));
-      await upsertMeters(db, meters.map((id) => meterSchema.parse({ meter_id: id, street: id[0], category: 'resident', contract_kva: 8 })));
+      await register(db);
       const store = new ReadingStore(db);
       const work = (m: string) => (m.endsWith('0') ? 6 : 0);
       await store.append(meters.flatMap((m) => [...hours(m, 0, 10, 0), ...hours(m, 10, 29, work(m), m === 'a1' ? 24 : undefined)]));
@@ -82,15 +87,15 @@ describe('late inputs', () => {
       await next.commit();
       const peerReaders = new Set(registry.peerReaders());
       for (const d of day) {
-        // a1 alone; or street a's six meters, whose peer medians a1's changed peer rows are part of
-        expect(next.rejudgedMeters[d], d).toBe(peerReaders.has(d) ? 6 : 1);
+        // a1 alone; or every meter whose peer medians a1's changed peer rows are part of
+        expect(next.rejudgedMeters[d], d).toBe(peerReaders.has(d) ? meters.filter(peerGroupOfA1).length : 1);
         expect(next.judgedFrom[d], d).toBe(START + 24 * DAY_MS);
       }
       const full = await runDetectors(db, settings, { lastCompleteDayMs: START + 29 * DAY_MS }, day);
       expect(full.leads.length).toBeGreaterThan(0);
       // the close returns the episodes reaching the days it judged, and every episode of a meter it
       // judged again, as a full judgement has them
-      const judgedAgain = (l: (typeof full.leads)[number]) => (peerReaders.has(l.detector) ? l.meter_id.startsWith('a') : l.meter_id === 'a1');
+      const judgedAgain = (l: (typeof full.leads)[number]) => (peerReaders.has(l.detector) ? peerGroupOfA1(l.meter_id) : l.meter_id === 'a1');
       const judgedDays = full.leads.filter((l) => l.window_end_ms > START + 24 * DAY_MS || judgedAgain(l));
       expect(judgedDays.length).toBeGreaterThan(0);
       expect(full.leads.some((l) => l.window_end_ms <= START + 24 * DAY_MS && judgedAgain(l))).toBe(true);
@@ -98,7 +103,7 @@ describe('late inputs', () => {
       // and keeps the flags a store judging everything at once keeps
       const fresh = await openDb(':memory:', { threads: 2 });
       try {
-        await upsertMeters(fresh, meters.map((id) => meterSchema.parse({ meter_id: id, street: id[0], category: 'resident', contract_kva: 8 })));
+        await register(fresh);
         await new ReadingStore(fresh).append((await db.con.runAndReadAll(`select meter_id, epoch_ms(ts) t, interval_min, kwh from readings`)).getRowObjectsJS()
           .map((r) => ({ meter_id: String(r.meter_id), ts_ms: Number(r.t), interval_min: Number(r.interval_min), kwh: Number(r.kwh) })));
         await (await runDetectors(fresh, settings, { lastCompleteDayMs: START + 29 * DAY_MS, incremental: true }, day)).commit();
@@ -117,5 +122,16 @@ describe('late inputs', () => {
     } finally {
       db.close();
     }
+  }
+
+  it('a late day of one meter judges that meter again, and its peer group for the detectors that read peers; the leads are a full judgement\'s', async () => {
+    // two streets of six homes: a1's street is its peer group
+    await lateDayOfA1(['a', 'b'].flatMap((s) => Array.from({ length: 6 }, (_, i) => `${s}${i}`)), (m) => m.startsWith('a'));
+  });
+
+  it('a street too small to be a peer group is compared with the district: a late day anywhere in the category judges its meters again', async () => {
+    // street c has two homes (c0 a workshop), fewer than min_street_peers(): they are compared with
+    // every home of the district, a1's late day among them
+    await lateDayOfA1([...Array.from({ length: 6 }, (_, i) => `a${i}`), 'c0', 'c1'], (m) => m.startsWith('a') || m.startsWith('c'));
   });
 });
