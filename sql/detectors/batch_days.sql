@@ -3,7 +3,7 @@
 -- problem_type: 疑似散乱污生产（间歇生产日用电远超同类户）
 -- runs: day
 -- needs: peers
--- title: 间歇生产：部分日子用电远高于其余日子和同街道同类户（日数据也能判断，含已在生产的作坊）
+-- title: 间歇生产：部分日子用电远高于其余日子和同类户（日数据也能判断，含已在生产的作坊）
 -- sentence_rank: 5 (production days against idle ones and the street)
 -- summary_zh: 近 {evidence.window_days:0} 日中 {evidence.on_days:0} 日为生产日，日均 {level_kwh_day:kwh} kWh，为{evidence.peer_scope:text}同类户中位的 {evidence.peer_ratio:1} 倍；另有 {evidence.off_days:0} 日仅约 {baseline_kwh_day:kwh} kWh，生产日与停工日交替 {evidence.switches:0} 次（按批次间歇生产）
 -- grain: one row per meter and episode; decided per complete local day from that day's past only

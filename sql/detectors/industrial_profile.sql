@@ -71,7 +71,8 @@ window_profiles as (
   window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
 ),
 
-profiled_peers as (
+profiled_peers as not materialized (
+  -- read twice (street groups, district pools): not kept in memory whole
   select p.meter_id, p.day, p.work_kw, coalesce(m.street, '') as street, coalesce(m.category, 'other') as category
   from peer_daily p
   left join meters m using (meter_id)

@@ -3,7 +3,7 @@
 -- problem_type: 疑似散乱污生产（工作日用电远高于周末及同类户）
 -- runs: day
 -- needs: peers
--- title: 工作日用电远高于周末和同街道同类户（日数据也能判断，含已在生产的作坊）
+-- title: 工作日用电远高于周末和同类户（日数据也能判断，含已在生产的作坊）
 -- sentence_rank: 4 (the weekdays against the street and the weekends)
 -- summary_zh: 近 {evidence.window_days:0} 日工作日日均 {level_kwh_day:kwh} kWh，为{evidence.peer_scope:text}同类户中位的 {evidence.peer_ratio:1} 倍，{evidence.low_weekends:0} 个周末各有一天仅约 {baseline_kwh_day:kwh} kWh（按工作周生产）
 -- grain: one row per meter and episode; decided per complete local day from that day's past only
