@@ -71,31 +71,27 @@ window_profiles as (
   window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
 ),
 
-profiled_peers as not materialized (
-  -- read twice (street groups, district pools): not kept in memory whole
-  select p.meter_id, p.day, p.work_kw, coalesce(m.street, '') as street, coalesce(m.category, 'other') as category
-  from peer_daily p
-  left join meters m using (meter_id)
-  where p.profiled and p.day >= $judge_from_day
-),
-
 peer_levels as (
   -- peers over the whole deployment: peer_daily holds every meter's trailing working-hours draw
   -- (sql/peers/peer_daily.sql: each worker adds its own meters' rows and reads everyone else's);
   -- each row ranked in its street group and, for a category with a street too small to be a group,
-  -- in the district's pool too (peer_street '*', as meter_groups() places a meter)
-  select p.meter_id, p.day, p.street as peer_street,
+  -- in the district's pool too (peer_street '*', as meter_groups() places a meter; pooled_meters()
+  -- is empty in a district without a small street, and nothing is read for it)
+  select p.meter_id, p.day, coalesce(m.street, '') as peer_street,
          median(p.work_kw) over peer_group as peer_work_kw,
          percent_rank() over (peer_group order by p.work_kw) as peer_percentile
-  from profiled_peers p
-  window peer_group as (partition by p.street, p.category, p.day)
+  from peer_daily p
+  left join meters m using (meter_id)
+  where p.profiled and p.day >= $judge_from_day
+  window peer_group as (partition by coalesce(m.street, ''), coalesce(m.category, 'other'), p.day)
   union all
   select p.meter_id, p.day, '*' as peer_street,
          median(p.work_kw) over pool as peer_work_kw,
          percent_rank() over (pool order by p.work_kw) as peer_percentile
-  from profiled_peers p
-  where p.category in (select category from peer_streets() where peer_street = '*')
-  window pool as (partition by p.category, p.day)
+  from peer_daily p
+  join pooled_meters() pm using (meter_id)
+  where p.profiled and p.day >= $judge_from_day
+  window pool as (partition by pm.category, p.day)
 ),
 
 peer_comparison as (

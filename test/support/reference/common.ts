@@ -47,8 +47,8 @@ export const dayOf = (endMs: number) => Math.floor((endMs - 1000) / DAY) * DAY; 
 /**
  * The peer level a meter is compared with (sql/macros/shared_steps.sql peer_streets, peer_day_levels):
  * the median daily energy of its street's meters of its category, or of the district's meters of the
- * category when its street has fewer than minStreetPeers registered ones. `registered`: every
- * registered meter's street and category; `days`: each meter's day energy (peer_daily's kwh_day).
+ * category (registered ones) when its street has fewer than MIN_STREET_PEERS registered ones. `registered`:
+ * every registered meter's street and category; `days`: each meter's day energy (peer_daily's kwh_day).
  */
 export const MIN_STREET_PEERS = 5;
 export function peerLevels(registered: ReadonlyMap<string, { street: string; category: string }>, days: readonly { meter_id: string; day_ms: number; kwh_day: number }[]): (street: string, category: string, dayMs: number) => number | undefined {
@@ -57,9 +57,10 @@ export function peerLevels(registered: ReadonlyMap<string, { street: string; cat
   const groups = new Map<string, number[]>();
   const add = (k: string, v: number) => (groups.get(k) ?? groups.set(k, []).get(k)!).push(v);
   for (const d of days) {
-    const m = registered.get(d.meter_id) ?? { street: '', category: 'other' };
-    add(`${m.street}|${m.category}|${d.day_ms}`, d.kwh_day);
-    add(`*|${m.category}|${d.day_ms}`, d.kwh_day);
+    const m = registered.get(d.meter_id);
+    add(`${m?.street ?? ''}|${m?.category ?? 'other'}|${d.day_ms}`, d.kwh_day);
+    // a pool holds the registered meters of its category
+    if (m) add(`*|${m.category}|${d.day_ms}`, d.kwh_day);
   }
   return (street, category, dayMs) => {
     // a meter missing from the registry keeps its own group (street '', 'other'), as meter_groups() does
