@@ -139,7 +139,7 @@ describe('incremental day closes give the cases of full judgement', () => {
     expect(Math.max(...inc.rejudged)).toBeGreaterThan(0);
     // a late row's peer group is its street's meters of its category, or, for a category with streets
     // too small to be groups (this district's shops and sites), the district's: a close whose late
-    // rows reach every group judges everyone again (2 of 56 here), the others fewer
+    // rows reach every group judges everyone again (2 of 59 here), the others fewer
     expect(inc.rejudged.filter((n) => n < meters).length).toBeGreaterThanOrEqual(0.9 * inc.rejudged.length);
   }, 600_000);
 });
