@@ -168,9 +168,14 @@ function checkSummaryTemplate(file: string, t: string): void {
 
 const kwh = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
 
+/** An evidence.<key> placeholder's value as the detector wrote it (undefined for a lead field). */
+function evidenceOf(lead: Lead, field: string): unknown {
+  return field.startsWith('evidence.') ? lead.evidence[field.slice('evidence.'.length)] : undefined;
+}
+
 function fieldValue(lead: Lead, field: string): number | null {
   if (field.startsWith('evidence.')) {
-    const v = lead.evidence[field.slice('evidence.'.length)];
+    const v = evidenceOf(lead, field);
     return v === null || v === undefined || !Number.isFinite(Number(v)) ? null : Number(v);
   }
   const v = LEAD_FIELDS[field]!(lead);
@@ -196,21 +201,11 @@ export function formatHours(hours: readonly number[]): string {
 function renderPart(part: string, lead: Lead): string | null {
   let missing = false;
   const out = part.replace(PLACEHOLDER, (_, field: string, fmt: string) => {
-    if (fmt === 'hours') {
-      const v = field.startsWith('evidence.') ? lead.evidence[field.slice('evidence.'.length)] : undefined;
-      if (!Array.isArray(v) || !v.length) {
-        missing = true;
-        return '—';
-      }
-      return formatHours(v.map(Number));
-    }
-    if (fmt === 'text') {
-      const v = field.startsWith('evidence.') ? lead.evidence[field.slice('evidence.'.length)] : undefined;
-      if (typeof v !== 'string' || !v) {
-        missing = true;
-        return '—';
-      }
-      return v;
+    if (fmt === 'hours' || fmt === 'text') {
+      const v = evidenceOf(lead, field);
+      const text = fmt === 'hours' ? (Array.isArray(v) && v.length ? formatHours(v.map(Number)) : undefined) : typeof v === 'string' && v ? v : undefined;
+      if (text === undefined) missing = true;
+      return text ?? '—';
     }
     const v = fieldValue(lead, field);
     if (v === null) {
