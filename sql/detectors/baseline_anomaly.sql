@@ -136,8 +136,11 @@ day_anomalies as (
   ) a
   join meter_groups() g using (meter_id)
   join peer_daily own on own.meter_id = a.meter_id and own.day = a.day
-  join peer_day_levels($judge_from_day) p on p.peer_street = g.peer_street and p.category = g.category and p.day = a.day
-  where own.kwh_day >= $min_peer_ratio * p.peer_kwh_day
+  -- the street's level, or the district pool's for a small street (peer_day_levels' two halves side
+  -- by side: see that macro)
+  left join street_day_levels($judge_from_day) sp on sp.peer_street = g.peer_street and sp.category = g.category and sp.day = a.day
+  left join pool_day_levels($judge_from_day) pp on g.peer_street = '*' and pp.category = g.category and pp.day = a.day
+  where own.kwh_day >= $min_peer_ratio * coalesce(sp.peer_kwh_day, pp.peer_kwh_day)
     -- new occupants of an empty flat exceed its baseline in a household's peaks alone
     and (not list_contains($household_hours_categories, g.category)
          or a.offpeak_anomalous_hours >= $household_min_offpeak_hours

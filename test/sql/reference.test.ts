@@ -156,6 +156,26 @@ function randomHourly(rand: () => number, meters: number, days: number) {
 }
 
 describe('hourly detectors: SQL agrees with the TypeScript reference', () => {
+  it('baseline_anomaly with a street too small to be a peer group: its meters compared with the district pool', async () => {
+    const db = await openDb(':memory:', { threads: 1 });
+    try {
+      const { readings, hours } = randomHourly(rng(4 * 15485863), 14, 70);
+      // ten meters in one street, four in another: fewer than MIN_STREET_PEERS, so the district's
+      const registered = new Map([...new Set(readings.map((r) => r.meter_id))].map((id, i) => [id, { street: i < 10 ? 's' : 't', category: 'resident' }]));
+      await upsertMeters(db, [...registered].map(([id, m]) => meterSchema.parse({ meter_id: id, street: m.street, category: m.category, contract_kva: 10 })));
+      await new ReadingStore(db).append(readings);
+      const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
+      const { baselineAnomalyReference } = await import('../support/reference/hourly.js');
+      const expected = baselineAnomalyReference(hours, last, defaults.baseline_anomaly as never, registered);
+      const found = await runDetector(db, loadRegistry().get('baseline_anomaly')!, defaults.baseline_anomaly as Record<string, unknown>, { lastCompleteDayMs: last });
+      expect(found.map(key).sort()).toEqual(expected.map(key).sort());
+      // the small street's meters are among those raised: the pool's level is what they are judged by
+      expect(expected.some((e) => registered.get(e.meter_id)!.street === 't')).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
+
   it.each([1, 2, 3])('baseline_anomaly and industrial_profile, seed %i', async (seed) => {
     const rand = rng(seed * 15485863);
     const db = await openDb(':memory:', { threads: 1 });

@@ -1,6 +1,6 @@
 /** References for the hourly detectors: baseline_anomaly and industrial_profile (see their SQL headers). */
 import { medianAbsoluteDeviation } from 'simple-statistics';
-import { DAY, islands, median, quantileCont, type RefEpisode } from './common.js';
+import { DAY, islands, median, peerLevels, quantileCont, type RefEpisode } from './common.js';
 
 export interface RefHour {
   meter_id: string;
@@ -26,8 +26,11 @@ export interface BaselineAnomalyParams {
   morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
 }
 
-/** All meters are residents of one street (the peer group); every hour of a day is present. */
-export function baselineAnomalyReference(hours: readonly RefHour[], lastCompleteDayMs: number, p: BaselineAnomalyParams): RefEpisode[] {
+/**
+ * All meters are residents; every hour of a day is present. Without `registered` they are one street
+ * (the peer group); with it, each is compared with its street's, or with the district pool (peerLevels).
+ */
+export function baselineAnomalyReference(hours: readonly RefHour[], lastCompleteDayMs: number, p: BaselineAnomalyParams, registered?: ReadonlyMap<string, { street: string; category: string }>): RefEpisode[] {
   const out: RefEpisode[] = [];
   // each meter's day (every hour present) and, per day, the peer group's days
   const dayKwh = new Map<string, number>();
@@ -38,6 +41,10 @@ export function baselineAnomalyReference(hours: readonly RefHour[], lastComplete
     const d = Number(k.slice(k.indexOf('@') + 1));
     (peerByDay.get(d) ?? peerByDay.set(d, []).get(d)!).push(v);
   }
+  const peerOf = registered
+    ? peerLevels(registered, [...dayKwh].map(([k, kwh_day]) => ({ meter_id: k.slice(0, k.indexOf('@')), day_ms: Number(k.slice(k.indexOf('@') + 1)), kwh_day })))
+    : undefined;
+  const peerKwh = (meter: string, d: number) => (peerOf ? peerOf(registered!.get(meter)!.street, 'resident', d)! : median(peerByDay.get(d)!));
   for (const [meter, hs] of [...byMeter(hours.filter((h) => dayStart(h.hour_ms) <= lastCompleteDayMs))].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const perDay = new Map<number, number>();
     const offpeakPerDay = new Map<number, number>();
@@ -62,7 +69,7 @@ export function baselineAnomalyReference(hours: readonly RefHour[], lastComplete
       }
     }
     const anomalous = [...perDay]
-      .filter(([d, n]) => n >= p.min_hours && dayKwh.get(dayKey(meter, d))! >= p.min_peer_ratio * median(peerByDay.get(d)!))
+      .filter(([d, n]) => n >= p.min_hours && dayKwh.get(dayKey(meter, d))! >= p.min_peer_ratio * peerKwh(meter, d))
       // a resident's anomalous day needs hours outside a household's peaks (new occupants show in them alone)
       .filter(([d]) => !p.household_hours_categories.includes('resident') || (offpeakPerDay.get(d) ?? 0) >= p.household_min_offpeak_hours)
       // …and is not a family moving into an empty flat: the evening at home, nothing between the peaks (in summer it cools at night)
