@@ -160,7 +160,8 @@ describe('hourly detectors: SQL agrees with the TypeScript reference', () => {
     const db = await openDb(':memory:', { threads: 1 });
     try {
       const { readings, hours } = randomHourly(rng(4 * 15485863), 14, 70);
-      // ten meters in one street, four in another: fewer than MIN_STREET_PEERS, so the district's
+      // ten meters in one street, four in another: fewer than MIN_STREET_PEERS, so those four are
+      // compared with the district's pool (all fourteen)
       const registered = new Map([...new Set(readings.map((r) => r.meter_id))].map((id, i) => [id, { street: i < 10 ? 's' : 't', category: 'resident' }]));
       await upsertMeters(db, [...registered].map(([id, m]) => meterSchema.parse({ meter_id: id, street: m.street, category: m.category, contract_kva: 10 })));
       await new ReadingStore(db).append(readings);
