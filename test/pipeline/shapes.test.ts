@@ -18,7 +18,7 @@ import type { Case } from '../../src/core/types.js';
 import { DEMO_PIPELINE } from '../../src/paths.js';
 import { parseLocalMs } from '../../src/time.js';
 import { tempDir } from '../helpers.js';
-import { toDailyFeeds } from '../support/dailyDistrict.js';
+import { toDailyFeeds } from '../../src/fixtures/dailyFeeds.js';
 
 /** The cohorts no workshop case may name: the hard negatives and ordinary homes. */
 const HARD_NEGATIVE_COHORTS: readonly string[] = ['home_office', 'ev_charging', 'heat_pump', 'shop_long', 'air_conditioning', 'day_heating', 'flat_heavy', 'flat_new_occupant', 'flat_vacation', 'flat'];

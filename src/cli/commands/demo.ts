@@ -9,6 +9,7 @@ import { JsonlRejectSink } from '../../sinks/rejects.js';
 import { SnapshotCaseSink } from '../../sinks/caseSink.js';
 import { DISTRICT_READING_FILES } from '../../fixtures/district.js';
 import { loadDistrict, writeDistrict } from '../../fixtures/districtFiles.js';
+import { toDailyFeeds } from '../../fixtures/dailyFeeds.js';
 import { loadCases } from '../../store/caseStore.js';
 import { scoreFamily, type Label } from '../../core/eval.js';
 import { parseLocalMs } from '../../time.js';
@@ -24,13 +25,23 @@ export interface DemoResult {
   dbPath: string;
 }
 
-export async function runDemo(outDir: string, opts: { pipelineFile?: string; quiet?: boolean } = {}): Promise<DemoResult> {
+export interface DemoOptions {
+  pipelineFile?: string;
+  quiet?: boolean;
+  /** The district spec to generate (default fixtures/district.json). */
+  specFile?: string;
+  /** Every meter's readings delivered as daily values, as a power company with a daily export sends them. */
+  dailyFeeds?: boolean;
+}
+
+export async function runDemo(outDir: string, opts: DemoOptions = {}): Promise<DemoResult> {
   const pipeline = loadPipeline(opts.pipelineFile ?? DEMO_PIPELINE);
   const dataDir = join(outDir, 'data');
   const dbPath = join(outDir, 'demo.duckdb');
   if (!opts.quiet) progressLine('generating the synthetic district…');
-  const district = loadDistrict();
+  const district = loadDistrict(opts.specFile);
   writeDistrict(district, dataDir);
+  if (opts.dailyFeeds) await toDailyFeeds(dataDir);
   // a demo starts from nothing, so two runs give the same result
   rmSync(dbPath, { force: true });
   rmSync(dbPath + '.wal', { force: true });
@@ -69,8 +80,10 @@ export function register(program: Command): void {
     .description('generate a synthetic district, run the whole path on an embedded DuckDB file, print the weekly list')
     .option('--out <dir>', 'working folder for the demo data, database and outputs', '.powerscreen/demo')
     .option('--pipeline <file>', 'pipeline file (default pipelines/demo.json)')
-    .action(async (o: { out: string; pipeline?: string }) => {
-      const r = await runDemo(o.out, { pipelineFile: o.pipeline });
+    .option('--spec <file>', 'district spec to generate (default fixtures/district.json; fixtures/district-shapes*.json are the shape library and its seasons)')
+    .option('--daily-feeds', 'deliver every meter\'s readings as daily values (the 15-minute ones summed per day), to tune the daily-feed detectors')
+    .action(async (o: { out: string; pipeline?: string; spec?: string; dailyFeeds?: boolean }) => {
+      const r = await runDemo(o.out, { pipelineFile: o.pipeline, specFile: o.spec, dailyFeeds: o.dailyFeeds });
       process.stdout.write(r.listText + '\n');
       process.stdout.write(r.summaryText + '\n' + r.accuracyText + '\n');
       process.stdout.write(`\ndatabase: ${r.dbPath}; try: npx powerscreen report daily --db ${r.dbPath} --days 7 --format html --out ${o.out}/list.html\n`);
