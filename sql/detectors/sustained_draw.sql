@@ -26,7 +26,7 @@
 --   week with a working day in its hour-of-day profile, far above its street; a continuous process far above
 --   its peers (daily_capacity raises one at its contract share); a night shift in a shop at twice its
 --   peers; stays quiet on big buildings over 100 kW, supermarkets open every day, home offices, EV charging, heat pumps (a night setback too), long-hours
---   shops, bakeries and late bars, heavy households, homes heating their waking day in a winter without central heating (fixtures/district-shapes-winter-heating.json), and families cooling their flats through a
+--   shops, bakeries and late bars, heavy households, heat pumps cycling in blocks through the day and night (household_max_draw_runs), homes heating their waking day in a winter without central heating (fixtures/district-shapes-winter-heating.json), and families cooling their flats through a
 --   summer night (fixtures/district-shapes-summer.json): by their contract share, and on the peer
 --   path by their energy moving with their street's weather (and heat pumps by their profile: no
 --   working day in it, or one as long as a home's waking day).
@@ -68,6 +68,7 @@
 -- param: household_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) peer categories judged as households on the peer path: a household's heavy loads sit in its peaks or run all day, so a smaller level held outside them at household_min_peer_ratio is enough (2–3 kW workshops in flats, the issue's small end: on three shape-library districts of other seeds and a winter start, 15-minute feeds, the peer path at 6 kW and 3 × missed 12 of 228 workshops; at 2 kW and 2.5 × 4, none of the hard negatives raised); a business's energy varies far more between its peers (restaurants, shops with long hours), so commercial meters keep peer_min_level_kw and min_peer_ratio
 -- param: household_min_level_kw double = 2 [kW] (0..) the peer path's level for household_categories
 -- param: household_min_peer_ratio double = 2.5 [1] (0..) the peer path's daily energy ÷ peers for household_categories
+-- param: household_max_draw_runs integer = 4 [1] (1..24) and on that path the hours at min_offpeak_share of its level fall in at most this many separate runs of the day: a working day holds its level in a few (a shift, a lunch break, a second shift, its family's evening), a heat pump cycling through a cold day in blocks of an hour or two in many. Measured on districts built from SimBench's 15-minute profiles (not our generator: its households, its Air and Soil heat pumps on top of homes, its commercial and farm profiles as workshops in flats; scratch, stop 42): in autumn 11 of 20 heat pumps were raised where the street's other homes do not heat (so the weather does not tell them apart), none with this; in January 2 of 20 remain; no workshop lost there or on the library's five draws
 -- param: home_hours_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) categories whose days that draw only at home hours (no hour between the morning and evening peaks near the level, or a weekend day) are held to home_hours_capacity_frac on the capacity path: in summer a family cooling its bedrooms draws 3–4 kW from bedtime to getting up, 40–50 % of its contract (on three summer draws of the library, fixtures/district-shapes-summer.json and seeds 8808 and 9909, capacity_frac raised 13 homes that cool at night or stay in cooling through a weekend; at 0.7 four, and one workshop of 246 lost), while a home's energy still stands against its street's, which cool too, on the peer path. A weekend day counts as home hours too: a six-day factory that met capacity_frac only on its Saturdays was found at 970 h instead of 130 h on the winter draw
 -- param: home_hours_capacity_frac double = 0.7 [1] (0..) capacity_frac for such a day: more than a flat's air conditioners draw together through a night (a night shift in a flat below it is judged on the peer path alone)
 -- param: weather_days integer = 21 [d] (3..60) trailing days over which a meter's day-to-day changes in energy are held against its street's (peer_daily): air conditioning and heating follow the weather, which every home of a street shares, and a workshop's output does not
@@ -148,6 +149,7 @@ day_levels as (
            list_sort(list(kw))[$quiet_hours] as quiet_kw,
            list_sort(list(kw) filter (where not in_household_peaks(hod, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour)), 'DESC')[$offpeak_hours] as offpeak_level_kw,
            sum(kw) as kwh,
+           list(kw order by hod) as hour_kws,
            count(*) as hours_seen,
            max(kw) filter (where between_household_peaks(hod, $morning_peak_end_hour, $evening_peak_start_hour)) as workday_max_kw,
            isodow(day) as dow,
@@ -233,7 +235,11 @@ judged_days as (
               else $min_peer_ratio end as peer_ratio_needed,
          coalesce(d.level_kw >= case when is_home_hours then greatest($home_hours_capacity_frac, $capacity_frac) else $capacity_frac end * d.contract_kva, false)
            and d.level_kw >= capacity_contrast * greatest(d.quiet_kw, $min_quiet_kw) as over_capacity,
+         -- the separate runs of hours (in the day's order) holding min_offpeak_share of the level
+         list_transform(d.hour_kws, k -> (k >= $min_offpeak_share * d.level_kw)::int) as at_level,
+         at_level[1] + len(list_filter(range(2, len(at_level) + 1), i -> at_level[i] = 1 and at_level[i - 1] = 0)) as draw_runs,
          list_contains($peer_categories, d.category)
+           and (not is_household or draw_runs <= $household_max_draw_runs)
            and d.level_kw >= case when is_household then $household_min_level_kw else $peer_min_level_kw end
            and d.level_kw >= rhythm_contrast * greatest(d.quiet_kw, $min_quiet_kw)
            and d.level_kw <= $peer_max_level_kw as peer_candidate,

@@ -47,6 +47,8 @@ function randomMeters(rand: () => number, n: number, days: number) {
     const coolingKw = category === 'resident' && rand() < 0.2 ? 2.5 + 2 * rand() : 0;
     // a third of the workshops keep 30-60 % of their load on around the clock once started (a real plant's base load)
     const baseKw = kw && !nightShift && rand() < 0.33 ? kw * (0.3 + 0.3 * rand()) : 0;
+    // a sixth of the flats run a heat pump that cycles in blocks of an hour around the clock (many runs a day)
+    const blocksKw = category === 'resident' && rand() < 0.17 ? 2 + 3 * rand() : 0;
     for (let t = START; t < START + days * DAY_MS; t += HOUR_MS) {
       if (rand() < 0.01) continue; // a missing hour
       const h = new Date(t).getUTCHours(), dow = ((new Date(t).getUTCDay() + 6) % 7) + 1;
@@ -60,6 +62,7 @@ function randomMeters(rand: () => number, n: number, days: number) {
       if (t >= onset && dow <= workdays && (inBlock || wraps)) v += kw * (0.8 + 0.4 * rand());
       else if (t >= onset) v += baseKw * (0.9 + 0.2 * rand());
       if (coolingKw && (h >= 22 || h < 7)) v += coolingKw * heat[Math.floor((t - START) / DAY_MS)]!;
+      if (blocksKw && h % 2 === 0 && h !== 6 && h !== 8) v += blocksKw * (0.9 + 0.2 * rand());
       v = Math.round(v * 1000) / 1000;
       hours.push({ meter_id: id, hour_ms: t, kw: v });
       readings.push({ meter_id: id, ts_ms: t + HOUR_MS, interval_min: 60, kwh: v });

@@ -7,7 +7,7 @@ export interface SustainedDrawParams {
   morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
   offpeak_hours: number; min_offpeak_share: number; full_capacity_frac: number; short_hours: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; peer_max_level_kw: number; min_peer_ratio: number;
-  household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number; household_evening_hours: number; waking_day_max_level_kw: number;
+  household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number; household_max_draw_runs: number; household_evening_hours: number; waking_day_max_level_kw: number;
   home_hours_categories: string[]; home_hours_capacity_frac: number; home_hours_min_level_kw: number;
   weather_days: number; weather_min_days: number; weather_min_corr: number;
   night_categories: string[]; night_start_hour: number; night_end_hour: number; night_min_share: number; night_min_peer_ratio: number;
@@ -130,7 +130,12 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const homeWeatherLoad = household && follows && ((eveningAndNight && level < p.home_hours_min_level_kw) || wakingDay);
       // …and held to the home-hours share on the capacity path
       const capacityOk = overCapacity && !(wakingDay && follows && level < Math.max(p.home_hours_capacity_frac, p.capacity_frac) * info.contract_kva!);
-      const peerOk = p.peer_categories.includes(info.category) && level >= peerLevel && level <= p.peer_max_level_kw && contrast >= rhythmContrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad
+      // the separate runs of hours (in the day's order, as read) at min_offpeak_share of the level: a
+      // household's day on the peer path draws in a few (a shift, a lunch break, its own evening)
+      const atLevel = [...hs].sort((a, b) => a.hour_ms - b.hour_ms).map((h) => h.kw >= p.min_offpeak_share * level);
+      const drawRuns = atLevel.filter((x, i) => x && (i === 0 || !atLevel[i - 1])).length;
+      const peerOk = p.peer_categories.includes(info.category) && (!household || drawRuns <= p.household_max_draw_runs)
+        && level >= peerLevel && level <= p.peer_max_level_kw && contrast >= rhythmContrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad
         && !(steadyRelaxed && (follows || !workingProfile(day, hs)));
       // judged by its seven-day week on the peer path: its window keeps that contrast at any capacity share
       const steady = steadyRelaxed && peerOk;
