@@ -141,7 +141,13 @@ screened_hours as (
 ),
 
 day_levels as (
-  select * from (
+  -- the day's hours in order are read once here, for the runs at its level (household_max_draw_runs),
+  -- and not carried further: a list a meter-day through the week's windows ran a 100k-meter re-judge
+  -- out of its 1 GB
+  select * exclude (hour_kws),
+         runs_at_or_above(hour_kws, $min_offpeak_share * level_kw) as draw_runs,
+         runs_at_or_above(hour_kws, $min_offpeak_share * short_level_kw) as short_draw_runs
+  from (
     select meter_id, day, date_diff('day', date '2000-01-01', day) as day_no,
            list_sort(list(kw), 'DESC')[$sustained_hours] as level_kw,
            list_sort(list(kw) filter (where between_household_peaks(hod, $morning_peak_end_hour, $evening_peak_start_hour)), 'DESC')[$short_hours] as short_level_kw,
@@ -178,7 +184,9 @@ week_levels as (
 short_days as (
   -- a short day at the whole contract is judged at its short level; a day whose sustained level
   -- reaches capacity_frac keeps it (and with it the first-day path), as before
-  select * exclude (short_level_kw, level_kw), case when is_short_day then short_level_kw else level_kw end as level_kw
+  select * exclude (short_level_kw, level_kw, draw_runs, short_draw_runs),
+         case when is_short_day then short_level_kw else level_kw end as level_kw,
+         case when is_short_day then short_draw_runs else draw_runs end as draw_runs
   from (
     select d.*, g.contract_kva, g.peer_street, g.category,
            -- a week read on its Sundays that keeps its base load on them…
@@ -235,11 +243,8 @@ judged_days as (
               else $min_peer_ratio end as peer_ratio_needed,
          coalesce(d.level_kw >= case when is_home_hours then greatest($home_hours_capacity_frac, $capacity_frac) else $capacity_frac end * d.contract_kva, false)
            and d.level_kw >= capacity_contrast * greatest(d.quiet_kw, $min_quiet_kw) as over_capacity,
-         -- the separate runs of hours (in the day's order) holding min_offpeak_share of the level
-         list_transform(d.hour_kws, k -> (k >= $min_offpeak_share * d.level_kw)::int) as at_level,
-         at_level[1] + len(list_filter(range(2, len(at_level) + 1), i -> at_level[i] = 1 and at_level[i - 1] = 0)) as draw_runs,
          list_contains($peer_categories, d.category)
-           and (not is_household or draw_runs <= $household_max_draw_runs)
+           and (not is_household or d.draw_runs <= $household_max_draw_runs)
            and d.level_kw >= case when is_household then $household_min_level_kw else $peer_min_level_kw end
            and d.level_kw >= rhythm_contrast * greatest(d.quiet_kw, $min_quiet_kw)
            and d.level_kw <= $peer_max_level_kw as peer_candidate,

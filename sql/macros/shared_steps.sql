@@ -131,6 +131,11 @@ create or replace temp macro daily_feed_days(min_covered_min, categories, from_d
   select * from meter_days(min_covered_min, categories, from_day, to_day)
   anti join interval_meters() h using (meter_id);
 
+-- How many separate runs of values at or above threshold a list holds, in its order (a day's hours:
+-- a shift is one run, a heat pump cycling in hour-long blocks many).
+create or replace temp macro runs_at_or_above(xs, threshold) as
+  len(list_filter(range(1, len(xs) + 1), i -> xs[i] >= threshold and (i = 1 or xs[i - 1] < threshold)));
+
 -- A peer group (peer street, category) as one value (peer_day_levels' only_groups).
 create or replace temp macro peer_group_key(peer_street, category) as peer_street || '|' || category;
 
