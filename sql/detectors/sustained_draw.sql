@@ -155,7 +155,8 @@ day_levels as (
            list_sort(list(kw))[$quiet_hours] as quiet_kw,
            list_sort(list(kw) filter (where not in_household_peaks(hod, $morning_peak_start_hour, $morning_peak_end_hour, $evening_peak_start_hour, $evening_peak_end_hour)), 'DESC')[$offpeak_hours] as offpeak_level_kw,
            sum(kw) as kwh,
-           list(kw order by hod) as hour_kws,
+           -- sorted after the aggregate, not by it: an ordered aggregate buffers every group's rows
+           list_transform(list_sort(list({'hod': hod, 'kw': kw})), x -> x.kw) as hour_kws,
            count(*) as hours_seen,
            max(kw) filter (where between_household_peaks(hod, $morning_peak_end_hour, $evening_peak_start_hour)) as workday_max_kw,
            isodow(day) as dow,
