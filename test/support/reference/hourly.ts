@@ -27,24 +27,18 @@ export interface BaselineAnomalyParams {
 }
 
 /**
- * All meters are residents; every hour of a day is present. Without `registered` they are one street
- * (the peer group); with it, each is compared with its street's, or with the district pool (peerLevels).
+ * All meters are residents; every hour of a day is present. Each is compared with its street's
+ * meters, or the district pool's (peerLevels); without `registered`, all are of one street.
  */
 export function baselineAnomalyReference(hours: readonly RefHour[], lastCompleteDayMs: number, p: BaselineAnomalyParams, registered?: ReadonlyMap<string, { street: string; category: string }>): RefEpisode[] {
   const out: RefEpisode[] = [];
-  // each meter's day (every hour present) and, per day, the peer group's days
+  // each meter's day (every hour present)
   const dayKwh = new Map<string, number>();
   const dayKey = (meter: string, day: number) => `${meter}@${day}`;
   for (const h of hours) dayKwh.set(dayKey(h.meter_id, dayStart(h.hour_ms)), (dayKwh.get(dayKey(h.meter_id, dayStart(h.hour_ms))) ?? 0) + h.kw);
-  const peerByDay = new Map<number, number[]>();
-  for (const [k, v] of dayKwh) {
-    const d = Number(k.slice(k.indexOf('@') + 1));
-    (peerByDay.get(d) ?? peerByDay.set(d, []).get(d)!).push(v);
-  }
-  const peerOf = registered
-    ? peerLevels(registered, [...dayKwh].map(([k, kwh_day]) => ({ meter_id: k.slice(0, k.indexOf('@')), day_ms: Number(k.slice(k.indexOf('@') + 1)), kwh_day })))
-    : undefined;
-  const peerKwh = (meter: string, d: number) => (peerOf ? peerOf(registered!.get(meter)!.street, 'resident', d)! : median(peerByDay.get(d)!));
+  const streets = registered ?? new Map(hours.map((h) => [h.meter_id, { street: 's', category: 'resident' }]));
+  const peerOf = peerLevels(streets, [...dayKwh].map(([k, kwh_day]) => ({ meter_id: k.slice(0, k.indexOf('@')), day_ms: Number(k.slice(k.indexOf('@') + 1)), kwh_day })));
+  const peerKwh = (meter: string, d: number) => peerOf(streets.get(meter)!.street, 'resident', d)!;
   for (const [meter, hs] of [...byMeter(hours.filter((h) => dayStart(h.hour_ms) <= lastCompleteDayMs))].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const perDay = new Map<number, number>();
     const offpeakPerDay = new Map<number, number>();
