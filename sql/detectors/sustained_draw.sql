@@ -61,6 +61,7 @@
 -- param: steady_max_draw_hours integer = 14 [h] (1..24) …and that profile draws (draw_share of the way from its quiet hours to its level) for at most this many hours: a shift, where a home heats its waking day (07:00–23:00) and a heat pump with random cycling has most hours near its level
 -- param: min_quiet_kw double = 0.1 [kW] (0..) floor of the quiet level in that ratio
 -- param: capacity_frac double = 0.4 [1] (0..) level ÷ contract capacity (kVA) that no household holds for hours
+-- param: business_capacity_min_peer_ratio double = 2 [1] (0..) a meter outside household_categories on the capacity path under full_capacity_frac of its contract also draws this × its street-and-category median: a shop, an office or a restaurant runs at 40–55 % of its contract through its opening hours as a matter of course, where no home holds that share for a working day; a workshop in a shop draws the shop's load and its machines' (on districts built from SimBench's measured-style commercial profiles with contracts at 1.6 × their peak, 10–12 of 40 ordinary shops a draw were raised at 41–53 % of their contract, at 0.4–1.6 × their street; the library's workshops in shops stand at 2.5 × or more)
 -- param: peer_categories varchar[] = ['resident','commercial'] [-] (resident|commercial|industrial|other) categories also judged against their peers (where the contract does not settle it)
 -- param: peer_min_level_kw double = 6 [kW] (0..) level that, far above the peers, is a workshop whatever the contract
 -- param: peer_max_level_kw double = 100 [kW] (0..) the peer and continuous paths judge a level up to this: a load above 100 kW is supplied at high voltage from the customer's own transformer (供电营业规则: low voltage up to 100 kW), contracted and known by name, not a workshop hidden on the low-voltage network of flats and shops; far above its street it is a big building (12 of the 43 Cambridge buildings, as commercial meters without a contract, at 108–811 kW around the clock). The capacity path still judges such a meter against its contract
@@ -339,7 +340,10 @@ working_days as (
          j.is_household and follows_weather and (j.is_evening_and_night and j.level_kw < $home_hours_min_level_kw or j.is_waking_day_load) as is_home_weather_load,
          -- such a waking day is held to home_hours_capacity_frac on the capacity path too
          j.over_capacity and not (j.is_waking_day_load and follows_weather
-                                  and j.level_kw < greatest($home_hours_capacity_frac, $capacity_frac) * j.contract_kva) as is_over_capacity,
+                                  and j.level_kw < greatest($home_hours_capacity_frac, $capacity_frac) * j.contract_kva)
+           -- a business under its whole contract also stands above its street (a shop at half its contract is a shop)
+           and (j.is_household or j.level_kw >= $full_capacity_frac * j.contract_kva
+                or coalesce(j.kwh >= $business_capacity_min_peer_ratio * p.peer_kwh_day, true)) as is_over_capacity,
          j.peer_candidate and not is_home_weather_load and j.kwh >= j.peer_ratio_needed * p.peer_kwh_day
            -- a seven-day week's day under min_contrast: not following the weather, and a working profile
            and not (j.reads_profile and (follows_weather or not coalesce(sp.profile_contrast >= $steady_min_profile_contrast

@@ -5,7 +5,7 @@ import type { RefHour } from './hourly.js';
 export interface SustainedDrawParams {
   window_days: number; min_days: number; first_day_capacity_frac: number; sustained_hours: number; quiet_hours: number;
   morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
-  offpeak_hours: number; min_offpeak_share: number; full_capacity_frac: number; short_hours: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
+  offpeak_hours: number; min_offpeak_share: number; full_capacity_frac: number; business_capacity_min_peer_ratio: number; short_hours: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; peer_max_level_kw: number; min_peer_ratio: number;
   household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number; household_max_draw_runs: number; household_evening_hours: number; waking_day_max_level_kw: number;
   home_hours_categories: string[]; home_hours_capacity_frac: number; home_hours_min_level_kw: number;
@@ -129,7 +129,9 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const wakingDay = household && evening !== undefined && evening >= p.min_offpeak_share * level && level < p.waking_day_max_level_kw;
       const homeWeatherLoad = household && follows && ((eveningAndNight && level < p.home_hours_min_level_kw) || wakingDay);
       // …and held to the home-hours share on the capacity path
-      const capacityOk = overCapacity && !(wakingDay && follows && level < Math.max(p.home_hours_capacity_frac, p.capacity_frac) * info.contract_kva!);
+      const capacityOk = overCapacity && !(wakingDay && follows && level < Math.max(p.home_hours_capacity_frac, p.capacity_frac) * info.contract_kva!)
+        // …and a business under its whole contract stands above its street too (a shop at half its contract is a shop)
+        && (household || level >= p.full_capacity_frac * info.contract_kva! || peer === undefined || kwh >= p.business_capacity_min_peer_ratio * peer);
       // the separate runs of hours (in the day's order, as read) at min_offpeak_share of the level: a
       // household's day on the peer path draws in a few (a shift, a lunch break, its own evening)
       const atLevel = [...hs].sort((a, b) => a.hour_ms - b.hour_ms).map((h) => h.kw >= p.min_offpeak_share * level);
