@@ -25,7 +25,7 @@
 --   their working load, where the working week stands for the day's rhythm, or in a flat a seven-day
 --   week with a working day in its hour-of-day profile, far above its street; a continuous process far above
 --   its peers (daily_capacity raises one at its contract share); a night shift in a shop at twice its
---   peers; stays quiet on big buildings over 100 kW, supermarkets open every day, home offices, EV charging, heat pumps (a night setback too), long-hours
+--   peers; stays quiet on big buildings over 100 kW, shops, offices and restaurants at half their contract through their opening hours (business_capacity_min_peer_ratio), supermarkets open every day, home offices, EV charging, heat pumps (a night setback too), long-hours
 --   shops, bakeries and late bars, heavy households, heat pumps cycling in blocks through the day and night (household_max_draw_runs), homes heating their waking day in a winter without central heating (fixtures/district-shapes-winter-heating.json), and families cooling their flats through a
 --   summer night (fixtures/district-shapes-summer.json): by their contract share, and on the peer
 --   path by their energy moving with their street's weather (and heat pumps by their profile: no
