@@ -49,6 +49,10 @@ function randomMeters(rand: () => number, n: number, days: number) {
     const baseKw = kw && !nightShift && rand() < 0.33 ? kw * (0.3 + 0.3 * rand()) : 0;
     // a sixth of the flats run a heat pump that cycles in blocks of an hour around the clock (many runs a day)
     const blocksKw = category === 'resident' && rand() < 0.17 ? 2 + 3 * rand() : 0;
+    // a third of the flats heat their waking day (08:00-22:00) by a thermostat of their own, so their
+    // energy follows the street's weather only by chance
+    const wakingKw = category === 'resident' && rand() < 0.3 ? 1.7 + 0.6 * rand() : 0;
+    const wakingDays = Array.from({ length: days }, () => 0.8 + 0.2 * rand());
     for (let t = START; t < START + days * DAY_MS; t += HOUR_MS) {
       if (rand() < 0.01) continue; // a missing hour
       const h = new Date(t).getUTCHours(), dow = ((new Date(t).getUTCDay() + 6) % 7) + 1;
@@ -63,6 +67,7 @@ function randomMeters(rand: () => number, n: number, days: number) {
       else if (t >= onset) v += baseKw * (0.9 + 0.2 * rand());
       if (coolingKw && (h >= 22 || h < 7)) v += coolingKw * heat[Math.floor((t - START) / DAY_MS)]!;
       if (blocksKw && h % 2 === 0 && h !== 6 && h !== 8) v += blocksKw * (0.9 + 0.2 * rand());
+      if (wakingKw && h >= 8 && h < 22) v += wakingKw * wakingDays[Math.floor((t - START) / DAY_MS)]!;
       v = Math.round(v * 1000) / 1000;
       hours.push({ meter_id: id, hour_ms: t, kw: v });
       readings.push({ meter_id: id, ts_ms: t + HOUR_MS, interval_min: 60, kwh: v });

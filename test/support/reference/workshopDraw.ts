@@ -5,7 +5,7 @@ import type { RefHour } from './hourly.js';
 export interface SustainedDrawParams {
   window_days: number; min_days: number; first_day_capacity_frac: number; sustained_hours: number; quiet_hours: number;
   morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
-  offpeak_hours: number; min_offpeak_share: number; full_capacity_frac: number; business_capacity_min_peer_ratio: number; short_hours: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
+  offpeak_hours: number; min_offpeak_share: number; week_min_excess_kw: number; waking_day_min_peer_ratio: number; full_capacity_frac: number; business_capacity_min_peer_ratio: number; short_hours: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; peer_max_level_kw: number; min_peer_ratio: number;
   household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number; household_max_draw_runs: number; household_evening_hours: number; waking_day_max_level_kw: number;
   home_hours_categories: string[]; home_hours_capacity_frac: number; home_hours_min_level_kw: number;
@@ -89,11 +89,11 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       }).map((h) => h.kw), p.offpeak_hours, true);
       if (level === undefined || quiet === undefined) continue;
       // outside the household peaks, or at the whole contract whatever the hours
-      const rhythm = level - quiet >= p.min_excess_kw && ((offpeak !== undefined && offpeak >= p.min_offpeak_share * level) || (full !== undefined && level >= full));
+      const weekKind = weekOf(day), week = weekKind === 'working';
+      const rhythm = level - quiet >= (week ? Math.min(p.week_min_excess_kw, p.min_excess_kw) : p.min_excess_kw) && ((offpeak !== undefined && offpeak >= p.min_offpeak_share * level) || (full !== undefined && level >= full));
       // a resident meter beyond its contract share may keep a base load on (capacity_min_contrast); others may not
       const contrast = level / Math.max(quiet, p.min_quiet_kw);
       // …and a resident meter whose weekends keep its base load and drop its working load, a smaller one (week_min_contrast)
-      const weekKind = weekOf(day), week = weekKind === 'working';
       const capacityContrast = week ? Math.min(p.week_min_contrast, p.capacity_min_contrast) : p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast;
       const rhythmContrast = weekKind !== undefined ? Math.min(p.week_min_contrast, p.min_contrast) : p.min_contrast;
       // a day only its seven-day week lets under min_contrast: far above its street, not following its weather, and a working profile
@@ -111,7 +111,10 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // a business's night shift: every deep-night hour read and at its level
       const night = hs.filter((h) => hod(h.hour_ms) >= p.night_start_hour && hod(h.hour_ms) < p.night_end_hour).map((h) => h.kw);
       const nightWork = p.night_categories.includes(info.category) && night.length === p.night_end_hour - p.night_start_hour && Math.min(...night) >= p.night_min_share * level;
-      const peerRatio = steadyRelaxed ? p.steady_min_peer_ratio : household ? p.household_min_peer_ratio : nightWork ? Math.min(p.night_min_peer_ratio, p.min_peer_ratio) : p.min_peer_ratio;
+      // …or through the evening peak as well as by day: a home heating or cooling its waking day
+      const evening = kth(hs.filter((h) => hod(h.hour_ms) >= p.evening_peak_start_hour && hod(h.hour_ms) < p.evening_peak_end_hour).map((h) => h.kw), p.household_evening_hours, true);
+      const wakingDay = household && evening !== undefined && evening >= p.min_offpeak_share * level && level < p.waking_day_max_level_kw;
+      const peerRatio = steadyRelaxed ? p.steady_min_peer_ratio : wakingDay && !week ? Math.max(p.waking_day_min_peer_ratio, p.household_min_peer_ratio) : household ? p.household_min_peer_ratio : nightWork ? Math.min(p.night_min_peer_ratio, p.min_peer_ratio) : p.min_peer_ratio;
       // a home's night that follows its street's weather (its day-to-day changes against the street median's) needs more than air conditioning draws
       const own = (d: number) => ownKwhDay(meter, d), street = (d: number) => peerKwhDay(info.street, info.category, d);
       let follows = true;
@@ -124,9 +127,6 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
         const c = pearson(ownChanges, streetChanges);
         follows = !(ownChanges.length >= p.weather_min_days && (Number.isNaN(c) || c < p.weather_min_corr));
       }
-      // …or through the evening peak as well as by day: a home heating or cooling its waking day
-      const evening = kth(hs.filter((h) => hod(h.hour_ms) >= p.evening_peak_start_hour && hod(h.hour_ms) < p.evening_peak_end_hour).map((h) => h.kw), p.household_evening_hours, true);
-      const wakingDay = household && evening !== undefined && evening >= p.min_offpeak_share * level && level < p.waking_day_max_level_kw;
       const homeWeatherLoad = household && follows && ((eveningAndNight && level < p.home_hours_min_level_kw) || wakingDay);
       // …and held to the home-hours share on the capacity path
       const capacityOk = overCapacity && !(wakingDay && follows && level < Math.max(p.home_hours_capacity_frac, p.capacity_frac) * info.contract_kva!)
