@@ -129,9 +129,12 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       }
       const homeWeatherLoad = household && follows && ((eveningAndNight && level < p.home_hours_min_level_kw) || wakingDay);
       // …and held to the home-hours share on the capacity path
+      // a day only its week let under min_contrast must not follow its street's weather (a cooling family out on Sundays)
+      const weekRelaxed = week && level < p.min_contrast * Math.max(quiet, p.min_quiet_kw);
       const capacityOk = overCapacity && !(wakingDay && follows && level < Math.max(p.home_hours_capacity_frac, p.capacity_frac) * info.contract_kva!)
         // …and a business under its whole contract stands above its street too (a shop at half its contract is a shop)
-        && (household || level >= p.full_capacity_frac * info.contract_kva! || peer === undefined || kwh >= p.business_capacity_min_peer_ratio * peer);
+        && (household || level >= p.full_capacity_frac * info.contract_kva! || peer === undefined
+            || kwh >= (weekRelaxed ? Math.max(p.min_peer_ratio, p.business_capacity_min_peer_ratio) : p.business_capacity_min_peer_ratio) * peer);
       // the separate runs of hours (in the day's order, as read) at min_offpeak_share of the level: a
       // household's day on the peer path draws in a few (a shift, a lunch break, its own evening)
       const atLevel = [...hs].sort((a, b) => a.hour_ms - b.hour_ms).map((h) => h.kw >= p.min_offpeak_share * level);
@@ -144,8 +147,6 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // around the clock: no rhythm, judged by its size against the peers
       const continuous = p.peer_categories.includes(info.category) && level >= p.continuous_min_level_kw && level <= p.peer_max_level_kw && quiet >= p.continuous_min_flatness * level
         && peer !== undefined && kwh >= p.continuous_min_peer_ratio * peer;
-      // a day only its week let under min_contrast must not follow its street's weather (a cooling family out on Sundays)
-      const weekRelaxed = week && level < p.min_contrast * Math.max(quiet, p.min_quiet_kw);
       const rhythmDay = rhythm && (capacityOk || peerOk) && !(weekRelaxed && follows);
       judged.push({ day, working: rhythmDay || continuous, rhythmDay, level, quiet, short, capacityContrast, rhythmContrast, steady: rhythmDay && steady });
     }
