@@ -128,9 +128,9 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
         follows = !(ownChanges.length >= p.weather_min_days && (Number.isNaN(c) || c < p.weather_min_corr));
       }
       const homeWeatherLoad = household && follows && ((eveningAndNight && level < p.home_hours_min_level_kw) || wakingDay);
-      // …and held to the home-hours share on the capacity path
       // a day only its week let under min_contrast must not follow its street's weather (a cooling family out on Sundays)
       const weekRelaxed = week && level < p.min_contrast * Math.max(quiet, p.min_quiet_kw);
+      // …and a waking day is held to the home-hours share on the capacity path
       const capacityOk = overCapacity && !(wakingDay && follows && level < Math.max(p.home_hours_capacity_frac, p.capacity_frac) * info.contract_kva!)
         // …and a business under its whole contract stands above its street too (a shop at half its contract is a shop)
         && (household || level >= p.full_capacity_frac * info.contract_kva! || peer === undefined
