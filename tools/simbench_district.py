@@ -29,17 +29,13 @@ ndays = int(os.environ.get('DAYS', '42'))
 d0 = datetime.date(2016, int(start[3:5]), int(start[0:2]))
 pad = 21  # room for household day offsets
 lo = d0 - datetime.timedelta(days=pad); hi = d0 + datetime.timedelta(days=ndays + pad)
-rows = []
+byday = {}  # the SimBench day -> its 96 rows
 with open(SB) as f:
     r = csv.reader(f, delimiter=';'); h = next(r)
     idx = {c[:-6]: i for i, c in enumerate(h) if c.endswith('_pload')}
     for row in r:
-        d = datetime.datetime.strptime(row[0], '%d.%m.%Y %H:%M')
-        if lo <= d.date() < hi: rows.append((d, row))
-days = sorted({d.date() for d, _ in rows})
-byday = {}
-for d, row in rows:
-    byday.setdefault(d.date(), []).append(row)
+        d = datetime.datetime.strptime(row[0], '%d.%m.%Y %H:%M').date()
+        if lo <= d < hi: byday.setdefault(d, []).append(row)
 def prof(name, day):  # 96 values for a SimBench day
     return [max(0.0, float(x[idx[name]] or 0)) for x in byday[day]][:96]
 def series(name, offset_days=0):
