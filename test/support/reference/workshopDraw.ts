@@ -9,7 +9,7 @@ export interface SustainedDrawParams {
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; peer_max_level_kw: number; min_peer_ratio: number;
   household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number; household_max_draw_runs: number; household_evening_hours: number; waking_day_max_level_kw: number;
   home_hours_categories: string[]; home_hours_capacity_frac: number; home_hours_min_level_kw: number;
-  weather_days: number; weather_min_days: number; weather_min_corr: number;
+  weather_days: number; weather_min_days: number; weather_min_corr: number; weather_heavy_ratio: number; weather_min_heavy_meters: number;
   night_categories: string[]; night_start_hour: number; night_end_hour: number; night_min_share: number; night_min_peer_ratio: number;
   continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
   draw_share: number;
@@ -45,6 +45,22 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
     const m = byMeterDay.get(h.meter_id) ?? byMeterDay.set(h.meter_id, new Map()).get(h.meter_id)!;
     (m.get(day) ?? m.set(day, []).get(day)!).push(h);
   }
+  // the district's weather as its heavy users feel it: the median change from the day before of the
+  // meters of a category at weather_heavy_ratio × their street's median on both days, where enough are
+  const heavyWeather = new Map<string, number | undefined>();
+  const weatherChange = (category: string, d: number): number | undefined => {
+    const key = `${category}|${d}`;
+    if (!heavyWeather.has(key)) {
+      const changes: number[] = [];
+      for (const [m, info] of meters) {
+        if (info.category !== category) continue;
+        const [o1, o0, s1, s0] = [ownKwhDay(m, d), ownKwhDay(m, d - DAY), peerKwhDay(info.street, category, d), peerKwhDay(info.street, category, d - DAY)];
+        if (o1 !== undefined && o0 !== undefined && s1 !== undefined && s0 !== undefined && o1 >= p.weather_heavy_ratio * s1 && o0 >= p.weather_heavy_ratio * s0) changes.push(o1 - o0);
+      }
+      heavyWeather.set(key, changes.length >= p.weather_min_heavy_meters ? median(changes) : undefined);
+    }
+    return heavyWeather.get(key);
+  };
   const out: RefEpisode[] = [];
   for (const [meter, days] of byMeterDay) {
     const info = meters.get(meter) ?? { category: 'other', street: '', contract_kva: null };
@@ -115,14 +131,18 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const evening = kth(hs.filter((h) => hod(h.hour_ms) >= p.evening_peak_start_hour && hod(h.hour_ms) < p.evening_peak_end_hour).map((h) => h.kw), p.household_evening_hours, true);
       const wakingDay = household && evening !== undefined && evening >= p.min_offpeak_share * level && level < p.waking_day_max_level_kw;
       const peerRatio = steadyRelaxed ? p.steady_min_peer_ratio : wakingDay && !week ? Math.max(p.waking_day_min_peer_ratio, p.household_min_peer_ratio) : household ? p.household_min_peer_ratio : nightWork ? Math.min(p.night_min_peer_ratio, p.min_peer_ratio) : p.min_peer_ratio;
-      // a home's night that follows its street's weather (its day-to-day changes against the street median's) needs more than air conditioning draws
+      // a home's night that follows its street's weather (its day-to-day changes against the street median's) needs more than air conditioning draws;
+      // a waking day outside a working week is held against the heavy users' changes (its street median's where too few)
+      const heavy = wakingDay && !week;
       const own = (d: number) => ownKwhDay(meter, d), street = (d: number) => peerKwhDay(info.street, info.category, d);
       let follows = true;
       if (own(day) !== undefined && street(day) !== undefined) {
         const ownChanges: number[] = [], streetChanges: number[] = [];
         for (let d = day - (p.weather_days - 1) * DAY; d <= day; d += DAY) {
           const [o1, o0, s1, s0] = [own(d), own(d - DAY), street(d), street(d - DAY)];
-          if (o1 !== undefined && o0 !== undefined && s1 !== undefined && s0 !== undefined) { ownChanges.push(o1 - o0); streetChanges.push(s1 - s0); }
+          // the heavy users' weather on changes into Tuesday to Friday only (into and out of a weekend they move with the workshops' week)
+          const heavyDay = heavy && isoDow(d) >= 2 && isoDow(d) <= 5;
+          if (o1 !== undefined && o0 !== undefined && s1 !== undefined && s0 !== undefined) { ownChanges.push(o1 - o0); streetChanges.push((heavyDay ? weatherChange(info.category, d) : undefined) ?? s1 - s0); }
         }
         const c = pearson(ownChanges, streetChanges);
         follows = !(ownChanges.length >= p.weather_min_days && (Number.isNaN(c) || c < p.weather_min_corr));
