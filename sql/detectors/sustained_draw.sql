@@ -73,11 +73,12 @@
 -- param: household_max_draw_runs integer = 4 [1] (1..24) and on that path the hours at min_offpeak_share of its level fall in at most this many separate runs of the day: a working day holds its level in a few (a shift, a lunch break, a second shift, its family's evening), a heat pump cycling through a cold day in blocks of an hour or two in many. Measured on districts built from SimBench's 15-minute profiles (not our generator: its households, its Air and Soil heat pumps on top of homes, its commercial and farm profiles as workshops in flats; scratch, stop 42): in autumn 11 of 20 heat pumps were raised where the street's other homes do not heat (so the weather does not tell them apart), none with this; in January 2 of 20 remain; no workshop lost there or on the library's five draws
 -- param: home_hours_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) categories whose days that draw only at home hours (no hour between the morning and evening peaks near the level, or a weekend day) are held to home_hours_capacity_frac on the capacity path: in summer a family cooling its bedrooms draws 3–4 kW from bedtime to getting up, 40–50 % of its contract (on three summer draws of the library, fixtures/district-shapes-summer.json and seeds 8808 and 9909, capacity_frac raised 13 homes that cool at night or stay in cooling through a weekend; at 0.7 four, and one workshop of 246 lost), while a home's energy still stands against its street's, which cool too, on the peer path. A weekend day counts as home hours too: a six-day factory that met capacity_frac only on its Saturdays was found at 970 h instead of 130 h on the winter draw
 -- param: home_hours_capacity_frac double = 0.7 [1] (0..) capacity_frac for such a day: more than a flat's air conditioners draw together through a night (a night shift in a flat below it is judged on the peer path alone)
--- param: weather_days integer = 35 [d] (3..60) trailing days over which a meter's day-to-day changes in energy are held against the weather (peer_daily): air conditioning and heating follow it, which every home of a district shares, and a workshop's output does not. A home heating by its own thermostat follows it at a correlation of 0.5-0.7, which over 21 days dips under weather_min_corr on some stretch for most such homes
+-- param: weather_days integer = 21 [d] (3..60) trailing days over which a meter's day-to-day changes in energy are held against its street's (peer_daily): air conditioning and heating follow the weather, which every home of a street shares, and a workshop's output does not
 -- param: weather_min_days integer = 12 [d] (2..60) such changes (between consecutive days) needed before a meter is judged not to follow the weather; until then it is taken to
 -- param: weather_min_corr double = 0.45 [1] (-1..1) correlation of those changes at which a meter follows its street's weather (on summer library draws the cooling families held 0.82–0.93, night shifts in flats at most 0.38)
--- param: weather_heavy_ratio double = 2 [1] (1..) a household's waking day outside a working week (a home heating or cooling every day) is held against the district's weather as its heavy users feel it: per category, the median change from the day before of the meters (of every street) at this × their street's median on both days (homes heating or cooling by day, heat pumps, large users), on changes into Tuesday to Friday; its street's median on the others (into and out of a weekend the heavy users move with their week). A street's median moves with its ordinary homes' week, in which a home heating by day reads as noise: on a winter library draw (seed 9191) such homes were judged to follow the weather on 40 % of their days against their street, 79 % against the heavy users (all changes, 21 days), and seven of 30 were raised; with this and 35 days, four; on 13 more draws (the library's, SimBench's) the same workshops were found, no false case added. Any other day keeps its street's: where workshops are most of the heavy users and draw alike (SimBench's standard profiles) a working week follows them (51 % of those workshops' days); read on every change, a seven-day workshop whose family draws more at weekends followed them too (stop 44, README)
+-- param: weather_heavy_ratio double = 2 [1] (1..) a household's waking day outside a working week (a home heating or cooling every day) is held against the district's weather as its heavy users feel it: per category, the median change from the day before of the meters (of every street) at this × their street's median on both days (homes heating or cooling by day, heat pumps, large users), on changes into Tuesday to Friday; its street's median on the others (into and out of a weekend the heavy users move with their week). A street's median moves with its ordinary homes' week, in which a home heating by day reads as noise: on a winter library draw (seed 9191) such homes were judged to follow the weather on 40 % of their days against their street, 79 % against the heavy users (all changes, 21 days), and seven of 30 were raised; with this over 35 days (heavy_weather_days), four; on 13 more draws (the library's, SimBench's) the same workshops were found, no false case added. Any other day keeps its street's: where workshops are most of the heavy users and draw alike (SimBench's standard profiles) a working week follows them (51 % of those workshops' days); read on every change, a seven-day workshop whose family draws more at weekends followed them too (stop 44, README)
 -- param: weather_min_heavy_meters integer = 10 [1] (1..) heavy meters a day's change needs, at least; with fewer (a small district, most given/expect cases) that day's change is the street's median's
+-- param: heavy_weather_days integer = 35 [d] (3..60) weather_days for the heavy users' weather: a home heating by its own thermostat follows it at a correlation of 0.5-0.7, which over 21 days dips under weather_min_corr on some stretch for most such homes (on that winter draw seven raised at 21 days, four at 35). The street's weather keeps 21: at 35 a night shift in a flat that its street's weather had let through on day 52 (a winter draw, seed 2468) was not raised
 -- param: home_hours_min_level_kw double = 4 [kW] (0..) on the household peer path, an evening-and-night day (no hour between the peaks near the level) of a meter that follows its street's weather needs this level: a flat's air conditioners through a night draw less (where 40 % of a street's homes cool at night, two-bedroom flats and cooling families stood at 2.5–3 × its median home and were raised; a 4 kW floor on every such night instead lost 12 small night shifts of fourteen library draws)
 -- param: household_evening_hours integer = 4 [h] (1..6) evening-peak hours (evening_peak_start_hour to evening_peak_end_hour) that hold min_offpeak_share of the day's level make a household's day one that runs through the evening. Under waking_day_max_level_kw such a day of a meter that follows its street's weather is a home heating or cooling its waking day, not a workshop: it is left off the peer path and held to home_hours_capacity_frac on the capacity path. In a flat without central heating someone at home by day heats from getting up to bedtime, 1.2-2.5 kW every day of a cold week, 2-3.4 x the street and up to 45 % of a 6 kVA contract (on four winter draws of the library with 30 such homes each, 16, 16, 9 and 0 of the 30 were raised before this; 2, 1, 0 and 0 now). A day shift stops before the evening and keeps its fast path; a small seven-day or two-shift workshop in a flat waits for weather_min_days of weather
 -- param: waking_day_min_peer_ratio double = 3 [1] (0..) the peer path's daily energy ÷ peers for such a waking day that does not follow its street's weather, outside a working week: where many homes of a street heat their waking day, each one's thermostat moves its energy day to day more than the weather does, so a home can fail weather_min_corr by chance (on a winter draw of the library with 60 such homes, 8 were raised at 2.1–2.7 × their street; 1 at 3 ×, and an EV charger on a summer draw no longer), where a two-shift workshop in a flat stands at 4 × or more; no workshop lost on eleven library and SimBench draws (one at 3.5 ×)
@@ -310,8 +311,8 @@ heavy_weather as (
     from peer_daily o
     left join meters mt using (meter_id)
     join peer_streets() s on s.street = coalesce(mt.street, '') and s.category = coalesce(mt.category, 'other')
-    join peer_day_levels($judge_from_day - ($window_days - 1) - $weather_days - 1) p on p.peer_street = s.peer_street and p.category = s.category and p.day = o.day
-    where o.kwh_day is not null and o.day >= $judge_from_day - ($window_days - 1) - $weather_days - 1 and o.day <= $last_complete_day
+    join peer_day_levels($judge_from_day - ($window_days - 1) - $heavy_weather_days - 1) p on p.peer_street = s.peer_street and p.category = s.category and p.day = o.day
+    where o.kwh_day is not null and o.day >= $judge_from_day - ($window_days - 1) - $heavy_weather_days - 1 and o.day <= $last_complete_day
       and s.category in (select distinct category from weather_meters)
     window x as (partition by o.meter_id order by o.day)
   )
@@ -321,13 +322,15 @@ heavy_weather as (
 ),
 
 weather_moves as (
-  -- how such a meter's daily energy moves with its street's from one day to the next, and with the
-  -- heavy users' (the street's where they are too few that day), over the trailing weather_days
-  -- (consecutive days only, so a judged day sees the same changes however far back the run starts)
+  -- how such a meter's daily energy moves with its street's from one day to the next over the
+  -- trailing weather_days, and with the heavy users' (the street's where they are too few that day)
+  -- over heavy_weather_days (consecutive days only, so a judged day sees the same changes however far
+  -- back the run starts)
   select meter_id, day,
          corr(own_change, street_change) over w as weather_corr,
-         corr(own_change, heavy_change) over w as heavy_weather_corr,
-         count(own_change * street_change) over w as weather_changes
+         corr(own_change, heavy_change) over wh as heavy_weather_corr,
+         count(own_change * street_change) over w as weather_changes,
+         count(own_change * heavy_change) over wh as heavy_weather_changes
   from (
     select o.meter_id, o.day, date_diff('day', date '2000-01-01', o.day) as day_no,
            case when lag(o.day) over m = o.day - 1 then o.kwh_day - lag(o.kwh_day) over m end as own_change,
@@ -337,12 +340,13 @@ weather_moves as (
     semi join weather_meters using (meter_id)
     join meter_groups() g using (meter_id)
     left join heavy_weather hw on hw.category = g.category and hw.day = o.day
-    join peer_day_levels($judge_from_day - ($window_days - 1) - $weather_days,
+    join peer_day_levels($judge_from_day - ($window_days - 1) - greatest($weather_days, $heavy_weather_days),
                          only_groups := (select coalesce(list(distinct peer_group), []) from weather_meters)) p on p.peer_street = g.peer_street and p.category = g.category and p.day = o.day
-    where o.kwh_day is not null and o.day >= $judge_from_day - ($window_days - 1) - $weather_days and o.day <= $last_complete_day
+    where o.kwh_day is not null and o.day >= $judge_from_day - ($window_days - 1) - greatest($weather_days, $heavy_weather_days) and o.day <= $last_complete_day
     window m as (partition by o.meter_id order by o.day)
   )
-  window w as (partition by meter_id order by day_no range between ($weather_days - 1) preceding and current row)
+  window w as (partition by meter_id order by day_no range between ($weather_days - 1) preceding and current row),
+         wh as (partition by meter_id order by day_no range between ($heavy_weather_days - 1) preceding and current row)
 ),
 
 steady_profiles as (
@@ -374,8 +378,10 @@ working_days as (
          -- (a meter whose energy does not change at all has no correlation, NaN, and follows nothing)
          -- a household's waking day outside a working week (heating or cooling every day) is held against
          -- the heavy users' weather, any other day against its street's (heavy_weather)
-         case when j.is_waking_day_load and not j.in_working_week then w.heavy_weather_corr else w.weather_corr end as judged_weather_corr,
-         j.reads_weather and not coalesce(w.weather_changes >= $weather_min_days and (isnan(judged_weather_corr) or judged_weather_corr < $weather_min_corr), false) as follows_weather,
+         j.is_waking_day_load and not j.in_working_week as reads_heavy_weather,
+         case when reads_heavy_weather then w.heavy_weather_corr else w.weather_corr end as judged_weather_corr,
+         j.reads_weather and not coalesce(case when reads_heavy_weather then w.heavy_weather_changes else w.weather_changes end >= $weather_min_days
+                                          and (isnan(judged_weather_corr) or judged_weather_corr < $weather_min_corr), false) as follows_weather,
          j.is_household and follows_weather and (j.is_evening_and_night and j.level_kw < $home_hours_min_level_kw or j.is_waking_day_load) as is_home_weather_load,
          -- such a waking day is held to home_hours_capacity_frac on the capacity path too
          j.over_capacity and not (j.is_waking_day_load and follows_weather

@@ -9,7 +9,7 @@ export interface SustainedDrawParams {
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; peer_max_level_kw: number; min_peer_ratio: number;
   household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number; household_max_draw_runs: number; household_evening_hours: number; waking_day_max_level_kw: number;
   home_hours_categories: string[]; home_hours_capacity_frac: number; home_hours_min_level_kw: number;
-  weather_days: number; weather_min_days: number; weather_min_corr: number; weather_heavy_ratio: number; weather_min_heavy_meters: number;
+  weather_days: number; weather_min_days: number; weather_min_corr: number; weather_heavy_ratio: number; weather_min_heavy_meters: number; heavy_weather_days: number;
   night_categories: string[]; night_start_hour: number; night_end_hour: number; night_min_share: number; night_min_peer_ratio: number;
   continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
   draw_share: number;
@@ -138,7 +138,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       let follows = true;
       if (own(day) !== undefined && street(day) !== undefined) {
         const ownChanges: number[] = [], streetChanges: number[] = [];
-        for (let d = day - (p.weather_days - 1) * DAY; d <= day; d += DAY) {
+        for (let d = day - ((heavy ? p.heavy_weather_days : p.weather_days) - 1) * DAY; d <= day; d += DAY) {
           const [o1, o0, s1, s0] = [own(d), own(d - DAY), street(d), street(d - DAY)];
           // the heavy users' weather on changes into Tuesday to Friday only (into and out of a weekend they move with the workshops' week)
           const heavyDay = heavy && isoDow(d) >= 2 && isoDow(d) <= 5;
