@@ -30,6 +30,8 @@ export interface FamilyScore {
   worst_delay_h: number | null;
   /** Onset → first detected_at of every found label, hours. */
   delays_h: number[];
+  /** Every found label with the case that found it first: which ones are slow, for tuning. */
+  found_labels: FoundLabel[];
   false_cases: Case[];
   /** Labels no case found. */
   missed: Label[];
@@ -40,6 +42,14 @@ export interface FamilyScore {
   verified_precision: number | null;
   /** Precision per score band, highest band first: a good score ranks, so precision rises with it. */
   calibration: ScoreBand[];
+}
+
+export interface FoundLabel extends Label {
+  /** The first matching case (earliest detected_at), and the detector that raised it first (a case is named by another when several agree). */
+  case_id: string;
+  detector: string;
+  detected_at_ms: number;
+  delay_h: number;
 }
 
 export interface ScoreBand {
@@ -67,6 +77,16 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+/** The detector that raised a case first: a case several detectors agree on keeps each one's detected_at in its evidence. */
+function firstDetector(c: Case): string {
+  let best = c.detector, bestAt = Infinity;
+  for (const [name, ev] of Object.entries(c.evidence)) {
+    const at = parseLocalMs(ev.detected_at);
+    if (at !== undefined && at < bestAt) [best, bestAt] = [name, at];
+  }
+  return best;
+}
+
 export function matches(c: Case, l: Label): boolean {
   return c.meter_id === l.meter_id && c.family === KIND_FAMILY[l.kind] && parseLocalMs(c.detected_at)! >= l.onset_ms - DAY_MS;
 }
@@ -77,14 +97,17 @@ export function scoreFamily(cases: readonly Case[], allLabels: readonly Label[],
   const fc = cases.filter((c) => c.family === family);
   const delays: number[] = [];
   const missed: Label[] = [];
-  let found = 0;
+  const foundLabels: FoundLabel[] = [];
   for (const l of fl) {
-    const hits = fc.filter((c) => matches(c, l)).map((c) => parseLocalMs(c.detected_at)!);
-    if (hits.length) {
-      found++;
-      delays.push((Math.min(...hits) - l.onset_ms) / HOUR_MS);
+    const first = fc.filter((c) => matches(c, l)).map((c) => ({ c, at: parseLocalMs(c.detected_at)! }))
+      .reduce<{ c: Case; at: number } | undefined>((a, b) => (!a || b.at < a.at ? b : a), undefined);
+    if (first) {
+      const delay = (first.at - l.onset_ms) / HOUR_MS;
+      delays.push(delay);
+      foundLabels.push({ ...l, case_id: first.c.case_id, detector: firstDetector(first.c), detected_at_ms: first.at, delay_h: Math.round(delay * 10) / 10 });
     } else missed.push(l);
   }
+  const found = foundLabels.length;
   const isTrue = (c: Case) => fl.some((l) => matches(c, l));
   const falseCases = fc.filter((c) => !isTrue(c));
   // a dismissed verdict names its case's episode: the case raised on that meter for that episode
@@ -98,6 +121,7 @@ export function scoreFamily(cases: readonly Case[], allLabels: readonly Label[],
     precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
     median_delay_h: round(median(delays)), worst_delay_h: round(delays.length ? Math.max(...delays) : null),
     delays_h: delays.map((d) => Math.round(d * 10) / 10),
+    found_labels: foundLabels,
     false_cases: falseCases,
     missed,
     dismissed_cases: dismissed.length,
@@ -172,6 +196,7 @@ export function evaluate(cases: readonly Case[], labels: readonly Label[], k = 2
       labels: nLabels, found, cases: nCases, true_cases: trueCases, precision, recall,
       f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
       median_delay_h: median(delays), worst_delay_h: delays.length ? Math.max(...delays) : null, delays_h: delays,
+      found_labels: [...site.found_labels, ...workshop.found_labels],
       false_cases: [...site.false_cases, ...workshop.false_cases],
       missed: [...site.missed, ...workshop.missed],
       dismissed_cases: site.dismissed_cases + workshop.dismissed_cases,

@@ -25,12 +25,16 @@ describe('powerscreen eval', () => {
     expect(demo.overall.precision).toBeGreaterThanOrEqual(0.85);
     expect(demo.daily.k).toBe(20);
     expect(demo.overall.median_delay_h).toBeGreaterThan(0);
+    // every found label named, with the detector that raised it first and its delay
+    expect(demo.overall.found_labels).toHaveLength(demo.overall.found);
+    expect(demo.overall.found_labels.every((l: { detector: string; delay_h: number }) => l.detector && l.delay_h >= -24)).toBe(true);
     // the loose set raises false cases the demo set does not
     expect(loose.overall.cases).toBeGreaterThan(demo.overall.cases);
     expect(loose.overall.precision).toBeLessThan(demo.overall.precision);
     expect(loose.overall.false_cases.length).toBeGreaterThan(0);
     const text = spawnSync(process.execPath, [join(ROOT, 'bin', 'powerscreen.js'), ...args, '--compare', join(ROOT, 'pipelines', 'loose.json')], { encoding: 'utf8' });
     expect(text.stdout).toMatch(/restored\/resumed\s+\d+\s+\d+\s+\d+/);
+    expect(text.stdout).toMatch(/slowest found labels \(5 of \d+\):\n {4}\S+ +(workshop|restored) +onset \S+ +raised \S+ +[\d.]+ h after +[a-z_]+ +PS-/);
     expect(text.stdout).toMatch(/pipelines\/loose\.json vs \(defaults\): overall recall [+-][\d.]+ pt, precision -[\d.]+ pt/);
   }, 120_000);
 

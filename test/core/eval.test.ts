@@ -36,6 +36,17 @@ describe('eval', () => {
     expect(e.overall.verified_precision).toBeCloseTo(2 / 3);
   });
 
+  it('names every found label with its first case, the detector that raised that case first and the delay', () => {
+    // b's second case came later; a's case is named by sustained_draw, which agreed a day after step_up raised it
+    const ev = (detected_at: string) => ({ score: 0.9, detected_at, episode_start: detected_at, window_end: detected_at, baseline_kwh_day: null, level_kwh_day: null, reference_kwh_day: null });
+    const agreed: Case = { ...cases[0]!, detector: 'sustained_draw', evidence: { sustained_draw: ev('2026-10-11T00:00:00+08:00'), step_up: ev('2026-10-10T00:00:00+08:00') } };
+    const later = { ...aCase('b', '2026-10-15T00:00:00+08:00', 0.9), case_id: 'PS-b-2' };
+    const s = scoreFamily([agreed, later, ...cases.slice(1)], labels, 'workshop');
+    expect(s.found_labels.map((l) => [l.meter_id, l.case_id, l.detector, l.delay_h])).toEqual([['a', 'PS-a', 'step_up', 16], ['b', 'PS-b', 'step_up', 16]]);
+    expect(s.delays_h).toEqual([16, 16]);
+    expect(evaluate(cases, labels).overall.found_labels).toHaveLength(2);
+  });
+
   it('without any verdict, verified precision is not claimed', () => {
     expect(scoreFamily(cases, labels.filter((l) => !l.verdict), 'workshop').verified_precision).toBeNull();
   });

@@ -12,6 +12,9 @@ import { findWorker, sayVia } from '../../console/workerLink.js';
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(7);
 const hours = (x: number | null) => (x === null ? '—' : `${x} h`).padStart(9);
 
+/** How many of the slowest found labels the text report names (`--json` has them all). */
+const SLOWEST_SHOWN = 5;
+
 export function formatEvaluation(e: Evaluation, name: string): string {
   const row = (label: string, f: Evaluation['site']) =>
     `  ${label.padEnd(18)}${String(f.labels).padStart(7)}${String(f.found).padStart(7)}${String(f.cases).padStart(7)}${pct(f.recall)}${pct(f.precision)}${pct(f.f1)}${hours(f.median_delay_h)}${hours(f.worst_delay_h)}`;
@@ -33,6 +36,12 @@ export function formatEvaluation(e: Evaluation, name: string): string {
   if (e.overall.missed.length) {
     lines.push(`  missed labels (${e.overall.missed.length}):`);
     for (const l of e.overall.missed) lines.push(`    ${l.meter_id}  ${l.kind.padEnd(9)} onset ${formatLocal(l.onset_ms)}`);
+  }
+  // the slowest found labels: where a delay target is missed, these are the meters to look at
+  const slowest = [...e.overall.found_labels].sort((a, b) => b.delay_h - a.delay_h || a.meter_id.localeCompare(b.meter_id)).slice(0, SLOWEST_SHOWN);
+  if (slowest.length) {
+    lines.push(`  slowest found labels (${slowest.length} of ${e.overall.found_labels.length}):`);
+    for (const l of slowest) lines.push(`    ${l.meter_id}  ${l.kind.padEnd(9)} onset ${formatLocal(l.onset_ms)}  raised ${formatLocal(l.detected_at_ms)}${hours(l.delay_h)} after  ${l.detector}  ${l.case_id}`);
   }
   if (e.overall.false_cases.length) {
     lines.push(`  false cases (${e.overall.false_cases.length}):`);
@@ -79,7 +88,7 @@ export function register(program: Command): void {
         if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
       }
       if (o.json) {
-        process.stdout.write(JSON.stringify(results.map((r) => ({ pipeline: r.name, ...r.evaluation, overall: { ...r.evaluation.overall, missed: r.evaluation.overall.missed.map((l) => ({ meter_id: l.meter_id, kind: l.kind, onset: formatLocal(l.onset_ms) })), false_cases: r.evaluation.overall.false_cases.map((c) => ({ case_id: c.case_id, meter_id: c.meter_id, detector: c.detector, score: c.score, evidence: c.evidence, summary_zh: c.summary_zh })) }, site: { ...r.evaluation.site, false_cases: undefined, missed: r.evaluation.site.missed.length }, workshop: { ...r.evaluation.workshop, false_cases: undefined, missed: r.evaluation.workshop.missed.length } })), null, 2) + '\n');
+        process.stdout.write(JSON.stringify(results.map((r) => ({ pipeline: r.name, ...r.evaluation, overall: { ...r.evaluation.overall, missed: r.evaluation.overall.missed.map((l) => ({ meter_id: l.meter_id, kind: l.kind, onset: formatLocal(l.onset_ms) })), found_labels: r.evaluation.overall.found_labels.map((l) => ({ meter_id: l.meter_id, kind: l.kind, onset: formatLocal(l.onset_ms), detected_at: formatLocal(l.detected_at_ms), delay_h: l.delay_h, detector: l.detector, case_id: l.case_id })), false_cases: r.evaluation.overall.false_cases.map((c) => ({ case_id: c.case_id, meter_id: c.meter_id, detector: c.detector, score: c.score, evidence: c.evidence, summary_zh: c.summary_zh })) }, site: { ...r.evaluation.site, false_cases: undefined, found_labels: undefined, missed: r.evaluation.site.missed.length }, workshop: { ...r.evaluation.workshop, false_cases: undefined, found_labels: undefined, missed: r.evaluation.workshop.missed.length } })), null, 2) + '\n');
         return;
       }
       process.stdout.write(results.map((r) => formatEvaluation(r.evaluation, r.name)).join('\n\n') + '\n');
