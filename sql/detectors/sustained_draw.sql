@@ -335,7 +335,8 @@ weather_moves as (
     select o.meter_id, o.day, date_diff('day', date '2000-01-01', o.day) as day_no,
            case when lag(o.day) over m = o.day - 1 then o.kwh_day - lag(o.kwh_day) over m end as own_change,
            case when lag(o.day) over m = o.day - 1 then p.peer_kwh_day - lag(p.peer_kwh_day) over m end as street_change,
-           case when lag(o.day) over m = o.day - 1 then coalesce(hw.weather_change, p.peer_kwh_day - lag(p.peer_kwh_day) over m) end as heavy_change
+           -- the heavy users' change where there is one that day, the street's otherwise
+           case when lag(o.day) over m = o.day - 1 then coalesce(hw.weather_change, street_change) end as heavy_change
     from peer_daily o
     semi join weather_meters using (meter_id)
     join meter_groups() g using (meter_id)
