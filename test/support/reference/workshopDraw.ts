@@ -9,7 +9,7 @@ export interface SustainedDrawParams {
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; peer_max_level_kw: number; min_peer_ratio: number;
   household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number; household_max_draw_runs: number; household_evening_hours: number; waking_day_max_level_kw: number;
   home_hours_categories: string[]; home_hours_capacity_frac: number; home_hours_min_level_kw: number;
-  weather_days: number; weather_min_days: number; weather_min_corr: number; weather_heavy_ratio: number; weather_min_heavy_meters: number; heavy_weather_days: number;
+  weather_days: number; weather_min_days: number; weather_min_corr: number; heavy_weather_min_corr: number; weather_heavy_ratio: number; weather_min_heavy_meters: number; heavy_weather_days: number;
   night_categories: string[]; night_start_hour: number; night_end_hour: number; night_min_share: number; night_min_peer_ratio: number;
   continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
   draw_share: number;
@@ -145,7 +145,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
           if (o1 !== undefined && o0 !== undefined && s1 !== undefined && s0 !== undefined) { ownChanges.push(o1 - o0); streetChanges.push((heavyDay ? weatherChange(info.category, d) : undefined) ?? s1 - s0); }
         }
         const c = pearson(ownChanges, streetChanges);
-        follows = !(ownChanges.length >= p.weather_min_days && (Number.isNaN(c) || c < p.weather_min_corr));
+        follows = !(ownChanges.length >= p.weather_min_days && (Number.isNaN(c) || c < (heavy ? p.heavy_weather_min_corr : p.weather_min_corr)));
       }
       const homeWeatherLoad = household && follows && ((eveningAndNight && level < p.home_hours_min_level_kw) || wakingDay);
       // a day only its week let under min_contrast must not follow its street's weather (a cooling family out on Sundays)
