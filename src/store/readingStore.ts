@@ -4,7 +4,7 @@
  * ones and adds them into the daily and hourly rollups. A late reading therefore updates the
  * rollups of its own day, and the next detection run sees it.
  */
-import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBTimestampValue, INTEGER, LIST, listValue, SMALLINT, TIMESTAMP, VARCHAR } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBTimestampValue, INTEGER, LIST, listValue, SMALLINT, VARCHAR } from '@duckdb/node-api';
 import type { Reading } from '../contracts/reading.js';
 import { inTransaction, type Db } from './db.js';
 import { PowerscreenError } from '../errors.js';
@@ -26,8 +26,13 @@ export interface OffsetMark {
   watermark_ms?: number;
 }
 
-const STAGE_TYPES = [BIGINT, VARCHAR, TIMESTAMP, SMALLINT, DOUBLE];
+// Numbers only (place and time as doubles: exact for any file row and millisecond): a BigInt and
+// a timestamp object per reading cost the appender half its time (2.4 M readings: 0.94 -> 0.46 µs
+// each, scratch). The time becomes a timestamp where the stage is read (STAGE).
+const STAGE_TYPES = [DOUBLE, VARCHAR, DOUBLE, SMALLINT, DOUBLE];
 const STAGE_CHUNK_ROWS = 2048;
+/** The staged readings with the stage's columns (seq, meter_id, ts, interval_min, kwh). */
+const STAGE = `(select cast(seq as bigint) as seq, meter_id, epoch_ms(cast(ts_ms as bigint)) as ts, interval_min, kwh from temp.reading_stage)`;
 const ts = (ms: number) => new DuckDBTimestampValue(BigInt(Math.round(ms)) * 1000n);
 
 /**
@@ -72,7 +77,7 @@ export class ReadingStore {
 
   /** A fresh stage per batch: rows deleted from a DuckDB table keep their memory, a dropped table frees it. */
   private async ensureStage(): Promise<void> {
-    await this.db.con.run(`create or replace temp table reading_stage (seq bigint, meter_id varchar, ts timestamp, interval_min smallint, kwh double)`);
+    await this.db.con.run(`create or replace temp table reading_stage (seq double, meter_id varchar, ts_ms double, interval_min smallint, kwh double)`);
   }
 
   /**
@@ -103,14 +108,14 @@ export class ReadingStore {
       // column-wise data chunks: one crossing into DuckDB per column of 2,048 rows, not per value
       for (let o = 0; o < readings.length; o += STAGE_CHUNK_ROWS) {
         const n = Math.min(STAGE_CHUNK_ROWS, readings.length - o);
-        const seq = new Array<bigint>(n), ids = new Array<string>(n), tss = new Array<DuckDBTimestampValue>(n), ivs = new Array<number>(n), kwh = new Array<number>(n);
+        const seq = new Array<number>(n), ids = new Array<string>(n), tss = new Array<number>(n), ivs = new Array<number>(n), kwh = new Array<number>(n);
         for (let i = 0; i < n; i++) {
           const r = readings[o + i]!;
           if (r.ts_ms < minTs) minTs = r.ts_ms;
           if (r.ts_ms > maxTs) maxTs = r.ts_ms;
-          seq[i] = BigInt(opts.seqOf ? opts.seqOf(o + i) : o + i);
+          seq[i] = opts.seqOf ? opts.seqOf(o + i) : o + i;
           ids[i] = r.meter_id;
-          tss[i] = ts(r.ts_ms);
+          tss[i] = Math.round(r.ts_ms);
           ivs[i] = r.interval_min;
           kwh[i] = r.kwh;
         }
@@ -122,7 +127,7 @@ export class ReadingStore {
     } finally {
       app.closeSync();
     }
-    const stage = also ? `(select * from temp.reading_stage union all select * from ${also.sql})` : 'temp.reading_stage';
+    const stage = also ? `(select * from ${STAGE} union all select * from ${also.sql})` : STAGE;
     const stagedRows = readings.length + (also?.rows ?? 0);
     // The batch's new readings and their rollup groups are made before the transaction: temp
     // tables created inside it are read back several times slower (a 5.76 M-reading file's
