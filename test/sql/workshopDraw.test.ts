@@ -79,11 +79,12 @@ function randomMeters(rand: () => number, n: number, days: number) {
 describe('workshop-draw detectors: SQL agrees with the TypeScript reference', () => {
   // seeds 5-9 hold a waking day's weather against the heavy users' changes from 3 or 2 such meters,
   // so these small districts read it too (at the default 10 they read their streets' medians), and
-  // 7-9 over a 14-day window; 10, 12, 15 and 17 judge the weather from 4 changes with the heavy users' threshold
-  // far from the street's, so the two decide random days differently (at the defaults they rarely
-  // do: with the reference reading the street's threshold for both, those four fail, 1-9 pass); they rarely reach the
-  // weekday rule or the window's length, which the given/expect cases
-  // sustained_draw_heavy_users_week_is_no_weather and _day_heating_follows_the_heavy_users check
+  // 7-9 over a 14-day window; 10, 12, 15 and 17 judge the weather from 4 changes with the heavy
+  // users' threshold far from the street's, so the two decide random days differently (at the
+  // defaults they rarely do: with the reference reading the street's threshold for both, those four
+  // fail, 1-9 pass). They rarely reach the weekday rule or the window's length, which the
+  // given/expect cases sustained_draw_heavy_users_week_is_no_weather and
+  // _day_heating_follows_the_heavy_users check (and _day_heating_thermostat_noise the threshold's default)
   it.each([[1, {}], [2, {}], [3, {}], [4, {}], [5, { weather_min_heavy_meters: 3 }], [6, { weather_min_heavy_meters: 3 }], [7, { weather_min_heavy_meters: 2, heavy_weather_days: 14 }], [8, { weather_min_heavy_meters: 2, heavy_weather_days: 14 }], [9, { weather_min_heavy_meters: 2, heavy_weather_days: 14 }], [10, { weather_min_heavy_meters: 2, weather_min_days: 4, heavy_weather_min_corr: -0.9 }], [12, { weather_min_heavy_meters: 2, weather_min_days: 4, heavy_weather_min_corr: 0.95 }], [15, { weather_min_heavy_meters: 2, weather_min_days: 4, heavy_weather_min_corr: 0.95 }], [17, { weather_min_heavy_meters: 2, weather_min_days: 4, heavy_weather_min_corr: -0.9 }]] as const)('sustained_draw, seed %i %j', async (seed, override) => {
     const rand = rng(seed * 7907);
     const db = await openDb(':memory:', { threads: 1 });
