@@ -70,6 +70,9 @@ export function calibrate(cases: readonly Case[], isTrue: (c: Case) => boolean):
   });
 }
 
+/** Hours to one decimal, as every delay is reported. */
+const tenth = (x: number) => Math.round(x * 10) / 10;
+
 const median = (xs: number[]) => {
   if (!xs.length) return null;
   const s = [...xs].sort((a, b) => a - b);
@@ -104,7 +107,7 @@ export function scoreFamily(cases: readonly Case[], allLabels: readonly Label[],
     if (first) {
       const delay = (first.at - l.onset_ms) / HOUR_MS;
       delays.push(delay);
-      foundLabels.push({ ...l, case_id: first.c.case_id, detector: firstDetector(first.c), detected_at_ms: first.at, delay_h: Math.round(delay * 10) / 10 });
+      foundLabels.push({ ...l, case_id: first.c.case_id, detector: firstDetector(first.c), detected_at_ms: first.at, delay_h: tenth(delay) });
     } else missed.push(l);
   }
   const found = foundLabels.length;
@@ -115,12 +118,12 @@ export function scoreFamily(cases: readonly Case[], allLabels: readonly Label[],
   const trueCases = fc.length - falseCases.length;
   const precision = fc.length ? trueCases / fc.length : 1;
   const recall = fl.length ? found / fl.length : 1;
-  const round = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
+  const round = (x: number | null) => (x === null ? null : tenth(x));
   return {
     labels: fl.length, found, cases: fc.length, true_cases: trueCases,
     precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
     median_delay_h: round(median(delays)), worst_delay_h: round(delays.length ? Math.max(...delays) : null),
-    delays_h: delays.map((d) => Math.round(d * 10) / 10),
+    delays_h: delays.map(tenth),
     found_labels: foundLabels,
     false_cases: falseCases,
     missed,
