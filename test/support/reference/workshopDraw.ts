@@ -7,7 +7,7 @@ export interface SustainedDrawParams {
   morning_peak_start_hour: number; morning_peak_end_hour: number; evening_peak_start_hour: number; evening_peak_end_hour: number;
   offpeak_hours: number; min_offpeak_share: number; week_min_excess_kw: number; waking_day_min_peer_ratio: number; full_capacity_frac: number; business_capacity_min_peer_ratio: number; short_hours: number; min_excess_kw: number; min_contrast: number; capacity_min_contrast: number; base_load_categories: string[]; min_quiet_kw: number;
   capacity_frac: number; peer_categories: string[]; peer_min_level_kw: number; peer_max_level_kw: number; min_peer_ratio: number;
-  household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number; household_max_draw_runs: number; household_evening_hours: number; waking_day_max_level_kw: number;
+  household_categories: string[]; household_min_level_kw: number; household_min_peer_ratio: number; week_household_min_peer_ratio: number; household_max_draw_runs: number; household_evening_hours: number; waking_day_max_level_kw: number;
   home_hours_categories: string[]; home_hours_capacity_frac: number; home_hours_min_level_kw: number;
   weather_days: number; weather_min_days: number; weather_min_corr: number; heavy_weather_min_corr: number; weather_heavy_ratio: number; weather_min_heavy_meters: number; heavy_weather_days: number;
   night_categories: string[]; night_start_hour: number; night_end_hour: number; night_min_share: number; night_min_peer_ratio: number;
@@ -130,7 +130,10 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // …or through the evening peak as well as by day: a home heating or cooling its waking day
       const evening = kth(hs.filter((h) => hod(h.hour_ms) >= p.evening_peak_start_hour && hod(h.hour_ms) < p.evening_peak_end_hour).map((h) => h.kw), p.household_evening_hours, true);
       const wakingDay = household && evening !== undefined && evening >= p.min_offpeak_share * level && level < p.waking_day_max_level_kw;
-      const peerRatio = steadyRelaxed ? p.steady_min_peer_ratio : wakingDay && !week ? Math.max(p.waking_day_min_peer_ratio, p.household_min_peer_ratio) : household ? p.household_min_peer_ratio : nightWork ? Math.min(p.night_min_peer_ratio, p.min_peer_ratio) : p.min_peer_ratio;
+      const peerRatio = steadyRelaxed ? p.steady_min_peer_ratio : wakingDay && !week ? Math.max(p.waking_day_min_peer_ratio, p.household_min_peer_ratio)
+        // a working week's day between the household peaks: a smaller ratio, and it must not follow its street's weather
+        : household && week && !homeHours && !wakingDay ? Math.min(p.week_household_min_peer_ratio, p.household_min_peer_ratio)
+        : household ? p.household_min_peer_ratio : nightWork ? Math.min(p.night_min_peer_ratio, p.min_peer_ratio) : p.min_peer_ratio;
       // a home's night that follows its street's weather (its day-to-day changes against the street median's) needs more than air conditioning draws;
       // a waking day outside a working week is held against the heavy users' changes (its street median's where too few)
       const heavy = wakingDay && !week;
@@ -161,7 +164,8 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const drawRuns = atLevel.filter((x, i) => x && (i === 0 || !atLevel[i - 1])).length;
       const peerOk = p.peer_categories.includes(info.category) && (!household || drawRuns <= p.household_max_draw_runs)
         && level >= peerLevel && level <= p.peer_max_level_kw && contrast >= rhythmContrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad
-        && !(steadyRelaxed && (follows || !workingProfile(day, hs)));
+        && !(steadyRelaxed && (follows || !workingProfile(day, hs)))
+        && !(follows && household && week && !homeHours && !wakingDay && kwh < p.household_min_peer_ratio * peer);
       // judged by its seven-day week on the peer path: its window keeps that contrast at any capacity share
       const steady = steadyRelaxed && peerOk;
       // around the clock: no rhythm, judged by its size against the peers
