@@ -305,7 +305,7 @@ heavy_weather as (
   -- and the meters it moves most show it; a street's median moves with its ordinary homes' week.
   -- Changes into Tuesday to Friday only: into and out of a weekend the heavy users move with their
   -- week (workshops down, households up), which a workshop in a lived-in flat shares
-  select category, day, median(own_change) as weather_change
+  select category, day, round(median(own_change), 6) as weather_change
   from (
     select s.category, o.day,
            o.kwh_day - lag(o.kwh_day) over x as own_change,
@@ -337,8 +337,10 @@ weather_moves as (
          count(own_change * heavy_change) over wh as heavy_weather_changes
   from (
     select o.meter_id, o.day, date_diff('day', date '2000-01-01', o.day) as day_no,
-           case when lag(o.day) over m = o.day - 1 then o.kwh_day - lag(o.kwh_day) over m end as own_change,
-           case when lag(o.day) over m = o.day - 1 then p.peer_kwh_day - lag(p.peer_kwh_day) over m end as street_change,
+           -- to a millionth of a kWh: a meter drawing the same every day changes by float noise only, which
+           -- the order of a parallel sum decides, and a correlation of noise is any number (NaN where none)
+           case when lag(o.day) over m = o.day - 1 then round(o.kwh_day - lag(o.kwh_day) over m, 6) end as own_change,
+           case when lag(o.day) over m = o.day - 1 then round(p.peer_kwh_day - lag(p.peer_kwh_day) over m, 6) end as street_change,
            -- the heavy users' change where there is one that day, the street's otherwise
            case when lag(o.day) over m = o.day - 1 then coalesce(hw.weather_change, street_change) end as heavy_change
     from peer_daily o

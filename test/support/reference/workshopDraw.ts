@@ -22,6 +22,8 @@ export interface RefMeter { category: string; street: string; contract_kva: numb
 const hod = (ms: number) => new Date(ms).getUTCHours();
 /** ISO day of week of a local-midnight ms (1 = Monday). */
 const isoDow = (dayMs: number) => ((new Date(dayMs).getUTCDay() + 6) % 7) + 1;
+/** DuckDB's round(x, 6): half away from zero (weather changes are compared to a millionth of a kWh). */
+const round6 = (x: number) => (Math.sign(x) * Math.round(Math.abs(x) * 1e6)) / 1e6;
 const kth = (xs: readonly number[], k: number, desc: boolean) => [...xs].sort((a, b) => (desc ? b - a : a - b))[k - 1];
 
 /** Pearson correlation; NaN when either side does not vary (as DuckDB's corr). */
@@ -57,7 +59,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
         const [o1, o0, s1, s0] = [ownKwhDay(m, d), ownKwhDay(m, d - DAY), peerKwhDay(info.street, category, d), peerKwhDay(info.street, category, d - DAY)];
         if (o1 !== undefined && o0 !== undefined && s1 !== undefined && s0 !== undefined && o1 >= p.weather_heavy_ratio * s1 && o0 >= p.weather_heavy_ratio * s0) changes.push(o1 - o0);
       }
-      heavyWeather.set(key, changes.length >= p.weather_min_heavy_meters ? median(changes) : undefined);
+      heavyWeather.set(key, changes.length >= p.weather_min_heavy_meters ? round6(median(changes)) : undefined);
     }
     return heavyWeather.get(key);
   };
@@ -145,7 +147,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
           const [o1, o0, s1, s0] = [own(d), own(d - DAY), street(d), street(d - DAY)];
           // the heavy users' weather on changes into Tuesday to Friday only (into and out of a weekend they move with the workshops' week)
           const heavyDay = heavy && isoDow(d) >= 2 && isoDow(d) <= 5;
-          if (o1 !== undefined && o0 !== undefined && s1 !== undefined && s0 !== undefined) { ownChanges.push(o1 - o0); streetChanges.push((heavyDay ? weatherChange(info.category, d) : undefined) ?? s1 - s0); }
+          if (o1 !== undefined && o0 !== undefined && s1 !== undefined && s0 !== undefined) { ownChanges.push(round6(o1 - o0)); streetChanges.push((heavyDay ? weatherChange(info.category, d) : undefined) ?? round6(s1 - s0)); }
         }
         const c = pearson(ownChanges, streetChanges);
         follows = !(ownChanges.length >= p.weather_min_days && (Number.isNaN(c) || c < (heavy ? p.heavy_weather_min_corr : p.weather_min_corr)));
