@@ -246,9 +246,12 @@ judged_days as (
          is_evening_and_night or list_contains($home_hours_categories, d.category) and d.dow >= 6 as is_home_hours,
          -- a business's night shift: every deep-night hour at its level
          list_contains($night_categories, d.category) and coalesce(d.night_kw >= $night_min_share * d.level_kw, false) as is_night_work,
+         -- a household's working day of a working week drawing between the peaks, not through the
+         -- evening: judged at week_household_min_peer_ratio, and must not follow its street's weather
+         is_household and d.in_working_week and not is_home_hours and not is_waking_day_load as is_week_household_day,
          case when is_steady_relaxed then $steady_min_peer_ratio
               when is_waking_day_load and not d.in_working_week then greatest($waking_day_min_peer_ratio, $household_min_peer_ratio)
-              when is_household and d.in_working_week and not is_home_hours and not is_waking_day_load then least($week_household_min_peer_ratio, $household_min_peer_ratio)
+              when is_week_household_day then least($week_household_min_peer_ratio, $household_min_peer_ratio)
               when is_household then $household_min_peer_ratio
               when is_night_work then least($night_min_peer_ratio, $min_peer_ratio)
               else $min_peer_ratio end as peer_ratio_needed,
@@ -271,7 +274,7 @@ judged_days as (
            or is_waking_day_load and has_rhythm and (over_capacity or peer_candidate)
            or is_week_relaxed and has_rhythm and (over_capacity or peer_candidate)
            or is_steady_relaxed and has_rhythm and peer_candidate
-           or is_household and d.in_working_week and not is_home_hours and not is_waking_day_load and has_rhythm and peer_candidate as reads_weather,
+           or is_week_household_day and has_rhythm and peer_candidate as reads_weather,
          is_steady_relaxed and has_rhythm and peer_candidate as reads_profile
   from short_days d
 ),
@@ -400,7 +403,7 @@ working_days as (
                 or coalesce(j.kwh >= case when j.is_week_relaxed then greatest($min_peer_ratio, $business_capacity_min_peer_ratio) else $business_capacity_min_peer_ratio end * p.peer_kwh_day, true)) as is_over_capacity,
          j.peer_candidate and not is_home_weather_load and j.kwh >= j.peer_ratio_needed * p.peer_kwh_day
            -- a working week's day under a household's own ratio must not follow its street's weather
-           and not (follows_weather and j.in_working_week and j.is_household and not j.is_home_hours and not j.is_waking_day_load and j.kwh < $household_min_peer_ratio * p.peer_kwh_day)
+           and not (j.is_week_household_day and follows_weather and j.kwh < $household_min_peer_ratio * p.peer_kwh_day)
            -- a seven-day week's day under min_contrast: not following the weather, and a working profile
            and not (j.reads_profile and (follows_weather or not coalesce(sp.profile_contrast >= $steady_min_profile_contrast
                                                                               and sp.profile_draw_hours <= $steady_max_draw_hours, false))) as is_peer_day,

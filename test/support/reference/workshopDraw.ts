@@ -132,9 +132,10 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // …or through the evening peak as well as by day: a home heating or cooling its waking day
       const evening = kth(hs.filter((h) => hod(h.hour_ms) >= p.evening_peak_start_hour && hod(h.hour_ms) < p.evening_peak_end_hour).map((h) => h.kw), p.household_evening_hours, true);
       const wakingDay = household && evening !== undefined && evening >= p.min_offpeak_share * level && level < p.waking_day_max_level_kw;
+      // a working week's day between the household peaks: a smaller ratio, and it must not follow its street's weather
+      const weekHouseholdDay = household && week && !homeHours && !wakingDay;
       const peerRatio = steadyRelaxed ? p.steady_min_peer_ratio : wakingDay && !week ? Math.max(p.waking_day_min_peer_ratio, p.household_min_peer_ratio)
-        // a working week's day between the household peaks: a smaller ratio, and it must not follow its street's weather
-        : household && week && !homeHours && !wakingDay ? Math.min(p.week_household_min_peer_ratio, p.household_min_peer_ratio)
+        : weekHouseholdDay ? Math.min(p.week_household_min_peer_ratio, p.household_min_peer_ratio)
         : household ? p.household_min_peer_ratio : nightWork ? Math.min(p.night_min_peer_ratio, p.min_peer_ratio) : p.min_peer_ratio;
       // a home's night that follows its street's weather (its day-to-day changes against the street median's) needs more than air conditioning draws;
       // a waking day outside a working week is held against the heavy users' changes (its street median's where too few)
@@ -167,7 +168,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const peerOk = p.peer_categories.includes(info.category) && (!household || drawRuns <= p.household_max_draw_runs)
         && level >= peerLevel && level <= p.peer_max_level_kw && contrast >= rhythmContrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad
         && !(steadyRelaxed && (follows || !workingProfile(day, hs)))
-        && !(follows && household && week && !homeHours && !wakingDay && kwh < p.household_min_peer_ratio * peer);
+        && !(weekHouseholdDay && follows && kwh < p.household_min_peer_ratio * peer);
       // judged by its seven-day week on the peer path: its window keeps that contrast at any capacity share
       const steady = steadyRelaxed && peerOk;
       // around the clock: no rhythm, judged by its size against the peers
