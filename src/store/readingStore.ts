@@ -58,8 +58,10 @@ export interface StagedQuery {
 async function addIntoRollup(con: Db['con'], table: string, key: string, fresh: string, sums: readonly string[], anyStored: boolean,
   /** The batch's time range ($lo, $hi) and the test of a key column against it. */
   range: { lo: DuckDBTimestampValue; hi: DuckDBTimestampValue }, inRange: (column: string) => string): Promise<void> {
+  // named columns: a batch's groups may carry more (ReadingStore.rollupsWithoutRepeats)
+  const cols = ['meter_id', key, ...sums];
   if (!anyStored) {
-    await con.run(`insert into ${table} select * from ${fresh}`);
+    await con.run(`insert into ${table} (${cols.join(', ')}) select ${cols.join(', ')} from ${fresh}`);
     return;
   }
   await con.run(`
@@ -67,8 +69,8 @@ async function addIntoRollup(con: Db['con'], table: string, key: string, fresh: 
     from ${fresh} f
     where t.meter_id = f.meter_id and t.${key} = f.${key} and ${inRange(`t.${key}`)}`, range);
   await con.run(`
-    insert into ${table}
-    select f.* from ${fresh} f
+    insert into ${table} (${cols.join(', ')})
+    select ${cols.map((c) => `f.${c}`).join(', ')} from ${fresh} f
     anti join (select meter_id, ${key} from ${table} where ${inRange(key)}) t on t.meter_id = f.meter_id and t.${key} = f.${key}`, range);
 }
 
@@ -135,17 +137,20 @@ export class ReadingStore {
     // connection, one queue), so what they were judged against is what the transaction sees.
     let fresh = 'temp.reading_fresh';
     try {
-      // First occurrence of a (meter, ts) wins, inside the batch and against the store. Only the
-      // keys the batch repeats are grouped: a group-by carrying every reading cost more than
-      // finding the (usually no) repeated keys, and the rest keep their order (and the zone maps theirs).
-      await con.run(`create or replace temp table batch_repeats as select meter_id, ts from ${stage} group by meter_id, ts having count(*) > 1`);
-      const check = (await con.runAndReadAll(`
-        select (select count(*) from temp.batch_repeats) as repeats, exists (select 1 from readings where ts between $min_ts and $max_ts) as stored`,
-      { min_ts: ts(minTs), max_ts: ts(maxTs) })).getRowObjectsJS()[0]!;
-      if (Number(check.repeats) === 0 && check.stored === false) {
-        // new history without repeats (a backfill's file): the batch is what is stored, read in place
+      const params = { min_ts: ts(minTs), max_ts: ts(maxTs) };
+      const stored = (await con.runAndReadAll(`select exists (select 1 from readings where ts between $min_ts and $max_ts) as stored`, params)).getRowObjectsJS()[0]!.stored === true;
+      // New history (a backfill's file): the batch is what is stored, read in place, if it repeats
+      // no (meter, ts). That is read off the hour groups it needs anyway: a group holding fewer
+      // distinct minutes than readings may repeat one, and any repeat shows so. A group-by over
+      // every (meter, ts) to find none took a third of a Parquet backfill (1.0 s of 2.8 at 5.76 M
+      // readings). Readings of more than an hour take the general path below.
+      if (!stored && await this.rollupsWithoutRepeats(stage)) {
         fresh = `(select meter_id, ts, interval_min, kwh from ${stage})`;
       } else {
+        // First occurrence of a (meter, ts) wins, inside the batch and against the store. Only the
+        // keys the batch repeats are grouped: a group-by carrying every reading cost more than
+        // finding the (usually no) repeated keys, and the rest keep their order (and the zone maps theirs).
+        await con.run(`create or replace temp table batch_repeats as select meter_id, ts from ${stage} group by meter_id, ts having count(*) > 1`);
         await con.run(`
           create or replace temp table reading_fresh as
           with batch_unique as (
@@ -160,16 +165,9 @@ export class ReadingStore {
               and r.meter_id in (select distinct meter_id from batch_unique)
           )
           select b.* from batch_unique b anti join already_stored s on b.meter_id = s.meter_id and b.ts = s.ts`,
-          { min_ts: ts(minTs), max_ts: ts(maxTs) });
+          params);
+        await this.rollups(fresh, false);
       }
-      await con.run(`
-        create or replace temp table daily_fresh as
-        select meter_id, cast(ts - interval 1 second as date) as day, sum(kwh) as kwh, sum(interval_min) as covered_min, count(*) as n_readings
-        from ${fresh} group by all`);
-      await con.run(`
-        create or replace temp table hourly_fresh as
-        select meter_id, date_trunc('hour', ts - interval 1 second) as hour, sum(kwh) as kwh, sum(interval_min) as covered_min
-        from ${fresh} where interval_min <= 60 group by all`);
     } catch (e) {
       await con.run('drop table if exists temp.reading_stage').catch(() => undefined);
       throw new PowerscreenError('STORE_FAILED', `appending ${stagedRows} readings failed: ${(e as Error).message}`);
@@ -203,13 +201,46 @@ export class ReadingStore {
       if (registers) await con.run(`insert or replace into register_state select * from temp.register_stage`);
       if (offsets.length) await this.saveOffsets(offsets, false);
       await con.run('commit');
-      await con.run('drop table temp.reading_stage; drop table temp.batch_repeats; drop table if exists temp.reading_fresh; drop table temp.daily_fresh; drop table temp.hourly_fresh');
+      await con.run('drop table temp.reading_stage; drop table if exists temp.batch_repeats; drop table if exists temp.reading_fresh; drop table temp.daily_fresh; drop table temp.hourly_fresh');
       return { accepted, duplicate: stagedRows - accepted };
     } catch (e) {
       await con.run('rollback').catch(() => undefined);
       await con.run('drop table if exists temp.reading_stage').catch(() => undefined);
       throw new PowerscreenError('STORE_FAILED', `appending ${stagedRows} readings failed: ${(e as Error).message}`);
     }
+  }
+
+  /** The batch's day and hour groups (`fresh`: its new readings), as temp.daily_fresh and temp.hourly_fresh. */
+  private async rollups(fresh: string, minuteCheck: boolean): Promise<void> {
+    const con = this.db.con;
+    await con.run(`
+      create or replace temp table daily_fresh as
+      select meter_id, cast(ts - interval 1 second as date) as day, sum(kwh) as kwh, sum(interval_min) as covered_min, count(*) as n_readings
+      from ${fresh} group by all`);
+    // minute_mask: the minutes of the clock its readings end on (an hour's group, (h, h+1h], meets
+    // each once). A group holding fewer minutes than readings may repeat a (meter, ts); one that
+    // repeats one surely does. (The shift is by a ubigint: cast to an integer it cost 4× as much;
+    // the contract's times are from 1970, so the minute is not negative.)
+    await con.run(`
+      create or replace temp table hourly_fresh as
+      select meter_id, date_trunc('hour', ts - interval 1 second) as hour, sum(kwh) as kwh, sum(interval_min) as covered_min
+      ${minuteCheck ? `, count(*) as n_readings, bit_or(1::ubigint << (epoch_us(ts) // 60000000 % 60)::ubigint) as minute_mask` : ''}
+      from ${fresh} where interval_min <= 60 group by all`);
+  }
+
+  /**
+   * The rollups of a batch read as its new readings, if it surely repeats no (meter, ts): true when
+   * every reading is of an hour or less and no hour's group holds a minute twice. (Two readings
+   * in one minute are sent to the general path though they may differ: a meter reads on minutes.)
+   */
+  private async rollupsWithoutRepeats(stage: string): Promise<boolean> {
+    const con = this.db.con;
+    const longer = (await con.runAndReadAll(`select exists (select 1 from ${stage} where interval_min > 60 or interval_min is null) as any`)).getRowObjectsJS()[0]!.any === true;
+    if (longer) return false;
+    await this.rollups(`(select meter_id, ts, interval_min, kwh from ${stage})`, true);
+    const repeats = (await con.runAndReadAll(`
+      select exists (select 1 from temp.hourly_fresh where bit_count(minute_mask) < n_readings) as any`)).getRowObjectsJS()[0]!.any === true;
+    return !repeats;
   }
 
   private async saveOffsets(offsets: readonly OffsetMark[], ownTransaction: boolean): Promise<void> {

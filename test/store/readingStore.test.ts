@@ -16,6 +16,42 @@ describe('ReadingStore', () => {
     db.close();
   });
 
+  // New history is stored in place unless its hour groups show a repeat (readingStore.rollupsWithoutRepeats):
+  // each batch here goes into an empty store, the backfill's case, and must come out as the general path would.
+  it('new history: stored whole when it repeats nothing, first value kept when it does', async () => {
+    const day = (meter: string, kwh: (i: number) => number) => Array.from({ length: 96 }, (_, i) =>
+      ({ meter_id: meter, ts_ms: parseLocalMs('2026-11-21T00:00:00')! + (i + 1) * 900_000, interval_min: 15, kwh: kwh(i) }));
+    const stored = async (batch: ReturnType<typeof r>[]) => {
+      const db = await openDb(':memory:');
+      const counts = await new ReadingStore(db).append(batch);
+      const q = async (sql: string) => (await db.con.runAndReadAll(sql)).getRowObjectsJS();
+      const out = {
+        counts,
+        readings: Number((await q(`select count(*) n from readings`))[0]!.n),
+        daily: await q(`select meter_id, round(kwh, 6) kwh, covered_min, n_readings from meter_daily order by meter_id, day`),
+        hours: Number((await q(`select count(*) n from meter_hourly`))[0]!.n),
+        hourKwh: Number((await q(`select round(sum(kwh), 6) s from meter_hourly`))[0]!.s),
+      };
+      db.close();
+      return out;
+    };
+    const a = day('m1', (i) => 0.1 + i / 1000), b = day('m2', () => 0.2);
+    const clean = await stored([...a, ...b]);
+    expect(clean.counts).toEqual({ accepted: 192, duplicate: 0 });
+    expect(clean.readings).toBe(192);
+    expect(clean.daily).toEqual([{ meter_id: 'm1', kwh: 14.16, covered_min: 1440, n_readings: 96 }, { meter_id: 'm2', kwh: 19.2, covered_min: 1440, n_readings: 96 }]);
+    expect([clean.hours, clean.hourKwh]).toEqual([48, 33.36]);
+    // a repeat far from its first (another meter's readings between): the first value counts
+    const repeated = await stored([...a, ...b, { ...b[40]!, kwh: 9 }]);
+    expect(repeated.counts).toEqual({ accepted: 192, duplicate: 1 });
+    expect(repeated.daily).toEqual(clean.daily);
+    expect([repeated.readings, repeated.hours, repeated.hourKwh]).toEqual([192, 48, 33.36]);
+    // a daily value ending at the same time as a 15-minute reading repeats its key, though the hour groups leave it out
+    const mixed = await stored([...a, { meter_id: 'm1', ts_ms: a[95]!.ts_ms, interval_min: 1440, kwh: 30 }]);
+    expect(mixed.counts).toEqual({ accepted: 96, duplicate: 1 });
+    expect(mixed.daily).toEqual([clean.daily[0]]);
+  });
+
   it('a late reading lands in the rollups of its own day and hour', async () => {
     const db = await openDb(':memory:');
     const s = new ReadingStore(db);
