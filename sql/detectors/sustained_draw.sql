@@ -45,7 +45,7 @@
 -- param: full_capacity_frac double = 0.9 [1] (0..) a day holding this share of its contract for sustained_hours has a working rhythm whatever its hours: no home holds its whole connection for a working day's length, while an evening shift (18:00–02:00) spends most of its hours in a household's evening peak and failed min_offpeak_share (on a district of unseen shapes, 12 of 16 evening shifts already running were missed, flats at their contract and a shop above it among them)
 -- param: short_hours integer = 4 [h] (1..23) hours between the household peaks that, held at full_capacity_frac of the contract, make a working day however short the day is (a half-day workshop, 08:00–13:00, has no sustained_hours at its level: on a district of unseen shapes 15 of 16 already running were missed, most drawing their whole contract or more); never on a first day alone, nor on a weekend day of home_hours_categories
 -- param: min_excess_kw double = 1.5 [kW] (0..) level above the quiet level, at least
--- param: week_min_excess_kw double = 1 [kW] (0..) min_excess_kw on a working day of a working week (in_working_week): a small plant keeping half its load on, whose week already shows it working (its Sundays keep the base and drop the work), holds its level only 1–1.5 kW over its quiet hours (a 3.9 kW general-business profile of SimBench in a flat on 6 kVA, 45–50 kWh a weekday, 4.5 × its street, was never raised at 1.5; at 1 one more workshop was found on each of two of eleven library and SimBench draws, and no other meter raised)
+-- param: week_min_excess_kw double = 1 [kW] (0..) min_excess_kw on a working day of a working week (in_working_week): a small plant keeping half its load on, whose week already shows it working (its Sundays keep the base and drop the work), holds its level only 1–1.5 kW over its quiet hours (a 3.9 kW general-business profile of SimBench in a flat on 6 kVA, 45–50 kWh a weekday, 4.5 × its street, was never raised at 1.5; at 1 one more workshop was found on each of two of eleven library and SimBench draws, and no other meter raised); and on a seven-day week's day under min_contrast (in_steady_week), if its hour-of-day profile stands as far over its quiet hours: SimBench's farm and general-business profiles of 3-7 kW in flats, working every day, stood 1.0-1.4 kW over their nights (five more workshops on three of eight SimBench draws, none lost or raised on 19 library draws), where a heavy household's heavy days reached that but its profile 0.5-0.7 kW (raised on a winter draw without the profile's test)
 -- param: min_contrast double = 3 [1] (1..) level ÷ quiet level, at least (an all-day load is no working rhythm)
 -- param: capacity_min_contrast double = 2.2 [1] (1..) the same, for a meter of base_load_categories at capacity_frac of its contract: real sites keep 20–45 % of their working load on when idle (compressors, kilns, ventilation; the Cambridge curves of the shape library), where a heat pump's days stay under 2
 -- param: base_load_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) categories judged at capacity_min_contrast: a business near its contract often keeps a base load on (the Cambridge buildings, given contracts at 1.25 × their peak as commercial meters: 9 raised at 3 ×, 15 at 2.2 ×)
@@ -219,8 +219,11 @@ short_days as (
 judged_days as (
   -- short_days carries the meter's contract, peer street and category
   select d.*,
-         -- outside the household peaks, or at the whole contract whatever the hours (an evening shift)
-         d.level_kw - d.quiet_kw >= case when d.in_working_week then least($week_min_excess_kw, $min_excess_kw) else $min_excess_kw end
+         -- outside the household peaks, or at the whole contract whatever the hours (an evening shift);
+         -- a smaller excess in a working week, or on a seven-day week's day under min_contrast (whose
+         -- profile must then show it: working_days)
+         d.level_kw - d.quiet_kw >= case when d.in_working_week or d.in_steady_week and d.level_kw < $min_contrast * greatest(d.quiet_kw, $min_quiet_kw)
+                                         then least($week_min_excess_kw, $min_excess_kw) else $min_excess_kw end
            and (coalesce(d.offpeak_level_kw >= $min_offpeak_share * d.level_kw, false)
                 or coalesce(d.level_kw >= $full_capacity_frac * d.contract_kva, false)) as has_rhythm,
          -- a working rhythm against its quiet hours: base_load_categories may keep a base load on at their contract share
@@ -361,10 +364,10 @@ weather_moves as (
 
 steady_profiles as (
   -- the hour-of-day profile over the trailing week_days of meters that only a seven-day week can
-  -- raise (each hour's median): its sustained_hours-th highest ÷ its quiet_hours-th lowest, and the
-  -- hours at draw_share of the way between them
+  -- raise (each hour's median): its sustained_hours-th highest ÷ its quiet_hours-th lowest, their
+  -- difference, and the hours at draw_share of the way between them
   select meter_id, day,
-         top_kw / greatest(low_kw, $min_quiet_kw) as profile_contrast,
+         top_kw / greatest(low_kw, $min_quiet_kw) as profile_contrast, top_kw - low_kw as profile_excess_kw,
          len(list_filter(profile, lambda kw: kw >= low_kw + $draw_share * (top_kw - low_kw))) as profile_draw_hours
   from (
     select meter_id, day, list(profile_kw) as profile,
@@ -406,7 +409,9 @@ working_days as (
            and not (j.is_week_household_day and follows_weather and j.kwh < $household_min_peer_ratio * p.peer_kwh_day)
            -- a seven-day week's day under min_contrast: not following the weather, and a working profile
            and not (j.reads_profile and (follows_weather or not coalesce(sp.profile_contrast >= $steady_min_profile_contrast
-                                                                              and sp.profile_draw_hours <= $steady_max_draw_hours, false))) as is_peer_day,
+                                                                              and sp.profile_draw_hours <= $steady_max_draw_hours
+                                                                              -- a day under min_excess_kw: its two weeks' profile stands as far over the quiet hours
+                                                                              and (j.level_kw - j.quiet_kw >= $min_excess_kw or sp.profile_excess_kw >= $week_min_excess_kw), false))) as is_peer_day,
          j.has_rhythm and (is_over_capacity or is_peer_day) and not (j.is_week_relaxed and follows_weather) as is_rhythm_day,
          -- judged by its seven-day week on the peer path, so its window keeps that contrast at any capacity share
          is_rhythm_day and is_peer_day and j.is_steady_relaxed as is_steady_day,

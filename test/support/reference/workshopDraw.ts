@@ -82,12 +82,14 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
     };
     // the hour-of-day profile over the trailing week_days (each hour's median, at the hours the day was
     // read): a working day stands out of its nights, for no more than a shift's hours
-    const workingProfile = (day: number, hs: readonly RefHour[]): boolean => {
+    const workingProfile = (day: number, hs: readonly RefHour[], excessKw: number): boolean => {
       const profile = hs.map((h) => median([...days].filter(([d]) => d > day - p.week_days * DAY && d <= day)
         .flatMap(([, dhs]) => dhs.filter((x) => hod(x.hour_ms) === hod(h.hour_ms)).map((x) => x.kw))));
       const top = kth(profile, p.sustained_hours, true)!, low = kth(profile, p.quiet_hours, false)!;
       const drawHours = profile.filter((kw) => kw >= low + p.draw_share * (top - low)).length;
-      return top / Math.max(low, p.min_quiet_kw) >= p.steady_min_profile_contrast && drawHours <= p.steady_max_draw_hours;
+      return top / Math.max(low, p.min_quiet_kw) >= p.steady_min_profile_contrast && drawHours <= p.steady_max_draw_hours
+        // a day under min_excess_kw: the profile stands as far over the quiet hours
+        && (excessKw >= p.min_excess_kw || top - low >= p.week_min_excess_kw);
     };
     for (const [day, hs] of [...days].sort(([a], [b]) => a - b)) {
       if (hs.length < p.min_day_hours) continue;
@@ -108,7 +110,9 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       if (level === undefined || quiet === undefined) continue;
       // outside the household peaks, or at the whole contract whatever the hours
       const weekKind = weekOf(day), week = weekKind === 'working';
-      const rhythm = level - quiet >= (week ? Math.min(p.week_min_excess_kw, p.min_excess_kw) : p.min_excess_kw) && ((offpeak !== undefined && offpeak >= p.min_offpeak_share * level) || (full !== undefined && level >= full));
+      // a smaller excess in a working week, or on a seven-day week's day under min_contrast (whose profile must show it)
+      const smallerExcess = week || (weekKind === 'steady' && level < p.min_contrast * Math.max(quiet, p.min_quiet_kw));
+      const rhythm = level - quiet >= (smallerExcess ? Math.min(p.week_min_excess_kw, p.min_excess_kw) : p.min_excess_kw) && ((offpeak !== undefined && offpeak >= p.min_offpeak_share * level) || (full !== undefined && level >= full));
       // a resident meter beyond its contract share may keep a base load on (capacity_min_contrast); others may not
       const contrast = level / Math.max(quiet, p.min_quiet_kw);
       // …and a resident meter whose weekends keep its base load and drop its working load, a smaller one (week_min_contrast)
@@ -167,7 +171,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const drawRuns = atLevel.filter((x, i) => x && (i === 0 || !atLevel[i - 1])).length;
       const peerOk = p.peer_categories.includes(info.category) && (!household || drawRuns <= p.household_max_draw_runs)
         && level >= peerLevel && level <= p.peer_max_level_kw && contrast >= rhythmContrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad
-        && !(steadyRelaxed && (follows || !workingProfile(day, hs)))
+        && !(steadyRelaxed && (follows || !workingProfile(day, hs, level - quiet)))
         && !(weekHouseholdDay && follows && kwh < p.household_min_peer_ratio * peer);
       // judged by its seven-day week on the peer path: its window keeps that contrast at any capacity share
       const steady = steadyRelaxed && peerOk;
