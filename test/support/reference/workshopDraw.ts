@@ -82,14 +82,14 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
     };
     // the hour-of-day profile over the trailing week_days (each hour's median, at the hours the day was
     // read): a working day stands out of its nights, for no more than a shift's hours
-    const workingProfile = (day: number, hs: readonly RefHour[], excessKw: number): boolean => {
+    const workingProfile = (day: number, hs: readonly RefHour[], levelKw: number, quietKw: number): boolean => {
       const profile = hs.map((h) => median([...days].filter(([d]) => d > day - p.week_days * DAY && d <= day)
         .flatMap(([, dhs]) => dhs.filter((x) => hod(x.hour_ms) === hod(h.hour_ms)).map((x) => x.kw))));
       const top = kth(profile, p.sustained_hours, true)!, low = kth(profile, p.quiet_hours, false)!;
       const drawHours = profile.filter((kw) => kw >= low + p.draw_share * (top - low)).length;
       return top / Math.max(low, p.min_quiet_kw) >= p.steady_min_profile_contrast && drawHours <= p.steady_max_draw_hours
-        // a day under min_excess_kw: the profile stands as far over the quiet hours
-        && (excessKw >= p.min_excess_kw || top - low >= p.week_min_excess_kw);
+        // a day under min_excess_kw: the profile stands as far over the quiet hours, and those are the day's own
+        && (levelKw - quietKw >= p.min_excess_kw || (top - low >= p.week_min_excess_kw && low >= p.week_min_base_share * quietKw));
     };
     for (const [day, hs] of [...days].sort(([a], [b]) => a - b)) {
       if (hs.length < p.min_day_hours) continue;
@@ -171,7 +171,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const drawRuns = atLevel.filter((x, i) => x && (i === 0 || !atLevel[i - 1])).length;
       const peerOk = p.peer_categories.includes(info.category) && (!household || drawRuns <= p.household_max_draw_runs)
         && level >= peerLevel && level <= p.peer_max_level_kw && contrast >= rhythmContrast && peer !== undefined && kwh >= peerRatio * peer && !homeWeatherLoad
-        && !(steadyRelaxed && (follows || !workingProfile(day, hs, level - quiet)))
+        && !(steadyRelaxed && (follows || !workingProfile(day, hs, level, quiet)))
         && !(weekHouseholdDay && follows && kwh < p.household_min_peer_ratio * peer);
       // judged by its seven-day week on the peer path: its window keeps that contrast at any capacity share
       const steady = steadyRelaxed && peerOk;
