@@ -219,17 +219,6 @@ short_days as (
 judged_days as (
   -- short_days carries the meter's contract, peer street and category
   select d.*,
-         -- outside the household peaks, or at the whole contract whatever the hours (an evening shift);
-         -- a smaller excess in a working week, or on a seven-day week's day under min_contrast (whose
-         -- profile must then show it: working_days)
-         d.level_kw - d.quiet_kw >= case when d.in_working_week or d.in_steady_week and d.level_kw < $min_contrast * greatest(d.quiet_kw, $min_quiet_kw)
-                                         then least($week_min_excess_kw, $min_excess_kw) else $min_excess_kw end
-           and (coalesce(d.offpeak_level_kw >= $min_offpeak_share * d.level_kw, false)
-                or coalesce(d.level_kw >= $full_capacity_frac * d.contract_kva, false)) as has_rhythm,
-         -- a working rhythm against its quiet hours: base_load_categories may keep a base load on at their contract share
-         case when d.in_working_week then least($week_min_contrast, $capacity_min_contrast)
-              when list_contains($base_load_categories, d.category) then $capacity_min_contrast else $min_contrast end as capacity_contrast,
-         case when d.in_working_week or d.in_steady_week then least($week_min_contrast, $min_contrast) else $min_contrast end as rhythm_contrast,
          d.level_kw < $min_contrast * greatest(d.quiet_kw, $min_quiet_kw) as is_under_min_contrast,
          -- a day that only its week lets under min_contrast: it must not follow its street's weather
          -- (a family cooling its flat, out on Sundays, has such a week too)
@@ -237,6 +226,17 @@ judged_days as (
          -- …and one only its seven-day week lets under it on the peer path must also be far larger
          -- than its street (a heat pump draws a seven-day week)
          d.in_steady_week and is_under_min_contrast as is_steady_relaxed,
+         -- outside the household peaks, or at the whole contract whatever the hours (an evening shift);
+         -- a smaller excess in a working week, or on a seven-day week's day under min_contrast (whose
+         -- profile must then show it: working_days)
+         d.level_kw - d.quiet_kw >= case when d.in_working_week or is_steady_relaxed
+                                         then least($week_min_excess_kw, $min_excess_kw) else $min_excess_kw end
+           and (coalesce(d.offpeak_level_kw >= $min_offpeak_share * d.level_kw, false)
+                or coalesce(d.level_kw >= $full_capacity_frac * d.contract_kva, false)) as has_rhythm,
+         -- a working rhythm against its quiet hours: base_load_categories may keep a base load on at their contract share
+         case when d.in_working_week then least($week_min_contrast, $capacity_min_contrast)
+              when list_contains($base_load_categories, d.category) then $capacity_min_contrast else $min_contrast end as capacity_contrast,
+         case when d.in_working_week or d.in_steady_week then least($week_min_contrast, $min_contrast) else $min_contrast end as rhythm_contrast,
          -- the peer path: households at a smaller level and ratio than businesses
          list_contains($household_categories, d.category) as is_household,
          -- a household day drawing its level through the evening peak too, under waking_day_max_level_kw:

@@ -29,6 +29,10 @@ let cases: Case[];
 const labelsOf = (feed: (f: string) => boolean): Label[] =>
   district.truth.filter((t) => t.kind === 'workshop' && feed(t.feed)).map((t) => ({ meter_id: t.meter_id, kind: 'workshop', onset_ms: parseLocalMs(t.onset)! }));
 
+/** The site family's score against a district's restored sites. */
+const siteRebounds = (d: District, cs: Case[]) =>
+  scoreFamily(cs, d.truth.filter((t) => t.kind === 'restored').map((t) => ({ meter_id: t.meter_id, kind: 'restored', onset_ms: parseLocalMs(t.onset)! })), 'site');
+
 /** Backfill a written district into an in-memory store with the demo pipeline; the cases it raised. */
 async function backfillDir(dir: string): Promise<{ db: Db; cases: Case[] }> {
   const store = await openDb(':memory:', { threads: 2 });
@@ -97,7 +101,7 @@ describe('shape library district (workshops of every shape, existing and new, am
     const negatives = district.truth.filter((t) => HARD_NEGATIVE_COHORTS.includes(t.cohort));
     const flagged = negatives.filter((t) => cases.some((c) => c.meter_id === t.meter_id));
     expect(flagged.map((t) => `${t.meter_id} ${t.cohort}`)).toEqual([]);
-    const site = scoreFamily(cases, district.truth.filter((t) => t.kind === 'restored').map((t) => ({ meter_id: t.meter_id, kind: 'restored', onset_ms: parseLocalMs(t.onset)! })), 'site');
+    const site = siteRebounds(district, cases);
     expect(site.recall).toBe(1);
     expect(site.precision).toBe(1);
   });
@@ -199,7 +203,7 @@ describe('the shape library with a real feed\'s gaps: 8 % of community-days lost
     const s = hourlyWorkshops(gaps, 'shapes with outages 15-min');
     expectIssueTargets(s);
     expect(s.raised).toEqual([]);
-    const site = scoreFamily(gaps.cases, gaps.district.truth.filter((t) => t.kind === 'restored').map((t) => ({ meter_id: t.meter_id, kind: 'restored', onset_ms: parseLocalMs(t.onset)! })), 'site');
+    const site = siteRebounds(gaps.district, gaps.cases);
     expect([site.recall, site.precision]).toEqual([1, 1]);
   });
 });

@@ -110,16 +110,15 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       if (level === undefined || quiet === undefined) continue;
       // outside the household peaks, or at the whole contract whatever the hours
       const weekKind = weekOf(day), week = weekKind === 'working';
-      // a smaller excess in a working week, or on a seven-day week's day under min_contrast (whose profile must show it)
-      const smallerExcess = week || (weekKind === 'steady' && level < p.min_contrast * Math.max(quiet, p.min_quiet_kw));
-      const rhythm = level - quiet >= (smallerExcess ? Math.min(p.week_min_excess_kw, p.min_excess_kw) : p.min_excess_kw) && ((offpeak !== undefined && offpeak >= p.min_offpeak_share * level) || (full !== undefined && level >= full));
+      // a day only its seven-day week lets under min_contrast: far above its street, not following its weather, and a working profile
+      const steadyRelaxed = weekKind === 'steady' && level < p.min_contrast * Math.max(quiet, p.min_quiet_kw);
+      // a smaller excess in a working week, or on such a day (whose profile must show it)
+      const rhythm = level - quiet >= (week || steadyRelaxed ? Math.min(p.week_min_excess_kw, p.min_excess_kw) : p.min_excess_kw) && ((offpeak !== undefined && offpeak >= p.min_offpeak_share * level) || (full !== undefined && level >= full));
       // a resident meter beyond its contract share may keep a base load on (capacity_min_contrast); others may not
       const contrast = level / Math.max(quiet, p.min_quiet_kw);
       // …and a resident meter whose weekends keep its base load and drop its working load, a smaller one (week_min_contrast)
       const capacityContrast = week ? Math.min(p.week_min_contrast, p.capacity_min_contrast) : p.base_load_categories.includes(info.category) ? p.capacity_min_contrast : p.min_contrast;
       const rhythmContrast = weekKind !== undefined ? Math.min(p.week_min_contrast, p.min_contrast) : p.min_contrast;
-      // a day only its seven-day week lets under min_contrast: far above its street, not following its weather, and a working profile
-      const steadyRelaxed = weekKind === 'steady' && level < p.min_contrast * Math.max(quiet, p.min_quiet_kw);
       // a day drawing only at home hours (none of the hours between the peaks near the level, or a weekend) is held to a higher share
       const eveningAndNight = p.home_hours_categories.includes(info.category) && (!between.length || Math.max(...between) < p.draw_share * level);
       const homeHours = eveningAndNight || (p.home_hours_categories.includes(info.category) && isoDow(day) >= 6);
