@@ -29,7 +29,8 @@
 --   keeps its heating on Sundays: 48 kWh a weekday, 20 on Sundays, on 4 kVA) found 2 more over those
 --   draws and raised 2 more London homes registered at 8 kVA.
 -- shapes: existing day-shift and batch workshops on daily feeds, six-day (Sunday off) and
---   five-day weeks, of 5 kW or more; not seven-day or night-only workshops (no weekly rhythm:
+--   five-day weeks, of 5 kW or more; large plants that keep up to large_weekend_share of their
+--   weekday energy on at weekends, once their weekdays stand large_surplus_kwh over them; not seven-day or night-only workshops (no weekly rhythm:
 --   daily_capacity finds those that are large for their contract; the others need hourly data),
 --   and not 2-3 kW ones (a daily value cannot tell them from those households) unless they stand
 --   at a quarter of a small contract through the day (capacity_share). A new working week
@@ -39,6 +40,8 @@
 -- param: min_weekdays integer = 12 [d] (1..30) covered weekdays the window needs
 -- param: min_low_weekends integer = 3 [1] (1..6) complete weekends in the window whose quieter day is low (every one of three: a household away or an EV left uncharged now and then does not do that)
 -- param: weekend_share double = 0.4 [1] (0..1) a weekend's quieter day at most this share of the weekday median (0.5 raised two real London households that use less at weekends)
+-- param: large_surplus_kwh double = 100 [kWh] (0..) a weekend's quieter day this far under the weekday median is low at large_weekend_share: 12.5 kW of machines stopped for 8 hours. Real plants keep a base on at weekends (a Cambridge building's curve in the shape library: 625 kWh a weekday, 255 at weekends, 0.41 of them, missed on an all-daily draw), while no London home's weekdays stand more than 56 kWh over all three of its weekends' quieter days
+-- param: large_weekend_share double = 0.6 [1] (0..1) a weekend's quieter day at most this share of the weekday median when it is large_surplus_kwh under it (London homes reach 0.48-0.6 at 40-56 kWh under)
 -- param: max_quiet_weekday_share double = 0.15 [1] (0..1) share of the window's weekdays as quiet as a low weekend day, at most
 -- param: min_peer_ratio double = 2 [1] (1..) weekday median ÷ the street-and-category median daily energy, at least (a street's flats draw 20-26 kWh a day in summer)
 -- param: min_level_kwh double = 20 [kWh] (0..) weekday median daily energy, at least
@@ -86,14 +89,22 @@ weekends as (
   group by all
 ),
 
+-- the most a low weekend day may draw: weekend_share of the weekdays, or large_weekend_share of
+-- them when it is large_surplus_kwh under them (a large plant's base load)
+low_levels as (
+  select *, greatest($weekend_share * weekday_kwh,
+                     least($large_weekend_share * weekday_kwh, weekday_kwh - $large_surplus_kwh)) as low_day_kwh
+  from weekday_windows
+),
+
 judged as (
   -- weekdays as quiet as a weekend: a workshop works its weekdays; an EV charged on some days
   -- only, or a household away now and then, is quiet on weekdays as often as at weekends
   select w.* exclude (weekday_levels),
-         len(list_filter(w.weekday_levels, k -> k <= $weekend_share * w.weekday_kwh)) as quiet_weekdays,
-         count(e.saturday_no) filter (where e.quiet_kwh <= $weekend_share * w.weekday_kwh) as low_weekends,
-         median(e.quiet_kwh) filter (where e.quiet_kwh <= $weekend_share * w.weekday_kwh) as weekend_kwh
-  from weekday_windows w
+         len(list_filter(w.weekday_levels, k -> k <= w.low_day_kwh)) as quiet_weekdays,
+         count(e.saturday_no) filter (where e.quiet_kwh <= w.low_day_kwh) as low_weekends,
+         median(e.quiet_kwh) filter (where e.quiet_kwh <= w.low_day_kwh) as weekend_kwh
+  from low_levels w
   -- weekends complete inside the window (its Sunday on or before the judged day)
   left join weekends e on e.meter_id = w.meter_id and e.saturday_no > w.day_no - $window_days and e.saturday_no + 1 <= w.day_no
   group by all
@@ -114,9 +125,9 @@ with_peers as (
 
 flagged as (
   select *, day_no as episode_clock,
-         -- 0.5 at the thresholds, 1.0 at twice the peer ratio with a weekend at a quarter
+         -- 0.5 at the thresholds, 1.0 at twice the peer ratio with a weekend at half the low line
          least(1.0, 0.5 + 0.25 * least(1.0, (peer_ratio - $min_peer_ratio) / $min_peer_ratio)
-                        + 0.25 * least(1.0, greatest(0.0, ($weekend_share * weekday_kwh - weekend_kwh) / nullif($weekend_share * weekday_kwh, 0)) * 2)) as peak_score
+                        + 0.25 * least(1.0, greatest(0.0, (low_day_kwh - weekend_kwh) / nullif(low_day_kwh, 0)) * 2)) as peak_score
   from with_peers
   where weekdays >= $min_weekdays
     and weekday_kwh >= $min_level_kwh
