@@ -7,6 +7,7 @@
  *  - topicAdmin: reaching the brokers, topics, offsets; registryFeed: reference data, verdicts,
  *    cases and peers every worker reads whole; Publisher: outbox, DLQ, peers;
  *  - PartitionSnapshots (../worker/snapshots.ts): writing owned partitions' state, loading a gained one's;
+ *  - Outbound (../worker/outbound.ts): when the daily list is written and e-mail/webhooks go out;
  *  - the store (DuckDB) and the screening core (pipeline/screen.ts).
  *
  * Exactly-once into DuckDB: each batch's readings and the partition's next offset are written in
@@ -14,7 +15,7 @@
  * outbox table written in the same transaction as the case registry, so a crash between commit and
  * produce republishes. Several workers in one group share the readings partitions; see README
  * "Scaling" for how state moves.
- * About 480 lines and one thing: the class is only the reactions to Kafka events (start, batches,
+ * About 470 lines and one thing: the class is only the reactions to Kafka events (start, batches,
  * assignments, registry feed, closes, timers), each a few calls into the parts above; splitting it
  * further would spread one event's handling across files. What it waits for before judging (the
  * registry topics read, partitions caught up) is PartitionTracker's and RegistryProgress's.
@@ -48,7 +49,7 @@ import { startRegistryFeed, type RegistryHandlers } from './registryFeed.js';
 import { Publisher } from './publisher.js';
 import { storeBatch, type ReadingMessage } from './readingsBatch.js';
 import { MINUTE_MS, formatDate, nowLocalMs } from '../time.js';
-import { dueReportDate } from '../worker/reportSchedule.js';
+import { Outbound } from '../worker/outbound.js';
 import { closedThrough, gauges, health, statsLine, type WorkerView } from './workerOps.js';
 import type { Detector } from '../core/types.js';
 
@@ -91,11 +92,8 @@ export class Worker {
   private heldBack = 0;
   /** Partition snapshots, when worker.snapshots is set. */
   private snapshots: PartitionSnapshots | undefined;
-  private lastReportDate = '';
-  private reportFailedFor = '';
-  private reportTriedAt = 0;
   private deliverer: Deliverer | undefined;
-  private lastDeliveryAt = 0;
+  private outbound!: Outbound;
   private stopping = false;
   private running = false;
   private startedAtMs = performance.now();
@@ -186,6 +184,16 @@ export class Worker {
     if (transports.email || transports.webhook) {
       this.deliverer = new Deliverer({ pipeline: this.pipeline, withDb: (fn) => this.serial(() => fn(this.db)), transports, log: this.log, now: this.opts.nowLocal });
     }
+    this.outbound = new Outbound({
+      reportTime: this.pipeline.worker.report_time,
+      nowLocal: this.opts.nowLocal ?? nowLocalMs,
+      now: Date.now,
+      ownsPartition0: () => this.partitions.owns(0),
+      lastReadingAt: () => this.lastReadingAt,
+      writeList: (date) => this.serial(() => this.writeDailyReport(date)),
+      ...(this.deliverer && { deliver: () => this.deliver() }),
+      log: this.log,
+    });
     if (this.pipeline.worker.http_port) await this.startConsole(view);
     this.timers.push(setInterval(() => void this.tick().catch((e) => this.log.error({ error: String(e) }, 'tick failed')), 1000));
     this.timers.push(setInterval(() => this.log.info(statsLine(view), 'stats'), this.pipeline.worker.stats_interval_s * 1000));
@@ -421,26 +429,13 @@ export class Worker {
         if (this.heldBack) await this.runScreen(this.registry.siteDetectors(), undefined, false, true);
       });
     }
-    const due = dueReportDate((this.opts.nowLocal ?? nowLocalMs)(), this.pipeline.worker.report_time, this.lastReportDate);
-    // one worker of a group writes the list (every worker holds every case): partition 0's owner
-    // a store that does not reach the list's day yet (a restart catching up, a feed behind) cannot
-    // write it: tried again as readings arrive, so the street offices get that day's list late, not never
-    if (due && this.partitions.owns(0) && (this.reportFailedFor !== due.listDate || this.lastReadingAt > this.reportTriedAt)) {
-      this.reportTriedAt = Date.now();
-      await this.serial(() => this.writeDailyReport(due.listDate)).then(() => {
-        this.lastReportDate = due.writtenOn;
-      }, (e) => {
-        if (this.reportFailedFor !== due.listDate) this.log.warn({ date: due.listDate, error: String(e) }, 'daily list not written yet: tried again as readings arrive');
-        this.reportFailedFor = due.listDate;
-      });
-    }
-    // e-mail/webhook delivery once a minute, by partition 0's owner (one sender per group)
-    if (this.deliverer && this.partitions.owns(0) && Date.now() - this.lastDeliveryAt >= 60_000) {
-      this.lastDeliveryAt = Date.now();
-      await this.deliverer.tick();
-      this.counters.deliveries_sent = this.deliverer.sent;
-      this.counters.delivery_failures = this.deliverer.failures;
-    }
+    await this.outbound.tick();
+  }
+
+  private async deliver(): Promise<void> {
+    await this.deliverer!.tick();
+    this.counters.deliveries_sent = this.deliverer!.sent;
+    this.counters.delivery_failures = this.deliverer!.failures;
   }
 
   /** The daily list the street offices receive, written by the worker (a report command cannot open a DuckDB file the worker holds). */
