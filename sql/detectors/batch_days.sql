@@ -35,6 +35,7 @@
 -- param: off_share double = 0.25 [1] (0..1) an idle day draws at most this share of the window's 90th-percentile day
 -- param: min_on_days integer = 4 [d] (1..42) production days in the window, at least
 -- param: min_off_days integer = 3 [d] (1..42) idle days in the window, at least
+-- param: min_off_weekdays integer = 2 [d] (0..14) idle days from Monday to Friday in the window, at least: a business closed at weekends has its idle days there, and its week is working_week's to judge, with a week's tests (SimBench's weekday-only shops, G1, on daily feeds: 5 raised as batches on one draw at 3.6-6.8 × their street's shops, where no batch workshop was lost for this over thirteen all-daily draws of the library)
 -- param: min_switches integer = 4 [1] (1..) changes between production and idle days in the window (days in between skipped), at least: a vacation or a start within the window is one or two
 -- param: min_peer_ratio double = 3 [1] (1..) production days' median ÷ the street-and-category median daily energy, at least (a shop street's median is 45-85 kWh)
 -- param: min_level_kwh double = 40 [kWh] (0..) production days' median daily energy, at least
@@ -64,15 +65,17 @@ windows as (
          min(day) over w as window_first_day,
          count(*) over w as days_seen,
          quantile_cont(kwh_day, 0.9) over w as top_kwh,
-         list(kwh_day) over w as levels
+         list(kwh_day) over w as levels,
+         list(isodow(day) <= 5) over w as weekdays
   from candidates
   window w as (partition by meter_id order by day_no range between ($window_days - 1) preceding and current row)
 ),
 
 classified as (
-  select * exclude (levels),
+  select * exclude (levels, weekdays),
          list_filter(levels, k -> k >= $on_share * top_kwh) as on_levels,
          list_filter(levels, k -> k <= $off_share * top_kwh) as off_levels,
+         len(list_filter(range(1, len(levels) + 1), i -> levels[i] <= $off_share * top_kwh and weekdays[i])) as off_weekdays,
          -- the days in order as production (1) or idle (0), days in between left out
          list_filter(list_transform(levels, k -> case when k >= $on_share * top_kwh then 1
                                                      when k <= $off_share * top_kwh then 0 end), c -> c is not null) as kinds
@@ -90,7 +93,7 @@ judged as (
          p.peer_kwh_day
   from classified c
   join peer_day_levels($judge_from_day) p on p.peer_street = c.peer_street and p.category = c.category and p.day = c.day
-  where len(c.on_levels) >= $min_on_days and len(c.off_levels) >= $min_off_days
+  where len(c.on_levels) >= $min_on_days and len(c.off_levels) >= $min_off_days and c.off_weekdays >= $min_off_weekdays
 ),
 
 flagged as (

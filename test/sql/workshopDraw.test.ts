@@ -156,14 +156,18 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
         // a workshop working five or six days, of a size either side of min_surplus_kwh (40), in a
         // small flat; an EV charged on random days; a heavy household; half of the street ordinary.
         // Contracts of 4-16 kVA or none, so some stand at capacity_share and some do not
+        // A plant that keeps a base load on at weekends (a share of its weekday draw either side of
+        // the weekend shares), small or large, tests the base-load lines.
         const base = kind < 0.25 ? 5 + rand() * 6 : 8 + rand() * 10;
         const size = (kind < 0.12 ? 10 : 25) + rand() * 40;
+        const plant = 30 + rand() * 170, keeps = 0.3 + rand() * 0.45;
         return {
           base,
           kva: [4, 6, 8, 16, null][Math.floor(rand() * 5)]!,
           load: (_d, dow, kwh) => kind < 0.25 ? kwh + (dow <= (kind < 0.12 ? 5 : 6) && rand() < 0.95 ? size * (0.8 + rand() * 0.4) : 0)
             : kind < 0.4 ? kwh + (rand() < 0.7 ? 15 + rand() * 20 : 0)
-            : kind < 0.5 ? kwh * 3 : kwh,
+            : kind < 0.45 ? kwh * 3
+            : kind < 0.55 ? kwh + plant * (dow <= 5 ? 0.9 + rand() * 0.2 : keeps) : kwh,
         };
       });
       const { sql, peers, last } = await runDaily(db, 'working_week', days, readings, kvas);
@@ -184,13 +188,15 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
         const base = 6 + rand() * 10;
         const onShare = 0.2 + rand() * 0.6;
         const away = Math.floor(rand() * 40);
-        // batch workshops on random days; EVs charged on random days; heavy homes away for a week; electric heat
+        // batch workshops on random days; EVs charged on random days; heavy homes away for a week;
+        // electric heat; a business closed at weekends (a week, not batches)
         return {
           base,
-          load: (d, _dow, kwh) => kind < 0.4 ? kwh + (rand() < onShare ? 40 + rand() * 150 : 0)
+          load: (d, dow, kwh) => kind < 0.4 ? kwh + (rand() < onShare ? 40 + rand() * 150 : 0)
             : kind < 0.6 ? kwh + (rand() < 0.6 ? 20 + rand() * 30 : 0)
             : kind < 0.75 ? (d >= away && d < away + 7 ? 0.5 : kwh * 5)
-            : kind < 0.85 ? kwh * (2 + 2 * Math.sin(d / 6)) : kwh,
+            : kind < 0.85 ? kwh * (2 + 2 * Math.sin(d / 6))
+            : kind < 0.92 ? (dow <= 5 ? kwh + 60 + rand() * 20 : 0.3 * kwh) : kwh,
         };
       });
       const { sql, peers, last } = await runDaily(db, 'batch_days', days, readings);

@@ -227,6 +227,7 @@ export function dailyCapacityReference(days: ReadonlyMap<string, ReadonlyMap<num
 export interface WorkingWeekParams {
   window_days: number; min_weekdays: number; min_low_weekends: number; weekend_share: number; max_quiet_weekday_share: number;
   min_peer_ratio: number; min_level_kwh: number; min_surplus_kwh: number; capacity_share: number; capacity_min_surplus_kwh: number; episode_gap_days: number;
+  large_surplus_kwh: number; large_weekend_share: number; heavy_contract_share: number; heavy_weekend_share: number; base_load_categories: string[];
 }
 
 
@@ -234,9 +235,11 @@ export interface WorkingWeekParams {
  * working_week (see its SQL header): each meter's daily energy (`days`, covered days only) and the
  * street-and-category median daily energy of every day (`peerKwhDay`).
  */
-export function workingWeekReference(days: ReadonlyMap<string, ReadonlyMap<number, number>>, kva: ReadonlyMap<string, number | null>, peerKwhDay: (day: number) => number | undefined, lastCompleteDayMs: number, p: WorkingWeekParams): RefEpisode[] {
+export function workingWeekReference(days: ReadonlyMap<string, ReadonlyMap<number, number>>, kva: ReadonlyMap<string, number | null>, peerKwhDay: (day: number) => number | undefined, lastCompleteDayMs: number, p: WorkingWeekParams, categoryOf: (meter: string) => string = () => 'resident'): RefEpisode[] {
   const out: RefEpisode[] = [];
   for (const [meter, byDay] of days) {
+    const c = kva.get(meter);
+    const baseLoad = p.base_load_categories.includes(categoryOf(meter));
     const all = [...byDay].filter(([d]) => d <= lastCompleteDayMs).sort(([a], [b]) => a - b);
     if (!all.some(([d, kwh]) => isoDow(d) <= 5 && kwh >= p.min_level_kwh)) continue;
     const flagged: { d: number; first: number }[] = [];
@@ -246,7 +249,13 @@ export function workingWeekReference(days: ReadonlyMap<string, ReadonlyMap<numbe
       if (weekdays.length < p.min_weekdays) continue;
       const level = median(weekdays);
       if (level < p.min_level_kwh) continue;
-      const low = p.weekend_share * level;
+      // a low weekend day: weekend_share of the weekdays; on a meter that may keep a base load,
+      // large_weekend_share when that far under them, heavy_weekend_share at a heavy share of its contract
+      let low = p.weekend_share * level;
+      if (baseLoad) {
+        low = Math.max(low, Math.min(p.large_weekend_share * level, level - p.large_surplus_kwh));
+        if (c && level >= p.heavy_contract_share * c * 24) low = Math.max(low, p.heavy_weekend_share * level);
+      }
       // complete weekends in the window: Saturday inside it and Sunday on or before d
       const saturdays = new Map<number, number>();
       for (const [x, k] of all) {
@@ -262,7 +271,6 @@ export function workingWeekReference(days: ReadonlyMap<string, ReadonlyMap<numbe
       if (!peerDays.length) continue;
       const ratio = level / median(peerDays);
       // a meter at capacity_share of its contract needs a smaller surplus over its weekends
-      const c = kva.get(meter);
       const surplus = c && level >= p.capacity_share * c * 24 ? p.capacity_min_surplus_kwh : p.min_surplus_kwh;
       if (lowWeekends >= p.min_low_weekends && quiet <= p.max_quiet_weekday_share * weekdays.length && ratio >= p.min_peer_ratio && level - median(lowQuiet) >= surplus) flagged.push({ d, first: win[0]![0] });
     }
@@ -275,7 +283,7 @@ export function workingWeekReference(days: ReadonlyMap<string, ReadonlyMap<numbe
 
 export interface BatchDaysParams {
   window_days: number; min_days: number; on_share: number; off_share: number; min_on_days: number; min_off_days: number;
-  min_switches: number; min_peer_ratio: number; min_level_kwh: number; min_surplus_kwh: number; episode_gap_days: number;
+  min_switches: number; min_peer_ratio: number; min_level_kwh: number; min_surplus_kwh: number; episode_gap_days: number; min_off_weekdays: number;
 }
 
 /** days: meter → (local day ms → kWh of that complete day), all of one street and category; peerKwhDay: their median that day. */
@@ -293,9 +301,11 @@ export function batchDaysReference(days: ReadonlyMap<string, ReadonlyMap<number,
       const kinds = win.flatMap(([, k]) => (k >= p.on_share * top ? [1] : k <= p.off_share * top ? [0] : []));
       const on = win.map(([, k]) => k).filter((k) => k >= p.on_share * top);
       const off = win.map(([, k]) => k).filter((k) => k <= p.off_share * top);
+      // idle days on weekdays: a business closed at weekends is a week, not batches
+      const offWeekdays = win.filter(([x, k]) => k <= p.off_share * top && isoDow(x) <= 5).length;
       const switches = kinds.filter((k, i) => i > 0 && k !== kinds[i - 1]).length;
       const peer = peerKwhDay(d);
-      if (on.length < p.min_on_days || off.length < p.min_off_days || switches < p.min_switches || peer === undefined) continue;
+      if (on.length < p.min_on_days || off.length < p.min_off_days || offWeekdays < p.min_off_weekdays || switches < p.min_switches || peer === undefined) continue;
       const level = median(on);
       if (level >= p.min_level_kwh && level >= p.min_peer_ratio * peer && level - median(off) >= p.min_surplus_kwh) flagged.push({ d, first: win[0]![0] });
     }
