@@ -29,11 +29,11 @@
 --   keeps its heating on Sundays: 48 kWh a weekday, 20 on Sundays, on 4 kVA) found 2 more over those
 --   draws and raised 2 more London homes registered at 8 kVA.
 -- shapes: existing day-shift and batch workshops on daily feeds, six-day (Sunday off) and
---   five-day weeks, of 5 kW or more; large plants that keep up to large_weekend_share of their
---   weekday energy on at weekends, once their weekdays stand large_surplus_kwh over them, and flats
---   whose weekdays hold heavy_contract_share of their contract, once their weekends drop to
---   heavy_weekend_share (a plant's base load stays on at weekends); not seven-day or night-only workshops (no weekly rhythm:
---   daily_capacity finds those that are large for their contract; the others need hourly data),
+--   five-day weeks, of 5 kW or more; on resident meters, plants that keep a base load on at
+--   weekends: large ones whose weekdays stand large_surplus_kwh over their weekends, and those
+--   whose weekdays hold heavy_contract_share of the contract, with weekends at up to
+--   large_weekend_share / heavy_weekend_share of the weekdays; not seven-day or night-only
+--   workshops (no weekly rhythm: daily_capacity finds those that are large for their contract; the others need hourly data),
 --   and not 2-3 kW ones (a daily value cannot tell them from those households) unless they stand
 --   at a quarter of a small contract through the day (capacity_share). A new working week
 --   with a lower surplus (weekdays doubled from the window before) raised 10 London homes: not used.
@@ -44,9 +44,9 @@
 -- param: weekend_share double = 0.4 [1] (0..1) a weekend's quieter day at most this share of the weekday median (0.5 raised two real London households that use less at weekends)
 -- param: large_surplus_kwh double = 100 [kWh] (0..) a weekend's quieter day this far under the weekday median is low at large_weekend_share: 12.5 kW of machines stopped for 8 hours. Real plants keep a base on at weekends (a Cambridge building's curve in the shape library: 625 kWh a weekday, 255 at weekends, 0.41 of them, missed on an all-daily draw), while no London home's weekdays stand more than 56 kWh over all three of its weekends' quieter days
 -- param: large_weekend_share double = 0.6 [1] (0..1) a weekend's quieter day at most this share of the weekday median when it is large_surplus_kwh under it (London homes reach 0.48-0.6 at 40-56 kWh under)
--- param: heavy_contract_share double = 0.45 [1] (0..1) a weekday median of at least this share of the contract (kVA × 24 h) lets a weekend's quieter day be low at heavy_weekend_share: a flat holding half its contract through every weekday holds machines (heat pumps stay under it and draw the same at weekends, heavy households reach 0.2-0.35). Real buildings' curves in flats of the shape library (0.45-0.55 of 8-10 kVA, weekends at 0.5-0.6 of the weekdays) were missed on all-daily draws; 11 more found over thirteen of them, no false case. London homes registered at 6 or 8 kVA: no home more (4 already raised by daily_capacity at those contracts reach it)
+-- param: heavy_contract_share double = 0.45 [1] (0..1) a weekday median of at least this share of the contract (kVA × 24 h) lets a weekend's quieter day be low at heavy_weekend_share: a flat holding half its contract through every weekday holds machines (heat pumps stay under it and draw the same at weekends, heavy households reach 0.2-0.35). Real buildings' curves in flats of the shape library (0.45-0.55 of 8-10 kVA, weekends at 0.5-0.6 of the weekdays) were missed on all-daily draws; with the large-surplus line, 11 more found over thirteen of them, no false case. London homes registered at 6 or 8 kVA: no home more (4 already raised by daily_capacity at those contracts reach it)
 -- param: heavy_weekend_share double = 0.6 [1] (0..1) a weekend's quieter day at most this share of such weekdays
--- param: base_load_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) meter categories whose weekends may keep a base load (large_weekend_share, heavy_weekend_share): a shop's or an office's week is a business's, and SimBench's shops on daily feeds were raised at those shares (13 shops over six draws at 100 kWh under their weekdays, 4 more at half their contract)
+-- param: base_load_categories varchar[] = ['resident'] [-] (resident|commercial|industrial|other) meter categories whose weekends may keep a base load (large_weekend_share, heavy_weekend_share): a shop's or an office's week is a business's, and on SimBench's district delivered as daily values, the two lines raised 22 shops over five of six draws when they judged shops too
 -- param: max_quiet_weekday_share double = 0.15 [1] (0..1) share of the window's weekdays as quiet as a low weekend day, at most
 -- param: min_peer_ratio double = 2 [1] (1..) weekday median ÷ the street-and-category median daily energy, at least (a street's flats draw 20-26 kWh a day in summer)
 -- param: min_level_kwh double = 20 [kWh] (0..) weekday median daily energy, at least
@@ -94,8 +94,9 @@ weekends as (
   group by all
 ),
 
--- the most a low weekend day may draw: weekend_share of the weekdays, or large_weekend_share of
--- them when it is large_surplus_kwh under them (a large plant's base load)
+-- the most a low weekend day may draw: weekend_share of the weekdays; on a meter that may keep a
+-- base load, large_weekend_share of them when that is large_surplus_kwh under them, and
+-- heavy_weekend_share when the weekdays hold heavy_contract_share of the contract
 low_levels as (
   select *, case when list_contains($base_load_categories, category)
                  then greatest($weekend_share * weekday_kwh,
