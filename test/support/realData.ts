@@ -87,6 +87,20 @@ export async function loadCambridge(): Promise<Reading[]> {
   return out;
 }
 
+/** Hourly readings summed per local day, as a power company delivering daily values would: complete days only. */
+export function dailyValues(hourly: readonly Reading[]): Reading[] {
+  const days = new Map<string, { meter_id: string; day: number; kwh: number; hours: number }>();
+  for (const r of hourly) {
+    const day = Math.floor((r.ts_ms - 1) / DAY_MS) * DAY_MS;
+    const k = `${r.meter_id}|${day}`;
+    const d = days.get(k) ?? { meter_id: r.meter_id, day, kwh: 0, hours: 0 };
+    d.kwh += r.kwh;
+    d.hours += r.interval_min / 60;
+    days.set(k, d);
+  }
+  return [...days.values()].filter((d) => d.hours === 24).map((d) => ({ meter_id: d.meter_id, ts_ms: d.day + DAY_MS, interval_min: 1440, kwh: Math.round(d.kwh * 1000) / 1000 }));
+}
+
 function parseLocalMsLoose(s: string): number | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})/.exec(s);
   return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!) : undefined;
