@@ -191,7 +191,7 @@ export class Worker {
       ownsPartition0: () => this.partitions.owns(0),
       lastReadingAt: () => this.lastReadingAt,
       writeList: (date) => this.serial(() => this.writeDailyReport(date)),
-      ...(this.deliverer && { deliver: () => this.deliver() }),
+      ...(this.deliverer && { deliver: deliverVia(this.deliverer, this.counters) }),
       log: this.log,
     });
     if (this.pipeline.worker.http_port) await this.startConsole(view);
@@ -432,12 +432,6 @@ export class Worker {
     await this.outbound.tick();
   }
 
-  private async deliver(): Promise<void> {
-    await this.deliverer!.tick();
-    this.counters.deliveries_sent = this.deliverer!.sent;
-    this.counters.delivery_failures = this.deliverer!.failures;
-  }
-
   /** The daily list the street offices receive, written by the worker (a report command cannot open a DuckDB file the worker holds). */
   async writeDailyReport(date: string): Promise<string[]> {
     const dir = this.pipeline.worker.report_dir;
@@ -472,4 +466,13 @@ export class Worker {
     this.running = false;
     this.log.info(this.counters, 'worker stopped');
   }
+}
+
+/** One round of e-mail/webhook delivery, its totals copied into the worker's counters. */
+function deliverVia(deliverer: Deliverer, counters: Worker['counters']): () => Promise<void> {
+  return async () => {
+    await deliverer.tick();
+    counters.deliveries_sent = deliverer.sent;
+    counters.delivery_failures = deliverer.failures;
+  };
 }

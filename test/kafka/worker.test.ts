@@ -17,6 +17,8 @@ import { execFile } from 'node:child_process';
 import { hashPassword, saveAccounts, usersFileFor } from '../../src/console/users.js';
 import { createTopic, kafka, readTopic, testPipeline, waitCaughtUp } from './helpers.js';
 import { capturingLogger } from '../support/log.js';
+import { SMTPServer } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -423,6 +425,35 @@ describe('worker edges', () => {
     for (const f of [csvFile, htmlFile]) expect(statSync(f).mode & 0o777).toBe(0o600);
     expect(lines.filter((l) => l.msg === 'daily list written')).toHaveLength(1);
   }, 60_000);
+
+  it('e-mails each street its new cases at the configured time, and counts what it sent', async () => {
+    // a real SMTP server on a socket; the database holds the small district's cases (a backfill)
+    const mails: ParsedMail[] = [];
+    const smtp = new SMTPServer({
+      authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false,
+      onData(stream, _session, cb) { simpleParser(stream).then((m) => { mails.push(m); cb(); }, cb); },
+    });
+    const smtpPort = await freePort();
+    await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', () => r()));
+    try {
+      const dbPath = join(tmp.dir, 'deliver.duckdb');
+      const small = join(import.meta.dirname, '..', '..', 'fixtures', 'small');
+      await new Promise<void>((res, rej) => execFile(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'powerscreen.js'), 'backfill', '--readings', join(small, 'readings.csv'), '--meters', join(small, 'meters.csv'), '--sites', join(small, 'sites.csv'), '--db', dbPath], (e) => (e ? rej(e) : res())));
+      const pipeline = testPipeline({ delivery: { time: '07:30', smtp: { host: '127.0.0.1', port: smtpPort, from: 'powerscreen@district.example' }, recipients: { 鼓东街道: ['gudong@street.example'] } } });
+      await createTopic(pipeline.kafka.topics.readings);
+      const { log } = capturingLogger();
+      const w = new Worker(pipeline, { dbPath, log, nowLocal: () => parseDate('2026-10-21')! + 7 * 3600_000 + 31 * 60_000 });
+      await w.start();
+      for (let i = 0; i < 80 && w.counters.deliveries_sent < 1; i++) await new Promise((r) => setTimeout(r, 250));
+      await w.stop();
+      expect(w.counters.deliveries_sent).toBe(1);
+      expect(w.counters.delivery_failures).toBe(0);
+      expect(mails).toHaveLength(1);
+      expect(mails[0]!.subject).toBe('【电力数据筛查】鼓东街道 新线索（2026-10-20） 1 条');
+    } finally {
+      await new Promise<void>((r) => smtp.close(() => r()));
+    }
+  }, 90_000);
 });
 
 describe('state restore', () => {
