@@ -98,11 +98,12 @@ weekends as (
 -- base load, large_weekend_share of them when that is large_surplus_kwh under them, and
 -- heavy_weekend_share when the weekdays hold heavy_contract_share of the contract
 low_levels as (
-  select *, case when list_contains($base_load_categories, category)
-                 then greatest($weekend_share * weekday_kwh,
-                               least($large_weekend_share * weekday_kwh, weekday_kwh - $large_surplus_kwh),
-                               case when weekday_kwh >= $heavy_contract_share * contract_kva * 24 then $heavy_weekend_share * weekday_kwh end)
-                 else $weekend_share * weekday_kwh end as low_day_kwh
+  -- (greatest skips the lines a meter does not reach: null)
+  select *, greatest($weekend_share * weekday_kwh,
+                     case when list_contains($base_load_categories, category) then
+                       greatest(least($large_weekend_share * weekday_kwh, weekday_kwh - $large_surplus_kwh),
+                                case when weekday_kwh >= $heavy_contract_share * contract_kva * 24 then $heavy_weekend_share * weekday_kwh end)
+                     end) as low_day_kwh
   from weekday_windows
 ),
 

@@ -4,37 +4,26 @@
  * across a restart; a failed send is retried and delivered later; Fridays bring the weekly table (./plan.test.ts).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import type { ParsedMail } from 'mailparser';
 import ExcelJS from 'exceljs';
 import { pino } from 'pino';
 import { tempDir } from '../helpers.js';
+import { backfillSmallDistrict, startSmtp, type RunningSmtp } from '../support/delivery.js';
 import { openDb, serialQueue, type Db } from '../../src/store/db.js';
 import { parsePipeline } from '../../src/config/pipeline.js';
 import { Deliverer, transportsFor } from '../../src/delivery/deliverer.js';
 import { freePort } from '../../src/kafka/localBroker.js';
 import { parseLocalMs } from '../../src/time.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const SMALL = join(ROOT, 'fixtures', 'small');
 const tmp = tempDir();
 const dbPath = join(tmp.dir, 'd.duckdb');
 let db: Db;
 const mails: ParsedMail[] = [];
-let smtp: SMTPServer;
+let smtp: RunningSmtp;
 let smtpPort = 0;
-
-function startSmtp(port: number): Promise<SMTPServer> {
-  const s = new SMTPServer({
-    authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false,
-    onData(stream, _session, cb) { simpleParser(stream).then((m) => { mails.push(m); cb(); }, cb); },
-  });
-  return new Promise((res) => s.listen(port, '127.0.0.1', () => res(s)));
-}
 
 const pipelineWith = (port: number, extra: Record<string, unknown> = {}) => parsePipeline({
   delivery: { time: '07:30', smtp: { host: '127.0.0.1', port, from: 'powerscreen@district.example' }, recipients: { 鼓东街道: ['gudong@street.example'], '*': ['office@district.example'] }, ...extra },
@@ -55,13 +44,12 @@ const xlsxRows = async (m: ParsedMail) => {
 };
 
 beforeAll(async () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'powerscreen.js'), 'backfill', '--readings', join(SMALL, 'readings.csv'), '--meters', join(SMALL, 'meters.csv'), '--sites', join(SMALL, 'sites.csv'), '--db', dbPath], { encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
+  await backfillSmallDistrict(dbPath);
   db = await openDb(dbPath);
   smtpPort = await freePort();
-  smtp = await startSmtp(smtpPort);
+  smtp = await startSmtp(smtpPort, mails);
 }, 120_000);
-afterAll(async () => { await new Promise<void>((r) => smtp.close(() => r())); db?.close(); tmp.cleanup(); });
+afterAll(async () => { await smtp.close(); db?.close(); tmp.cleanup(); });
 
 describe('delivery by e-mail', () => {
   it('nothing before the configured time; then the street gets its list once, with the rows attached, also after a restart', async () => {

@@ -17,8 +17,8 @@ import { execFile } from 'node:child_process';
 import { hashPassword, saveAccounts, usersFileFor } from '../../src/console/users.js';
 import { createTopic, kafka, readTopic, testPipeline, waitCaughtUp } from './helpers.js';
 import { capturingLogger } from '../support/log.js';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import type { ParsedMail } from 'mailparser';
+import { backfillSmallDistrict, startSmtp } from '../support/delivery.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -429,16 +429,11 @@ describe('worker edges', () => {
   it('e-mails each street its new cases at the configured time, and counts what it sent', async () => {
     // a real SMTP server on a socket; the database holds the small district's cases (a backfill)
     const mails: ParsedMail[] = [];
-    const smtp = new SMTPServer({
-      authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false,
-      onData(stream, _session, cb) { simpleParser(stream).then((m) => { mails.push(m); cb(); }, cb); },
-    });
     const smtpPort = await freePort();
-    await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', () => r()));
+    const smtp = await startSmtp(smtpPort, mails);
     try {
       const dbPath = join(tmp.dir, 'deliver.duckdb');
-      const small = join(import.meta.dirname, '..', '..', 'fixtures', 'small');
-      await new Promise<void>((res, rej) => execFile(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'powerscreen.js'), 'backfill', '--readings', join(small, 'readings.csv'), '--meters', join(small, 'meters.csv'), '--sites', join(small, 'sites.csv'), '--db', dbPath], (e) => (e ? rej(e) : res())));
+      await backfillSmallDistrict(dbPath);
       const pipeline = testPipeline({ delivery: { time: '07:30', smtp: { host: '127.0.0.1', port: smtpPort, from: 'powerscreen@district.example' }, recipients: { 鼓东街道: ['gudong@street.example'] } } });
       await createTopic(pipeline.kafka.topics.readings);
       const { log } = capturingLogger();
@@ -451,7 +446,7 @@ describe('worker edges', () => {
       expect(mails).toHaveLength(1);
       expect(mails[0]!.subject).toBe('【电力数据筛查】鼓东街道 新线索（2026-10-20） 1 条');
     } finally {
-      await new Promise<void>((r) => smtp.close(() => r()));
+      await smtp.close();
     }
   }, 90_000);
 });
