@@ -24,7 +24,10 @@
 --   idle (five Cambridge buildings', fixtures/district-shapes.json), in a flat or a shop up to half
 --   their working load, where the working week stands for the day's rhythm, or in a flat a seven-day
 --   week with a working day in its hour-of-day profile, far above its street; a continuous process far above
---   its peers (daily_capacity raises one at its contract share); a night shift in a shop at twice its
+--   its peers (daily_capacity raises one at its contract share), and in a flat a load around the clock
+--   at 60-80 % of its level every day (a farm's ventilation under its milking hours, an evening trade's
+--   fridges: SimBench's measured L1 and G2 profiles) whose profile has working hours and whose energy
+--   does not follow the heavy users' weather; a night shift in a shop at twice its
 --   peers; stays quiet on big buildings over 100 kW, shops, offices and restaurants at half their contract through their opening hours (business_capacity_min_peer_ratio), supermarkets open every day, home offices, EV charging, heat pumps (a night setback too), long-hours
 --   shops, bakeries and late bars, heavy households, heat pumps cycling in blocks through the day and night (household_max_draw_runs), homes heating their waking day in a winter without central heating (fixtures/district-shapes-winter-heating.json), and families cooling their flats through a
 --   summer night (fixtures/district-shapes-summer.json): by their contract share, and on the peer
@@ -93,6 +96,11 @@
 -- param: continuous_min_flatness double = 0.8 [1] (0..1) a day whose quiet level is at least this share of its level runs around the clock (a continuous process: a granulator, a plating bath, a kiln), and so must the window's days taken together (their median quiet level ÷ median level: a heat pump 5 × its street has a flat day or two, at 0.6–0.7 over the week); it has no working rhythm, so it is judged by its size against its peers instead
 -- param: continuous_min_window_days integer = 5 [d] (1..28) days of the window the meter must have been read on for that week's flatness to count (on the first three days of the data a heat pump of the shape library was flat on two and 0.83 over the three)
 -- param: continuous_min_level_kw double = 3 [kW] (0..) such a day's level, at least
+-- param: household_continuous_min_flatness double = 0.6 [1] (0..1) continuous_min_flatness for household_categories where the meter does not follow the district's weather as its heavy users feel it (heavy_weather_min_corr over heavy_weather_days, weather_min_days changes read): farms (ventilation, cooling under milking mornings and evenings), evening trade and continuous loads in flats keep 60-75 % of their level on through the night, every day (on SimBench's district, from its measured farm and trade profiles at 3-10 kW, 8 of 17 such workshops missed over nine draws), and so does a heat pump, which the weather moves (on the shape library's draws 0.6 without the weather raised 1-10 heat pumps a draw)
+-- param: household_continuous_min_level_kw double = 2 [kW] (0..) such a day's level, at least
+-- param: household_continuous_min_day_share double = 0.8 [1] (0..) …and the day's level stands at this share of that profile's level at least: a day like its others, where a plant of a working week keeps only its base load at weekends, flat as a farm's nights
+-- param: household_continuous_min_days integer = 3 [d] (1..7) such days in the window_days, at least: a farm draws so every day and meets the tests on most (on SimBench's district 3-11 of 7-day windows' days), where a heat pump's two weeks' profile stands out of its nights on a day or two by chance (the shape library's reached 1.4-1.55 on 1-2 days of a window, and were raised at 1)
+-- param: household_continuous_min_profile_contrast double = 1.4 [1] (1..) and over the trailing week_days its hour-of-day profile holds its level at this multiple of its quiet hours (steady_profiles): the shape library's heat pumps keep 1.09-1.28, as flat as a farm but without its working hours, and do not follow the weather either (without this test 1-9 were raised on 11 of 17 library draws); the SimBench farms and trades stand at 1.43-1.98, a continuous load (G3) at 1.16
 -- param: continuous_min_peer_ratio double = 5 [1] (0..) such a day's energy ÷ its street-and-category median, at least: a heat pump cycles and sets back at night (the library's stay under 0.7 flat), and a household that heats all day and night in deep winter stays within a few times its street (66 of 1,500 real London homes reach 6 × the median over some fortnight on daily values, which cannot show whether they are flat around the clock)
 -- param: min_hour_covered_min double = 45 [min] (0..60) readings must cover this much of an hour for the hour to count
 -- param: min_day_hours integer = 20 [h] (1..24) counted hours a day needs to be judged
@@ -111,7 +119,7 @@ with level_floors as (
   select meter_id,
          least(coalesce($capacity_frac * nullif(contract_kva, 0), 1e9),
                case when not list_contains($peer_categories, category) then 1e9
-                    when list_contains($household_categories, category) then least($household_min_level_kw, $continuous_min_level_kw)
+                    when list_contains($household_categories, category) then least($household_min_level_kw, $continuous_min_level_kw, $household_continuous_min_level_kw)
                     else least($peer_min_level_kw, $continuous_min_level_kw) end) as min_level_kw,
          $full_capacity_frac * nullif(contract_kva, 0) as short_floor_kw
   from meter_groups()
@@ -270,6 +278,13 @@ judged_days as (
            and d.level_kw >= $continuous_min_level_kw
            and d.quiet_kw >= $continuous_min_flatness * d.level_kw
            and d.level_kw <= $peer_max_level_kw as continuous_candidate,
+         -- a household's load around the clock that is less flat (a farm's ventilation under its
+         -- milking hours, an evening trade's fridges): a heat pump's shape too, so judged only where
+         -- it does not follow the district's weather
+         list_contains($peer_categories, d.category) and is_household and not continuous_candidate
+           and d.level_kw >= $household_continuous_min_level_kw
+           and d.quiet_kw >= $household_continuous_min_flatness * d.level_kw
+           and d.level_kw <= $peer_max_level_kw as weather_continuous_candidate,
          -- the days whose decision reads the street's weather, and a seven-day week's profile: those
          -- are computed only for meters with such a day among the days judged, so on any other day
          -- they are taken as not read (false), the same in a close as in a full judgement
@@ -277,8 +292,11 @@ judged_days as (
            or is_waking_day_load and has_rhythm and (over_capacity or peer_candidate)
            or is_week_relaxed and has_rhythm and (over_capacity or peer_candidate)
            or is_steady_relaxed and has_rhythm and peer_candidate
-           or is_week_household_day and has_rhythm and peer_candidate as reads_weather,
-         is_steady_relaxed and has_rhythm and peer_candidate as reads_profile
+           or is_week_household_day and has_rhythm and peer_candidate
+           or weather_continuous_candidate as reads_weather,
+         is_steady_relaxed and has_rhythm and peer_candidate as reads_profile,
+         -- the days that need the profile computed: those, and the less flat household loads
+         reads_profile or weather_continuous_candidate as needs_profile
   from short_days d
 ),
 
@@ -287,7 +305,7 @@ candidate_meters as (
   -- contract, can qualify: the rest are not windowed. Judged over the days read, never later ones,
   -- so a day is flagged the same way whether later days are in the store or not.
   select meter_id from judged_days
-  where (has_rhythm and (over_capacity or peer_candidate)) or continuous_candidate
+  where (has_rhythm and (over_capacity or peer_candidate)) or continuous_candidate or weather_continuous_candidate
   group by meter_id
   having count(*) >= $min_days or bool_or(level_kw >= $first_day_capacity_frac * contract_kva and not is_short_day)
 ),
@@ -379,7 +397,7 @@ steady_profiles as (
                               range between ($week_days - 1) preceding and current row) as profile_kw
       from screened_hours
       where meter_id in (select meter_id from judged_days semi join candidate_meters using (meter_id)
-                         where reads_profile)
+                         where needs_profile)
     )
     group by meter_id, day
   )
@@ -397,6 +415,11 @@ working_days as (
          case when not j.reads_weather then null when reads_heavy_weather then w.heavy_weather_corr else w.weather_corr end as judged_weather_corr,
          j.reads_weather and not coalesce(case when reads_heavy_weather then w.heavy_weather_changes else w.weather_changes end >= $weather_min_days
                                           and (isnan(judged_weather_corr) or judged_weather_corr < case when reads_heavy_weather then $heavy_weather_min_corr else $weather_min_corr end), false) as follows_weather,
+         -- a household's load around the clock is held against the heavy users' weather (heating):
+         -- read on those days only, as follows_weather is
+         j.weather_continuous_candidate
+           and coalesce(w.heavy_weather_changes >= $weather_min_days
+                        and (isnan(w.heavy_weather_corr) or w.heavy_weather_corr < $heavy_weather_min_corr), false) as ignores_heavy_weather,
          j.is_household and follows_weather and (j.is_evening_and_night and j.level_kw < $home_hours_min_level_kw or j.is_waking_day_load) as is_home_weather_load,
          -- such a waking day is held to home_hours_capacity_frac on the capacity path too
          j.over_capacity and not (j.is_waking_day_load and follows_weather
@@ -417,7 +440,15 @@ working_days as (
          j.has_rhythm and (is_over_capacity or is_peer_day) and not (j.is_week_relaxed and follows_weather) as is_rhythm_day,
          -- judged by its seven-day week on the peer path, so its window keeps that contrast at any capacity share
          is_rhythm_day and is_peer_day and j.is_steady_relaxed as is_steady_day,
-         j.continuous_candidate and j.kwh >= $continuous_min_peer_ratio * p.peer_kwh_day as is_continuous_day,
+         (j.continuous_candidate
+          or ignores_heavy_weather
+             -- its working hours stand out of its nights day after day (a farm's milking, a trade's
+             -- opening hours), where a heat pump's profile is flat
+             and coalesce(sp.profile_contrast >= $household_continuous_min_profile_contrast
+                          -- and the day is one of them (a working week's plant keeps its base at weekends)
+                          and j.level_kw >= $household_continuous_min_day_share * (sp.profile_quiet_kw + sp.profile_excess_kw), false))
+           and j.kwh >= $continuous_min_peer_ratio * p.peer_kwh_day as is_continuous_day,
+         case when j.continuous_candidate then $continuous_min_flatness else $household_continuous_min_flatness end as continuous_flatness,
          is_rhythm_day or is_continuous_day as is_working,
          -- the peer ratio the day was judged at (the score grows past it)
          case when is_rhythm_day then j.peer_ratio_needed else $continuous_min_peer_ratio end as peer_ratio_needed
@@ -437,6 +468,7 @@ windows as (
          min(day) filter (where is_working) over w as first_working_day,
          median(peer_kwh_day) filter (where is_working) over w as window_peer_kwh_day,
          count(*) filter (where is_continuous_day and not is_rhythm_day) over w as continuous_days_in_window,
+         count(*) filter (where is_continuous_day and not continuous_candidate) over w as household_continuous_days_in_window,
          -- the meter's days in the window, working or not: how flat they are (a heat pump has a flat
          -- day or two) and how quiet (a heat pump's other days are as high and flatter)
          median(quiet_kw) over w as window_days_quiet_kw,
@@ -464,9 +496,13 @@ flagged_windows as (
     -- high and flatter, where a workshop's rest days, or its days before it started, are quieter (a
     -- heat pump on a timer, raised on two days of seven on a district of unseen shapes);
     -- a continuous process has none, and is judged day by day on its size
-    and (is_continuous_day and not is_rhythm_day and window_days_quiet_kw >= $continuous_min_flatness * nullif(window_days_level_kw, 0)
+    and (is_continuous_day and not is_rhythm_day and window_days_quiet_kw >= continuous_flatness * nullif(window_days_level_kw, 0)
          and days_in_window >= $continuous_min_window_days
-         or window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva and not is_steady_day then capacity_contrast else rhythm_contrast end
+         -- a household's less flat load, on household_continuous_min_days of the window
+         and (continuous_candidate or household_continuous_days_in_window >= $household_continuous_min_days)
+         -- (such a day is no rhythm: a heat pump in a seven-day week keeps week_min_contrast over its quiet hours)
+         or not (is_continuous_day and not is_rhythm_day and not continuous_candidate)
+            and window_level_kw >= case when window_level_kw >= $capacity_frac * contract_kva and not is_steady_day then capacity_contrast else rhythm_contrast end
                            * greatest(window_quiet_kw, window_days_quiet_kw, $min_quiet_kw))
 ),
 

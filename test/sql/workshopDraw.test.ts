@@ -92,26 +92,17 @@ describe('workshop-draw detectors: SQL agrees with the TypeScript reference', ()
   // to 2, if its profile stands 2 kW over its quiet hours too and those keep the day's base: 54 fails
   // without that smaller excess or without the base test, 86 without the profile's excess
   it.each([[1, {}], [2, {}], [3, {}], [4, {}], [5, { weather_min_heavy_meters: 3 }], [6, { weather_min_heavy_meters: 3 }], [7, { weather_min_heavy_meters: 2, heavy_weather_days: 14 }], [8, { weather_min_heavy_meters: 2, heavy_weather_days: 14 }], [9, { weather_min_heavy_meters: 2, heavy_weather_days: 14 }], [10, { weather_min_heavy_meters: 2, weather_min_days: 4, heavy_weather_min_corr: -0.9 }], [12, { weather_min_heavy_meters: 2, weather_min_days: 4, heavy_weather_min_corr: 0.95 }], [15, { weather_min_heavy_meters: 2, weather_min_days: 4, heavy_weather_min_corr: 0.95 }], [17, { weather_min_heavy_meters: 2, weather_min_days: 4, heavy_weather_min_corr: -0.9 }], [20, { household_min_peer_ratio: 6, week_household_min_peer_ratio: 1, weather_min_days: 4 }], [25, { household_min_peer_ratio: 6, week_household_min_peer_ratio: 1, weather_min_days: 4 }], [29, { household_min_peer_ratio: 6, week_household_min_peer_ratio: 1, weather_min_days: 4 }], [34, { household_min_peer_ratio: 6, week_household_min_peer_ratio: 1, weather_min_days: 4, waking_day_max_level_kw: 20 }], [54, { min_excess_kw: 3, week_min_excess_kw: 2, steady_min_peer_ratio: 2 }], [86, { min_excess_kw: 3, week_min_excess_kw: 2, steady_min_peer_ratio: 2 }]] as const)('sustained_draw, seed %i %j', async (seed, override) => {
-    const rand = rng(seed * 7907);
-    const db = await openDb(':memory:', { threads: 1 });
-    try {
-      const { hours, readings, meters } = randomMeters(rand, 30, 28);
-      await upsertMeters(db, [...meters].map(([id, m]) => meterSchema.parse({ meter_id: id, street: m.street, category: m.category, contract_kva: m.contract_kva ?? '' })));
-      await new ReadingStore(db).append(readings);
-      const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
-      const params = { ...defaults.sustained_draw!, ...override };
-      const sql = await runDetector(db, loadRegistry().get('sustained_draw')!, params, { lastCompleteDayMs: last });
-      // the meters' own days from the store's peer_daily (refreshed by the run above); their peer levels as the reference defines them
-      const ownRows = (await db.con.runAndReadAll(`select meter_id, epoch_ms(day) as day, kwh_day from peer_daily where kwh_day is not null`)).getRowObjectsJS();
-      const ownDays = ownRows.map((r) => ({ meter_id: String(r.meter_id), day_ms: Number(r.day), kwh_day: Number(r.kwh_day) }));
-      const own = new Map(ownDays.map((r) => [`${r.meter_id}|${r.day_ms}`, r.kwh_day]));
-      const peerKwhDay = peerLevels(meters, ownDays);
-      const ref = sustainedDrawReference(hours, meters, peerKwhDay, (m, d) => own.get(`${m}|${d}`), last, params as never);
-      expect(sql.map(key).sort()).toEqual(ref.map(key).sort());
-      expect(ref.length).toBeGreaterThan(0);
-    } finally {
-      db.close();
-    }
+    await expectSustainedDrawAgrees(randomMeters(rng(seed * 7907), 30, 28), override);
+  });
+
+  // Flats drawing around the clock at 60-80 % of their level: farms (a base through the night, more
+  // from 05:00 to 19:00, every day, by no weather) among homes heating by one shared cold, heat pumps
+  // on a timer by that cold, heat pumps cycling at random hours, and a plant of a working week keeping
+  // its base at weekends. Each seed fails when the reference drops household_continuous_min_days, the
+  // weather test or the profile test, or lets the path's days through the rhythm window; 4, 7 and 12
+  // when it drops the path; 7, 12 and 15 when it drops household_continuous_min_day_share
+  it.each([4, 7, 12, 15])('sustained_draw on loads around the clock (farms, heat pumps, heating homes), seed %i', async (seed) => {
+    await expectSustainedDrawAgrees(aroundTheClockMeters(rng(seed * 6151 + 3), 40, 35), {});
   });
 
   it.each([1, 2])('daily_capacity on daily values, seed %i', async (seed) => {
@@ -243,4 +234,56 @@ async function runDaily(db: Awaited<ReturnType<typeof openDb>>, detector: string
   const sql = await runDetector(db, loadRegistry().get(detector)!, (defaults as Record<string, Record<string, unknown>>)[detector]!, { lastCompleteDayMs: last }, defaults);
   const peerRows = (await db.con.runAndReadAll(`select epoch_ms(day) as peer_day, median(kwh_day) as kwh from peer_daily where kwh_day is not null group by all`)).getRowObjectsJS();
   return { sql, peers: new Map(peerRows.map((r) => [Number(r.peer_day), Number(r.kwh)])), last };
+}
+
+async function expectSustainedDrawAgrees({ hours, readings, meters }: ReturnType<typeof randomMeters>, override: Record<string, unknown>): Promise<void> {
+  const db = await openDb(':memory:', { threads: 1 });
+  try {
+    await upsertMeters(db, [...meters].map(([id, m]) => meterSchema.parse({ meter_id: id, street: m.street, category: m.category, contract_kva: m.contract_kva ?? '' })));
+    await new ReadingStore(db).append(readings);
+    const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
+    const params = { ...defaults.sustained_draw!, ...override };
+    const sql = await runDetector(db, loadRegistry().get('sustained_draw')!, params, { lastCompleteDayMs: last });
+    // the meters' own days from the store's peer_daily (refreshed by the run above); their peer levels as the reference defines them
+    const ownRows = (await db.con.runAndReadAll(`select meter_id, epoch_ms(day) as day, kwh_day from peer_daily where kwh_day is not null`)).getRowObjectsJS();
+    const ownDays = ownRows.map((r) => ({ meter_id: String(r.meter_id), day_ms: Number(r.day), kwh_day: Number(r.kwh_day) }));
+    const own = new Map(ownDays.map((r) => [`${r.meter_id}|${r.day_ms}`, r.kwh_day]));
+    const peerKwhDay = peerLevels(meters, ownDays);
+    const ref = sustainedDrawReference(hours, meters, peerKwhDay, (m, d) => own.get(`${m}|${d}`), last, params as never);
+    expect(sql.map(key).sort()).toEqual(ref.map(key).sort());
+    expect(ref.length).toBeGreaterThan(0);
+  } finally {
+    db.close();
+  }
+}
+
+/** One street of flats (8 kVA or none) in a winter: ordinary homes, homes heating their waking day, farms, heat pumps. */
+export function aroundTheClockMeters(rand: () => number, n: number, days: number): ReturnType<typeof randomMeters> {
+  const hours: RefHour[] = [];
+  const readings: Reading[] = [];
+  const meters = new Map<string, RefMeter>();
+  const cold = Array.from({ length: days }, () => 0.2 + 0.8 * rand());
+  for (let i = 0; i < n; i++) {
+    const id = `a${i}`;
+    meters.set(id, { category: 'resident', street: 's', contract_kva: rand() < 0.2 ? null : 8 });
+    // in every twenty flats: 3 heating their waking day, 2 farms, a heat pump on a timer, one cycling, a plant, 12 ordinary
+    const kind = (i % 20) / 20;
+    // farms 0.6-1.2 kW over their nights: most are no working rhythm even in a seven-day week (week_min_excess_kw)
+    const size = 1.5 + 0.7 * rand(), lift = 1.5 + 0.15 * rand();
+    const own = Array.from({ length: days }, () => 0.9 + 0.2 * rand());
+    for (let t = START; t < START + days * DAY_MS; t += HOUR_MS) {
+      if (rand() < 0.01) continue; // a missing hour
+      const h = new Date(t).getUTCHours(), d = Math.floor((t - START) / DAY_MS);
+      let v = 0.2 + (h >= 18 && h < 22 ? 0.8 : 0);
+      if (kind < 0.15) v += h >= 8 && h < 22 ? 1.8 * cold[d]! * own[d]! + 0.4 : 0; // heating the waking day by the cold and its thermostat
+      else if (kind < 0.25) v += size * own[d]! * (h >= 5 && h < 19 ? lift : 1); // a farm: ventilation all night, more by day, by no weather
+      else if (kind < 0.3) v += (size + cold[d]!) * (h >= 6 && h < 22 ? lift : 1); // a heat pump on a timer, by the cold
+      else if (kind < 0.35) v += size * (rand() < 0.35 ? lift : 1); // a heat pump cycling at random hours
+      else if (kind < 0.4) v += size * (((new Date(t).getUTCDay() + 6) % 7) + 1 <= 5 && h >= 8 && h < 18 ? 2 : 1); // a plant of a working week, its base kept on at weekends
+      v = Math.round(v * 1000) / 1000;
+      hours.push({ meter_id: id, hour_ms: t, kw: v });
+      readings.push({ meter_id: id, ts_ms: t + HOUR_MS, interval_min: 60, kwh: v });
+    }
+  }
+  return { hours, readings, meters };
 }

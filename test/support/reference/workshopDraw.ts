@@ -12,6 +12,7 @@ export interface SustainedDrawParams {
   weather_days: number; weather_min_days: number; weather_min_corr: number; heavy_weather_min_corr: number; weather_heavy_ratio: number; weather_min_heavy_meters: number; heavy_weather_days: number;
   night_categories: string[]; night_start_hour: number; night_end_hour: number; night_min_share: number; night_min_peer_ratio: number;
   continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
+  household_continuous_min_flatness: number; household_continuous_min_level_kw: number; household_continuous_min_profile_contrast: number; household_continuous_min_days: number; household_continuous_min_day_share: number;
   draw_share: number;
   week_categories: string[]; steady_categories: string[]; week_days: number; week_min_rest_days: number; week_max_rest_share: number; week_min_base_share: number; week_min_contrast: number;
   steady_min_rest_share: number; steady_min_peer_ratio: number; steady_min_profile_contrast: number; steady_max_draw_hours: number;
@@ -66,7 +67,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
   const out: RefEpisode[] = [];
   for (const [meter, days] of byMeterDay) {
     const info = meters.get(meter) ?? { category: 'other', street: '', contract_kva: null };
-    const judged: { day: number; working: boolean; rhythmDay: boolean; level: number; quiet: number; short: boolean; capacityContrast: number; rhythmContrast: number; steady: boolean }[] = [];
+    const judged: { day: number; working: boolean; rhythmDay: boolean; level: number; quiet: number; short: boolean; capacityContrast: number; rhythmContrast: number; steady: boolean; flatness: number; household: boolean }[] = [];
     // each read day's sustained and quiet levels, for the working week over the trailing week_days
     const read = [...days].filter(([, hs]) => hs.length >= p.min_day_hours)
       .map(([day, hs]) => ({ day, level: kth(hs.map((h) => h.kw), p.sustained_hours, true)!, quiet: kth(hs.map((h) => h.kw), p.quiet_hours, false)! }));
@@ -82,12 +83,21 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
     };
     // the hour-of-day profile over the trailing week_days (each hour's median, at the hours the day was
     // read): a working day stands out of its nights, for no more than a shift's hours
-    const workingProfile = (day: number, hs: readonly RefHour[], levelKw: number, quietKw: number): boolean => {
+    const profileOf = (day: number, hs: readonly RefHour[]) => {
       const profile = hs.map((h) => median([...days].filter(([d]) => d > day - p.week_days * DAY && d <= day)
         .flatMap(([, dhs]) => dhs.filter((x) => hod(x.hour_ms) === hod(h.hour_ms)).map((x) => x.kw))));
       const top = kth(profile, p.sustained_hours, true)!, low = kth(profile, p.quiet_hours, false)!;
-      const drawHours = profile.filter((kw) => kw >= low + p.draw_share * (top - low)).length;
-      return top / Math.max(low, p.min_quiet_kw) >= p.steady_min_profile_contrast && drawHours <= p.steady_max_draw_hours
+      return { top, low, contrast: top / Math.max(low, p.min_quiet_kw), drawHours: profile.filter((kw) => kw >= low + p.draw_share * (top - low)).length };
+    };
+    // a household's load around the clock: its profile has working hours, and the day is one of its
+    // usual days (a working week's plant keeps only its base at weekends)
+    const workingHoursEveryDay = (day: number, hs: readonly RefHour[], levelKw: number): boolean => {
+      const { top, contrast } = profileOf(day, hs);
+      return contrast >= p.household_continuous_min_profile_contrast && levelKw >= p.household_continuous_min_day_share * top;
+    };
+    const workingProfile = (day: number, hs: readonly RefHour[], levelKw: number, quietKw: number): boolean => {
+      const { top, low, contrast, drawHours } = profileOf(day, hs);
+      return contrast >= p.steady_min_profile_contrast && drawHours <= p.steady_max_draw_hours
         // a day under min_excess_kw: the profile stands as far over the quiet hours, and those are the day's own
         && (levelKw - quietKw >= p.min_excess_kw || (top - low >= p.week_min_excess_kw && low >= p.week_min_base_share * quietKw));
     };
@@ -142,10 +152,9 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
         : household ? p.household_min_peer_ratio : nightWork ? Math.min(p.night_min_peer_ratio, p.min_peer_ratio) : p.min_peer_ratio;
       // a home's night that follows its street's weather (its day-to-day changes against the street median's) needs more than air conditioning draws;
       // a waking day outside a working week is held against the heavy users' changes (its street median's where too few)
-      const heavy = wakingDay && !week;
       const own = (d: number) => ownKwhDay(meter, d), street = (d: number) => peerKwhDay(info.street, info.category, d);
-      let follows = true;
-      if (own(day) !== undefined && street(day) !== undefined) {
+      const followsWeather = (heavy: boolean): boolean => {
+        if (own(day) === undefined || street(day) === undefined) return true;
         const ownChanges: number[] = [], streetChanges: number[] = [];
         for (let d = day - ((heavy ? p.heavy_weather_days : p.weather_days) - 1) * DAY; d <= day; d += DAY) {
           const [o1, o0, s1, s0] = [own(d), own(d - DAY), street(d), street(d - DAY)];
@@ -154,8 +163,9 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
           if (o1 !== undefined && o0 !== undefined && s1 !== undefined && s0 !== undefined) { ownChanges.push(round6(o1 - o0)); streetChanges.push((heavyDay ? weatherChange(info.category, d) : undefined) ?? round6(s1 - s0)); }
         }
         const c = pearson(ownChanges, streetChanges);
-        follows = !(ownChanges.length >= p.weather_min_days && (Number.isNaN(c) || c < (heavy ? p.heavy_weather_min_corr : p.weather_min_corr)));
-      }
+        return !(ownChanges.length >= p.weather_min_days && (Number.isNaN(c) || c < (heavy ? p.heavy_weather_min_corr : p.weather_min_corr)));
+      };
+      const follows = followsWeather(wakingDay && !week);
       const homeWeatherLoad = household && follows && ((eveningAndNight && level < p.home_hours_min_level_kw) || wakingDay);
       // a day only its week let under min_contrast must not follow its street's weather (a cooling family out on Sundays)
       const weekRelaxed = week && level < p.min_contrast * Math.max(quiet, p.min_quiet_kw);
@@ -175,10 +185,17 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // judged by its seven-day week on the peer path: its window keeps that contrast at any capacity share
       const steady = steadyRelaxed && peerOk;
       // around the clock: no rhythm, judged by its size against the peers
-      const continuous = p.peer_categories.includes(info.category) && level >= p.continuous_min_level_kw && level <= p.peer_max_level_kw && quiet >= p.continuous_min_flatness * level
-        && peer !== undefined && kwh >= p.continuous_min_peer_ratio * peer;
+      const continuousShape = p.peer_categories.includes(info.category) && level >= p.continuous_min_level_kw && level <= p.peer_max_level_kw && quiet >= p.continuous_min_flatness * level;
+      const continuous = continuousShape && peer !== undefined && kwh >= p.continuous_min_peer_ratio * peer;
+      // a household's load around the clock, less flat (a farm's ventilation under its milking hours): a
+      // heat pump's shape too, so only where it follows no weather (the heavy users') and its profile has working hours
+      const householdContinuous = !continuousShape && p.peer_categories.includes(info.category) && household
+        && level >= p.household_continuous_min_level_kw && level <= p.peer_max_level_kw && quiet >= p.household_continuous_min_flatness * level
+        && peer !== undefined && kwh >= p.continuous_min_peer_ratio * peer
+        && !followsWeather(true) && workingHoursEveryDay(day, hs, level);
       const rhythmDay = rhythm && (capacityOk || peerOk) && !(weekRelaxed && follows);
-      judged.push({ day, working: rhythmDay || continuous, rhythmDay, level, quiet, short, capacityContrast, rhythmContrast, steady: rhythmDay && steady });
+      judged.push({ day, working: rhythmDay || continuous || householdContinuous, rhythmDay, level, quiet, short, capacityContrast, rhythmContrast, steady: rhythmDay && steady,
+        flatness: continuous ? p.continuous_min_flatness : p.household_continuous_min_flatness, household: householdContinuous && !rhythmDay });
     }
     const flagged: { day: number; firstWorking: number }[] = [];
     for (const j of judged) {
@@ -188,13 +205,16 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // a continuous day counts only where the window's days, working or not, are flat as a whole
       const days = judged.filter((x) => x.day > j.day - p.window_days * DAY && x.day <= j.day);
       const daysQuiet = median(days.map((x) => x.quiet));
-      const flatWeek = !j.rhythmDay && days.length >= p.continuous_min_window_days && daysQuiet >= p.continuous_min_flatness * median(days.map((x) => x.level));
+      const flatWeek = !j.rhythmDay && days.length >= p.continuous_min_window_days && daysQuiet >= j.flatness * median(days.map((x) => x.level))
+        // a household's less flat load must hold on household_continuous_min_days of the window
+        && (!j.household || days.filter((x) => x.household).length >= p.household_continuous_min_days);
       // otherwise the working days of the window, taken together, keep the contrast (a heat pump passes it on a mild day or two at most)
       const windowLevel = median(inWindow.map((x) => x.level)), windowQuiet = median(inWindow.map((x) => x.quiet));
       const atCapacity = info.contract_kva !== null && windowLevel >= p.capacity_frac * info.contract_kva;
       // …against the quiet hours of all the window's days too: a heat pump's other days are as high and flatter
       const windowContrast = (atCapacity && !j.steady ? j.capacityContrast : j.rhythmContrast) * Math.max(windowQuiet, daysQuiet, p.min_quiet_kw);
-      if (!flatWeek && !(windowLevel >= windowContrast)) continue;
+      // (such a household day is no rhythm: a heat pump in a seven-day week keeps its week's contrast)
+      if (!flatWeek && (j.household || !(windowLevel >= windowContrast))) continue;
       if (inWindow.length >= p.min_days || firstDay) flagged.push({ day: j.day, firstWorking: inWindow[0]!.day });
     }
     for (const ep of islands(flagged, (f) => f.day, p.episode_gap_days * DAY)) {
