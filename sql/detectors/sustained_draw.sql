@@ -448,7 +448,6 @@ working_days as (
                           -- and the day is one of them (a working week's plant keeps its base at weekends)
                           and j.level_kw >= $household_continuous_min_day_share * (sp.profile_quiet_kw + sp.profile_excess_kw), false))
            and j.kwh >= $continuous_min_peer_ratio * p.peer_kwh_day as is_continuous_day,
-         case when j.continuous_candidate then $continuous_min_flatness else $household_continuous_min_flatness end as continuous_flatness,
          is_rhythm_day or is_continuous_day as is_working,
          -- the peer ratio the day was judged at (the score grows past it)
          case when is_rhythm_day then j.peer_ratio_needed else $continuous_min_peer_ratio end as peer_ratio_needed
@@ -496,7 +495,8 @@ flagged_windows as (
     -- high and flatter, where a workshop's rest days, or its days before it started, are quieter (a
     -- heat pump on a timer, raised on two days of seven on a district of unseen shapes);
     -- a continuous process has none, and is judged day by day on its size
-    and (is_continuous_day and not is_rhythm_day and window_days_quiet_kw >= continuous_flatness * nullif(window_days_level_kw, 0)
+    and (is_continuous_day and not is_rhythm_day and window_days_quiet_kw >= case when continuous_candidate then $continuous_min_flatness else $household_continuous_min_flatness end
+                                                                             * nullif(window_days_level_kw, 0)
          and days_in_window >= $continuous_min_window_days
          -- a household's less flat load, on household_continuous_min_days of the window
          and (continuous_candidate or household_continuous_days_in_window >= $household_continuous_min_days)

@@ -67,7 +67,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
   const out: RefEpisode[] = [];
   for (const [meter, days] of byMeterDay) {
     const info = meters.get(meter) ?? { category: 'other', street: '', contract_kva: null };
-    const judged: { day: number; working: boolean; rhythmDay: boolean; level: number; quiet: number; short: boolean; capacityContrast: number; rhythmContrast: number; steady: boolean; flatness: number; household: boolean }[] = [];
+    const judged: { day: number; working: boolean; rhythmDay: boolean; level: number; quiet: number; short: boolean; capacityContrast: number; rhythmContrast: number; steady: boolean; household: boolean }[] = [];
     // each read day's sustained and quiet levels, for the working week over the trailing week_days
     const read = [...days].filter(([, hs]) => hs.length >= p.min_day_hours)
       .map(([day, hs]) => ({ day, level: kth(hs.map((h) => h.kw), p.sustained_hours, true)!, quiet: kth(hs.map((h) => h.kw), p.quiet_hours, false)! }));
@@ -195,7 +195,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
         && !followsWeather(true) && workingHoursEveryDay(day, hs, level);
       const rhythmDay = rhythm && (capacityOk || peerOk) && !(weekRelaxed && follows);
       judged.push({ day, working: rhythmDay || continuous || householdContinuous, rhythmDay, level, quiet, short, capacityContrast, rhythmContrast, steady: rhythmDay && steady,
-        flatness: continuous ? p.continuous_min_flatness : p.household_continuous_min_flatness, household: householdContinuous && !rhythmDay });
+        household: householdContinuous && !rhythmDay });
     }
     const flagged: { day: number; firstWorking: number }[] = [];
     for (const j of judged) {
@@ -205,7 +205,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // a continuous day counts only where the window's days, working or not, are flat as a whole
       const days = judged.filter((x) => x.day > j.day - p.window_days * DAY && x.day <= j.day);
       const daysQuiet = median(days.map((x) => x.quiet));
-      const flatWeek = !j.rhythmDay && days.length >= p.continuous_min_window_days && daysQuiet >= j.flatness * median(days.map((x) => x.level))
+      const flatWeek = !j.rhythmDay && days.length >= p.continuous_min_window_days && daysQuiet >= (j.household ? p.household_continuous_min_flatness : p.continuous_min_flatness) * median(days.map((x) => x.level))
         // a household's less flat load must hold on household_continuous_min_days of the window
         && (!j.household || days.filter((x) => x.household).length >= p.household_continuous_min_days);
       // otherwise the working days of the window, taken together, keep the contrast (a heat pump passes it on a mild day or two at most)
