@@ -11,7 +11,7 @@ export interface SustainedDrawParams {
   home_hours_categories: string[]; home_hours_capacity_frac: number; home_hours_min_level_kw: number;
   weather_days: number; weather_min_days: number; weather_min_corr: number; heavy_weather_min_corr: number; weather_heavy_ratio: number; weather_min_heavy_meters: number; heavy_weather_days: number;
   night_categories: string[]; night_start_hour: number; night_end_hour: number; night_min_share: number; night_min_peer_ratio: number;
-  continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
+  far_peer_ratio: number; continuous_min_flatness: number; continuous_min_window_days: number; continuous_min_level_kw: number; continuous_min_peer_ratio: number; min_day_hours: number; episode_gap_days: number;
   household_continuous_min_flatness: number; household_continuous_min_level_kw: number; household_continuous_min_profile_contrast: number; household_continuous_min_days: number; household_continuous_min_day_share: number;
   draw_share: number;
   week_categories: string[]; steady_categories: string[]; week_days: number; week_min_rest_days: number; week_max_rest_share: number; week_min_base_share: number; week_min_contrast: number;
@@ -67,7 +67,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
   const out: RefEpisode[] = [];
   for (const [meter, days] of byMeterDay) {
     const info = meters.get(meter) ?? { category: 'other', street: '', contract_kva: null };
-    const judged: { day: number; working: boolean; rhythmDay: boolean; level: number; quiet: number; short: boolean; capacityContrast: number; rhythmContrast: number; steady: boolean; household: boolean }[] = [];
+    const judged: { day: number; working: boolean; rhythmDay: boolean; far: boolean; level: number; quiet: number; short: boolean; capacityContrast: number; rhythmContrast: number; steady: boolean; household: boolean }[] = [];
     // each read day's sustained and quiet levels, for the working week over the trailing week_days
     const read = [...days].filter(([, hs]) => hs.length >= p.min_day_hours)
       .map(([day, hs]) => ({ day, level: kth(hs.map((h) => h.kw), p.sustained_hours, true)!, quiet: kth(hs.map((h) => h.kw), p.quiet_hours, false)! }));
@@ -133,7 +133,8 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       const eveningAndNight = p.home_hours_categories.includes(info.category) && (!between.length || Math.max(...between) < p.draw_share * level);
       const homeHours = eveningAndNight || (p.home_hours_categories.includes(info.category) && isoDow(day) >= 6);
       const capacityFrac = homeHours ? Math.max(p.home_hours_capacity_frac, p.capacity_frac) : p.capacity_frac;
-      const overCapacity = info.contract_kva !== null && info.contract_kva > 0 && level >= capacityFrac * info.contract_kva && contrast >= capacityContrast;
+      const atShare = info.contract_kva !== null && info.contract_kva > 0 && level >= capacityFrac * info.contract_kva;
+      const overCapacity = atShare && contrast >= capacityContrast;
       const peer = peerKwhDay(info.street, info.category, day);
       const kwh = kws.reduce((a, b) => a + b, 0);
       // households: a smaller level at a lower ratio to their peers than businesses
@@ -194,7 +195,9 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
         && peer !== undefined && kwh >= p.continuous_min_peer_ratio * peer
         && !followsWeather(true) && workingHoursEveryDay(day, hs, level);
       const rhythmDay = rhythm && (capacityOk || peerOk) && !(weekRelaxed && follows);
-      judged.push({ day, working: rhythmDay || continuous || householdContinuous, rhythmDay, level, quiet, short, capacityContrast, rhythmContrast, steady: rhythmDay && steady,
+      // a household at its contract share far above its street: a working day whatever its contrast
+      const far = household && p.peer_categories.includes(info.category) && atShare && level <= p.peer_max_level_kw && peer !== undefined && kwh >= p.far_peer_ratio * peer;
+      judged.push({ day, working: rhythmDay || continuous || householdContinuous || far, rhythmDay, far, level, quiet, short, capacityContrast, rhythmContrast, steady: rhythmDay && steady,
         household: householdContinuous && !rhythmDay });
     }
     const flagged: { day: number; firstWorking: number }[] = [];
@@ -214,7 +217,7 @@ export function sustainedDrawReference(hours: readonly RefHour[], meters: Readon
       // …against the quiet hours of all the window's days too: a heat pump's other days are as high and flatter
       const windowContrast = (atCapacity && !j.steady ? j.capacityContrast : j.rhythmContrast) * Math.max(windowQuiet, daysQuiet, p.min_quiet_kw);
       // (such a household day is no rhythm: a heat pump in a seven-day week keeps its week's contrast)
-      if (!flatWeek && (j.household || !(windowLevel >= windowContrast))) continue;
+      if (!j.far && !flatWeek && (j.household || !(windowLevel >= windowContrast))) continue;
       if (inWindow.length >= p.min_days || firstDay) flagged.push({ day: j.day, firstWorking: inWindow[0]!.day });
     }
     for (const ep of islands(flagged, (f) => f.day, p.episode_gap_days * DAY)) {
