@@ -23,17 +23,32 @@ const defaults = parsePipeline({}).detectors;
 const START = parseDate('2026-10-05')!;
 const key = (e: { meter_id: string; episode_start_ms: number; detected_at_ms: number }) => `${e.meter_id} start=${formatLocal(e.episode_start_ms)} detected=${formatLocal(e.detected_at_ms)}`;
 
-function randomMeters(rand: () => number, n: number, days: number) {
-  const hours: RefHour[] = [];
-  const readings: Reading[] = [];
-  const meters = new Map<string, RefMeter>();
+/** A district of hourly meters from START: each meter's draw (kW) hour by hour, a hundredth of its hours missing. */
+class HourlyDistrict {
+  readonly hours: RefHour[] = [];
+  readonly readings: Reading[] = [];
+  readonly meters = new Map<string, RefMeter>();
+  constructor(private readonly rand: () => number, private readonly days: number) {}
+
+  add(id: string, meter: RefMeter, kwAt: (t: number) => number): void {
+    this.meters.set(id, meter);
+    for (let t = START; t < START + this.days * DAY_MS; t += HOUR_MS) {
+      if (this.rand() < 0.01) continue; // a missing hour
+      const v = Math.round(kwAt(t) * 1000) / 1000;
+      this.hours.push({ meter_id: id, hour_ms: t, kw: v });
+      this.readings.push({ meter_id: id, ts_ms: t + HOUR_MS, interval_min: 60, kwh: v });
+    }
+  }
+}
+
+function randomMeters(rand: () => number, n: number, days: number): HourlyDistrict {
+  const district = new HourlyDistrict(rand, days);
   // one summer's heat a day, shared by every meter: a fifth of the flats cool their bedrooms with it at night
   const heat = Array.from({ length: days }, () => 0.3 + 0.7 * rand());
   for (let i = 0; i < n; i++) {
     const id = `m${i}`;
     const category = rand() < 0.7 ? 'resident' : 'commercial';
     const kva = rand() < 0.15 ? null : category === 'resident' ? [4, 6, 8, 10][Math.floor(rand() * 4)]! : [20, 30][Math.floor(rand() * 2)]!;
-    meters.set(id, { category, street: `s${i % 2}`, contract_kva: kva });
     // half the businesses and a tenth of the flats work a night shift (from 21:00-23:00 for 8-11 hours,
     // mostly through the whole deep night), the rest at any hours
     const nightShift = rand() < (category === 'commercial' ? 0.5 : 0.1);
@@ -53,8 +68,7 @@ function randomMeters(rand: () => number, n: number, days: number) {
     // energy follows the street's weather only by chance
     const wakingKw = category === 'resident' && rand() < 0.3 ? 1.7 + 0.6 * rand() : 0;
     const wakingDays = Array.from({ length: days }, () => 0.8 + 0.2 * rand());
-    for (let t = START; t < START + days * DAY_MS; t += HOUR_MS) {
-      if (rand() < 0.01) continue; // a missing hour
+    district.add(id, { category, street: `s${i % 2}`, contract_kva: kva }, (t) => {
       const h = new Date(t).getUTCHours(), dow = ((new Date(t).getUTCDay() + 6) % 7) + 1;
       // an all-day load (a heat pump) whose timer keeps it off until 08:00 on some days
       const timerOff = allDay && h < 8 && (Math.floor((t - START) / DAY_MS) * 2654435761) % 7 < 2;
@@ -68,12 +82,10 @@ function randomMeters(rand: () => number, n: number, days: number) {
       if (coolingKw && (h >= 22 || h < 7)) v += coolingKw * heat[Math.floor((t - START) / DAY_MS)]!;
       if (blocksKw && h % 2 === 0 && h !== 6 && h !== 8) v += blocksKw * (0.9 + 0.2 * rand());
       if (wakingKw && h >= 8 && h < 22) v += wakingKw * wakingDays[Math.floor((t - START) / DAY_MS)]!;
-      v = Math.round(v * 1000) / 1000;
-      hours.push({ meter_id: id, hour_ms: t, kw: v });
-      readings.push({ meter_id: id, ts_ms: t + HOUR_MS, interval_min: 60, kwh: v });
-    }
+      return v;
+    });
   }
-  return { hours, readings, meters };
+  return district;
 }
 
 describe('workshop-draw detectors: SQL agrees with the TypeScript reference', () => {
@@ -246,7 +258,7 @@ async function runDaily(db: Awaited<ReturnType<typeof openDb>>, detector: string
   return { sql, peers: new Map(peerRows.map((r) => [Number(r.peer_day), Number(r.kwh)])), last };
 }
 
-async function expectSustainedDrawAgrees({ hours, readings, meters }: ReturnType<typeof randomMeters>, override: Record<string, unknown>): Promise<void> {
+async function expectSustainedDrawAgrees({ hours, readings, meters }: HourlyDistrict, override: Record<string, unknown>): Promise<void> {
   const db = await openDb(':memory:', { threads: 1 });
   try {
     await upsertMeters(db, [...meters].map(([id, m]) => meterSchema.parse({ meter_id: id, street: m.street, category: m.category, contract_kva: m.contract_kva ?? '' })));
@@ -268,21 +280,18 @@ async function expectSustainedDrawAgrees({ hours, readings, meters }: ReturnType
 }
 
 /** One street of flats (8 kVA or none) in a winter: ordinary homes, homes heating their waking day, farms, heat pumps. */
-export function aroundTheClockMeters(rand: () => number, n: number, days: number): ReturnType<typeof randomMeters> {
-  const hours: RefHour[] = [];
-  const readings: Reading[] = [];
-  const meters = new Map<string, RefMeter>();
+export function aroundTheClockMeters(rand: () => number, n: number, days: number): HourlyDistrict {
+  const district = new HourlyDistrict(rand, days);
   const cold = Array.from({ length: days }, () => 0.2 + 0.8 * rand());
   for (let i = 0; i < n; i++) {
     const id = `a${i}`;
-    meters.set(id, { category: 'resident', street: 's', contract_kva: rand() < 0.2 ? null : 8 });
+    const kva = rand() < 0.2 ? null : 8;
     // in every twenty flats: 3 heating their waking day, 2 farms, a heat pump on a timer, one cycling, a plant, 12 ordinary
     const kind = (i % 20) / 20;
     // farms 0.6-1.2 kW over their nights: most are no working rhythm even in a seven-day week (week_min_excess_kw)
     const size = 1.5 + 0.7 * rand(), lift = 1.5 + 0.15 * rand();
     const own = Array.from({ length: days }, () => 0.9 + 0.2 * rand());
-    for (let t = START; t < START + days * DAY_MS; t += HOUR_MS) {
-      if (rand() < 0.01) continue; // a missing hour
+    district.add(id, { category: 'resident', street: 's', contract_kva: kva }, (t) => {
       const h = new Date(t).getUTCHours(), d = Math.floor((t - START) / DAY_MS);
       let v = 0.2 + (h >= 18 && h < 22 ? 0.8 : 0);
       if (kind < 0.15) v += h >= 8 && h < 22 ? 1.8 * cold[d]! * own[d]! + 0.4 : 0; // heating the waking day by the cold and its thermostat
@@ -290,19 +299,15 @@ export function aroundTheClockMeters(rand: () => number, n: number, days: number
       else if (kind < 0.3) v += (size + cold[d]!) * (h >= 6 && h < 22 ? lift : 1); // a heat pump on a timer, by the cold
       else if (kind < 0.35) v += size * (rand() < 0.35 ? lift : 1); // a heat pump cycling at random hours
       else if (kind < 0.4) v += size * (((new Date(t).getUTCDay() + 6) % 7) + 1 <= 5 && h >= 8 && h < 18 ? 2 : 1); // a plant of a working week, its base kept on at weekends
-      v = Math.round(v * 1000) / 1000;
-      hours.push({ meter_id: id, hour_ms: t, kw: v });
-      readings.push({ meter_id: id, ts_ms: t + HOUR_MS, interval_min: 60, kwh: v });
-    }
+      return v;
+    });
   }
-  return { hours, readings, meters };
+  return district;
 }
 
 /** One street of flats: homes, and loads of 7-21 x the street on contracts either side of their share (far_peer_ratio). */
-export function farAboveStreetMeters(rand: () => number, n: number, days: number): ReturnType<typeof randomMeters> {
-  const hours: RefHour[] = [];
-  const readings: Reading[] = [];
-  const meters = new Map<string, RefMeter>();
+export function farAboveStreetMeters(rand: () => number, n: number, days: number): HourlyDistrict {
+  const district = new HourlyDistrict(rand, days);
   for (let i = 0; i < n; i++) {
     const id = `f${i}`;
     // in every ten flats: a trade, a trade of a working week, a load by night, a heat pump, six homes
@@ -310,19 +315,16 @@ export function farAboveStreetMeters(rand: () => number, n: number, days: number
     const base = 1.5 + 2 * rand(), level = 3 + 9 * rand();
     // the contract puts the level at 30-90 % of it (45-70 % for the night load), or none is registered
     const share = kind === 2 ? 0.45 + 0.25 * rand() : 0.3 + 0.6 * rand();
-    meters.set(id, { category: 'resident', street: 's', contract_kva: kind === 3 ? 8 : kind > 3 ? 6 : rand() < 0.15 ? null : Math.round(level / share) });
-    for (let t = START; t < START + days * DAY_MS; t += HOUR_MS) {
-      if (rand() < 0.01) continue; // a missing hour
+    const kva = kind === 3 ? 8 : kind > 3 ? 6 : rand() < 0.15 ? null : Math.round(level / share);
+    district.add(id, { category: 'resident', street: 's', contract_kva: kva }, (t) => {
       const h = new Date(t).getUTCHours(), dow = ((new Date(t).getUTCDay() + 6) % 7) + 1;
       let v = 0.2 + (h >= 18 && h < 22 ? 1 : 0) * (0.8 + 0.4 * rand());
       if (kind === 0 || (kind === 1 && dow <= 5)) v += h >= 9 ? level * (0.9 + 0.2 * rand()) : base; // a trade, 09:00 to midnight
       else if (kind === 1) v += base; // its weekend keeps the base on
       else if (kind === 2) v += (h >= 22 || h < 8 ? 1 : 0.4) * level * (0.9 + 0.2 * rand()); // by night, 40 % of it by day
       else if (kind === 3) v += 2.4 + 0.8 * rand() + (h >= 7 && h < 23 ? 0.6 : 0); // a heat pump
-      v = Math.round(v * 1000) / 1000;
-      hours.push({ meter_id: id, hour_ms: t, kw: v });
-      readings.push({ meter_id: id, ts_ms: t + HOUR_MS, interval_min: 60, kwh: v });
-    }
+      return v;
+    });
   }
-  return { hours, readings, meters };
+  return district;
 }
