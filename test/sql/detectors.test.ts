@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRegistry } from '../../src/config/detectorRegistry.js';
 import { runSqlCase, runSqlCaseDayByDay, sqlCaseSchema } from '../support/sqlCase.js';
+import { formatCase } from '../support/caseFormat.js';
 
 const dir = join(import.meta.dirname, 'cases');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -12,6 +13,18 @@ describe('detector SQL given/expect cases', () => {
   it('has cases for every detector', () => {
     const detectors = new Set(files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')).detector));
     expect([...detectors].sort()).toEqual(loadRegistry().detectors.map((d) => d.name).sort());
+  });
+
+  it('are laid out one segment and one meter a line (npm run cases:format), which changes no value', () => {
+    const off: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      const laidOut = formatCase(JSON.parse(text));
+      expect(JSON.parse(laidOut)).toEqual(JSON.parse(text));
+      expect(Math.max(...laidOut.split('\n').filter((l) => !l.trimStart().startsWith('"description"')).map((l) => l.length))).toBeLessThanOrEqual(120);
+      if (laidOut !== text) off.push(file);
+    }
+    expect(off, 'run npm run cases:format').toEqual([]);
   });
 
   for (const file of files) {
