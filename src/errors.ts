@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'STORE_FAILED' // DuckDB refused a write or query
   | 'DETECTOR_FAILED' // a detector SQL file failed to load or run
   | 'SINK_FAILED' // a case sink could not be written
+  | 'CHECK_FAILED' // a check the user asked for did not hold (sql-test: a given/expect case failed)
   | 'BROKER_UNAVAILABLE'; // Kafka not reachable (retriable)
 
 const RETRIABLE: ReadonlySet<ErrorCode> = new Set(['BROKER_UNAVAILABLE']);

@@ -12,6 +12,7 @@ import { register as feedback } from './commands/feedback.js';
 import { register as explainCmd } from './commands/explain.js';
 import { register as serve } from './commands/serve.js';
 import { register as users } from './commands/users.js';
+import { register as sqlTest } from './commands/sqlTest.js';
 
 export function buildProgram(): Command {
   const program = new Command('powerscreen')
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const r of [backfill, report, demo, evalCmd, explainCmd, feedback, serve, users, pipelineSchema, kafkaLocal, run]) r(program);
+  for (const r of [backfill, report, demo, evalCmd, explainCmd, feedback, sqlTest, serve, users, pipelineSchema, kafkaLocal, run]) r(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const s of c.commands) s.exitOverride();

@@ -1,7 +1,7 @@
 /** The CLI as a user runs it: the real binary, golden outputs over fixtures/small, one-line errors. */
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers.js';
 
@@ -100,5 +100,41 @@ describe('read commands and a mistyped --db (issue 11, item 8)', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^powerscreen: .*no-such\.duckdb: no such database/);
     expect(existsSync(typo)).toBe(false);
+  });
+});
+
+describe('sql-test: an analyst runs the given/expect cases against a detector folder', () => {
+  const CASES = join(ROOT, 'test', 'sql', 'cases');
+  const cases = ['step_up_fast_path', 'daily_capacity_continuous_process'].map((n) => join(CASES, `${n}.json`));
+
+  it('prints one line a case and holds on the shipped SQL (golden)', () => {
+    const r = cli(['sql-test', ...cases]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    golden('sql-test.txt', r.out.replaceAll(ROOT, '<root>'));
+  });
+
+  it("fails, saying what was expected and what came, on a folder whose step_up asks more of a jump", () => {
+    // an analyst's variant: the fast path at nine times the own level loses the Friday-Monday workshop
+    const variant = join(tmp.dir, 'variant');
+    cpSync(join(ROOT, 'sql', 'detectors'), variant, { recursive: true });
+    const file = join(variant, 'step_up.sql');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('-- param: jump_ratio double = 5 ', '-- param: jump_ratio double = 9 '));
+    const r = cli(['sql-test', '--once', '--detectors-dir', variant, ...cases]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('FAIL  step_up              step_up_fast_path');
+    expect(r.out).toContain('expected {"meter_id":"w2","episode_start_ms":"2026-10-09","detected_at_ms":"2026-10-13"}');
+    expect(r.out).toContain('ok    daily_capacity       daily_capacity_continuous_process');
+    expect(r.out).toContain(`2 case(s) against ${variant}: 1 held, 1 failed`);
+    expect(r.err).toBe('powerscreen: 1 of 2 case(s) failed\n');
+  });
+
+  it('names the file and the field of a case it cannot read', () => {
+    const bad = join(tmp.dir, 'bad-case.json');
+    writeFileSync(bad, JSON.stringify({ detector: 'step_up', given: { series: [] }, expect: [] }));
+    const r = cli(['sql-test', bad]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`powerscreen: ${bad}: description: Invalid input: expected string, received undefined\n`);
+    expect(cli(['sql-test', '--detector', 'nothing_such', ...cases]).err).toBe('powerscreen: no case of detector nothing_such among 2 case(s)\n');
   });
 });

@@ -9,7 +9,7 @@ import { loadReference } from '../../src/pipeline/backfill.js';
 import { Worker } from '../../src/kafka/worker.js';
 import { freePort, SASL_USERS } from '../../src/kafka/localBroker.js';
 import { ARROW_CONTENT_TYPE } from '../../src/kafka/decode.js';
-import { seriesReadings } from '../support/sqlCase.js';
+import { seriesReadings } from '../../src/core/sqlCase.js';
 import { formatLocal, DAY_MS, parseDate } from '../../src/time.js';
 import type { Pipeline } from '../../src/config/pipeline.js';
 import { tempDir } from '../helpers.js';

@@ -3,7 +3,8 @@ import { describe, it, expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRegistry } from '../../src/config/detectorRegistry.js';
-import { runSqlCase, runSqlCaseDayByDay, sqlCaseSchema } from '../support/sqlCase.js';
+import { sqlCaseSchema } from '../../src/core/sqlCase.js';
+import { runSqlCase, runSqlCaseDayByDay } from '../../src/store/sqlCaseRunner.js';
 import { formatCase } from '../support/caseFormat.js';
 
 const dir = join(import.meta.dirname, 'cases');

@@ -14,7 +14,7 @@ import { parsePipeline } from '../../src/config/pipeline.js';
 import { meterSchema } from '../../src/contracts/registry.js';
 import { DAY_MS, lastCompleteDay, parseDate } from '../../src/time.js';
 import type { Reading } from '../../src/contracts/reading.js';
-import { storedFlagRows } from '../support/flags.js';
+import { storedFlagRows } from '../../src/store/judgeState.js';
 
 const START = parseDate('2026-10-05')!;
 /** Daily values: `kwh` a day for `days` days. */
