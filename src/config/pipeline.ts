@@ -230,8 +230,8 @@ export function parsePipeline(json: unknown, origin = 'pipeline', baseDir = proc
   return { ...(r.data as unknown as Pipeline), detectors_dir: dir };
 }
 
-export function loadPipeline(file: string | undefined): Pipeline {
-  if (!file) return parsePipeline({}, '(built-in defaults)');
+export function loadPipeline(file: string | undefined, overrides: { detectors_dir?: string } = {}): Pipeline {
+  if (!file) return parsePipeline({ ...overrides }, '(built-in defaults)');
   if (!existsSync(file)) throw new PowerscreenError('INPUT_NOT_FOUND', `${file}: pipeline file not found`);
   let json: unknown;
   try {
@@ -239,7 +239,8 @@ export function loadPipeline(file: string | undefined): Pipeline {
   } catch (e) {
     throw new PowerscreenError('CONFIG_INVALID', `${file}: not valid JSON (${(e as Error).message})`);
   }
-  return parsePipeline(json, file, dirname(resolve(file)));
+  // an option naming a value on the command line (sql-test --detectors-dir) stands over the file's
+  return parsePipeline(overrides.detectors_dir ? { ...(json as object), ...overrides } : json, file, dirname(resolve(file)));
 }
 
 /** JSON Schema of the pipeline file, for editors (pipelines/pipeline.schema.json). */

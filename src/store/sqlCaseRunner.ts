@@ -9,7 +9,7 @@ import { ReadingStore } from './readingStore.js';
 import { upsertMeters, upsertSites } from './reference.js';
 import { runDetector, runDetectors } from './detectors.js';
 import { storedFlagRows } from './judgeState.js';
-import { formatZodPath, parsePipeline } from '../config/pipeline.js';
+import { formatZodPath, parsePipeline, type Pipeline } from '../config/pipeline.js';
 import { loadRegistry, type DetectorRegistry } from '../config/detectorRegistry.js';
 import { caseReference, describeLead, leadMatches, seriesReadings, sqlCaseSchema, type SqlCase } from '../core/sqlCase.js';
 import { PowerscreenError } from '../errors.js';
@@ -44,11 +44,19 @@ async function openCaseDb(c: SqlCase): Promise<Db> {
   }
 }
 
+/** Every detector's settings: a pipeline's, or the defaults its headers give; the case's params over its own. */
+type Settings = Pipeline['detectors'];
+function caseSettings(c: SqlCase, registry: DetectorRegistry, base?: Settings): Settings {
+  const all = base ?? parsePipeline({ detectors_dir: registry.dir }).detectors;
+  return { ...all, [c.detector]: { ...all[c.detector]!, ...c.params } };
+}
+
 /**
  * Run one given/expect case on in-memory DuckDB. Returns a description of every mismatch
- * (empty when the case holds). `registry` lets a test run detectors from another folder.
+ * (empty when the case holds). `registry` lets a test run detectors from another folder; `base`
+ * starts from a pipeline's settings (an analyst's tuned parameters) instead of the headers' defaults.
  */
-export async function runSqlCase(c: SqlCase, registry: DetectorRegistry = loadRegistry()): Promise<string[]> {
+export async function runSqlCase(c: SqlCase, registry: DetectorRegistry = loadRegistry(), base?: Settings): Promise<string[]> {
   const spec = registry.get(c.detector);
   if (!spec) return [`${c.description}: no detector ${c.detector} in ${registry.dir}`];
   const db = await openCaseDb(c);
@@ -56,8 +64,7 @@ export async function runSqlCase(c: SqlCase, registry: DetectorRegistry = loadRe
     const readings = c.given.series.flatMap(seriesReadings);
     await new ReadingStore(db).append(readings);
     const watermark = Math.max(...readings.map((r) => r.ts_ms));
-    const defaults = parsePipeline({ detectors_dir: registry.dir }).detectors[c.detector]!;
-    const leads = await runDetector(db, spec, { ...defaults, ...c.params }, { lastCompleteDayMs: lastCompleteDay(watermark) }, undefined, registry);
+    const leads = await runDetector(db, spec, caseSettings(c, registry, base)[c.detector]!, { lastCompleteDayMs: lastCompleteDay(watermark) }, undefined, registry);
     const actual = leads as unknown as Record<string, unknown>[];
     const problems: string[] = [];
     for (const e of c.expect) {
@@ -76,12 +83,11 @@ export async function runSqlCase(c: SqlCase, registry: DetectorRegistry = loadRe
  * last, plus what their windows read), against one judgement of all its days: the flags each store
  * keeps must be the same. Empty when they are, or when the detector is not judged incrementally.
  */
-export async function runSqlCaseDayByDay(c: SqlCase, registry: DetectorRegistry = loadRegistry()): Promise<string[]> {
+export async function runSqlCaseDayByDay(c: SqlCase, registry: DetectorRegistry = loadRegistry(), base?: Settings): Promise<string[]> {
   const spec = registry.get(c.detector);
   if (!spec || spec.runs !== 'day' || !spec.incremental) return [];
   const readings = c.given.series.flatMap(seriesReadings);
-  const all = parsePipeline({ detectors_dir: registry.dir }).detectors;
-  const settings = { ...all, [c.detector]: { ...all[c.detector]!, ...c.params } };
+  const settings = caseSettings(c, registry, base);
   const dayOf = (ts: number) => Math.floor((ts - 1) / DAY_MS) * DAY_MS;
   const last = lastCompleteDay(Math.max(...readings.map((r) => r.ts_ms)));
   const flags = async (closes: number[]) => {

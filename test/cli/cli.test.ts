@@ -129,6 +129,19 @@ describe('sql-test: an analyst runs the given/expect cases against a detector fo
     expect(r.err).toBe('powerscreen: 1 of 2 case(s) failed\n');
   });
 
+  it("applies a pipeline's tuned parameters under each case's own", () => {
+    const tuned = join(tmp.dir, 'tuned.json');
+    writeFileSync(tuned, JSON.stringify({ name: 'tuned', detectors: { step_up: { jump_ratio: 9 } } }));
+    const r = cli(['sql-test', '--once', '--pipeline', tuned, cases[0]!]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('FAIL  step_up              step_up_fast_path');
+    // a case's own params stand over the pipeline's: the case that holds jump_ratio itself still holds
+    const own = join(tmp.dir, 'own-case.json');
+    const c = JSON.parse(readFileSync(cases[0]!, 'utf8'));
+    writeFileSync(own, JSON.stringify({ ...c, params: { ...c.params, jump_ratio: 5 } }));
+    expect(cli(['sql-test', '--once', '--pipeline', tuned, own]).code).toBe(0);
+  });
+
   it('names the file and the field of a case it cannot read', () => {
     const bad = join(tmp.dir, 'bad-case.json');
     writeFileSync(bad, JSON.stringify({ detector: 'step_up', given: { series: [] }, expect: [] }));

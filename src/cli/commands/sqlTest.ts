@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { loadRegistry } from '../../config/detectorRegistry.js';
 import { loadPipeline } from '../../config/pipeline.js';
 import { loadSqlCase, runSqlCase, runSqlCaseDayByDay } from '../../store/sqlCaseRunner.js';
@@ -32,16 +32,18 @@ export function register(program: Command): void {
     .option('--detectors-dir <dir>', "detector SQL folder to test (default: the pipeline's detectors_dir)")
     .option('--detector <name>', "only the cases of this detector")
     .option('--once', 'skip the day-by-day close (faster)')
-    .option('--pipeline <file>', 'pipeline file (JSON), for its detectors_dir')
+    .option('--pipeline <file>', "pipeline file (JSON): its detectors' parameters, under each case's own, and its detectors_dir")
     .action(async (paths: string[], o: { detectorsDir?: string; detector?: string; once?: boolean; pipeline?: string }) => {
-      const registry = loadRegistry(o.detectorsDir ?? loadPipeline(o.pipeline).detectors_dir);
+      // the pipeline's detector settings (its tuned parameters) on the folder named, its own otherwise
+      const pipeline = loadPipeline(o.pipeline, o.detectorsDir ? { detectors_dir: resolve(o.detectorsDir) } : {});
+      const registry = loadRegistry(pipeline.detectors_dir);
       const cases = caseFiles(paths).map((file) => ({ file, c: loadSqlCase(file) }));
       const chosen = o.detector ? cases.filter(({ c }) => c.detector === o.detector) : cases;
       if (!chosen.length) throw new PowerscreenError('INPUT_NOT_FOUND', o.detector ? `no case of detector ${o.detector} among ${cases.length} case(s)` : 'no case files');
       let failed = 0;
       for (const { file, c } of chosen) {
-        const problems = await runSqlCase(c, registry);
-        if (!problems.length && !o.once) problems.push(...await runSqlCaseDayByDay(c, registry));
+        const problems = await runSqlCase(c, registry, pipeline.detectors);
+        if (!problems.length && !o.once) problems.push(...await runSqlCaseDayByDay(c, registry, pipeline.detectors));
         if (problems.length) failed++;
         process.stdout.write(`${problems.length ? 'FAIL' : 'ok  '}  ${c.detector.padEnd(20)} ${basename(file, '.json')}\n`);
         if (problems.length) process.stdout.write(`      ${c.description}\n`);
