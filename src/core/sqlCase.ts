@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { DAY_MS, MINUTE_MS, formatLocal, parseDate, parseLocalMs } from '../time.js';
 import type { Reading } from '../contracts/reading.js';
 import { meterSchema, siteSchema } from '../contracts/registry.js';
+import { PowerscreenError } from '../errors.js';
 
 const segmentSchema = z.object({
   days: z.number().positive(),
@@ -31,7 +32,7 @@ export const sqlCaseSchema = z.object({
     series: z.array(z.object({
       meter_id: z.string(),
       /** Local date of the first day. */
-      start: z.string(),
+      start: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a local date YYYY-MM-DD'),
       interval_min: z.number().int().positive().default(15),
       segments: z.array(segmentSchema).min(1),
       /** Repeat the same series for meter ids prefix-1 … prefix-N (peer groups). */
@@ -46,7 +47,7 @@ export type SqlCase = z.infer<typeof sqlCaseSchema>;
 export function seriesReadings(s: SqlCase['given']['series'][number]): Reading[] {
   const out: Reading[] = [];
   const start = parseDate(s.start);
-  if (start === undefined) throw new Error(`series ${s.meter_id}: start must be YYYY-MM-DD`);
+  if (start === undefined) throw new PowerscreenError('CONFIG_INVALID', `series ${s.meter_id}: start: expected a local date YYYY-MM-DD, got ${s.start}`);
   const ids = s.copies ? Array.from({ length: s.copies }, (_, i) => `${s.meter_id}-${i + 1}`) : [s.meter_id];
   for (const id of ids) {
     let t = start;
