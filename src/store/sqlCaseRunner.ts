@@ -48,7 +48,10 @@ async function openCaseDb(c: SqlCase): Promise<Db> {
 type Settings = Pipeline['detectors'];
 function caseSettings(c: SqlCase, registry: DetectorRegistry, base?: Settings): Settings {
   const all = base ?? parsePipeline({ detectors_dir: registry.dir }).detectors;
-  return { ...all, [c.detector]: { ...all[c.detector]!, ...c.params } };
+  // the case's params checked as a pipeline's are: a misspelt one would otherwise test the default
+  const checked = parsePipeline({ detectors_dir: registry.dir, detectors: { [c.detector]: c.params } }, 'the case\'s params').detectors[c.detector]!;
+  const own = Object.fromEntries(Object.keys(c.params).map((k) => [k, checked[k]]));
+  return { ...all, [c.detector]: { ...all[c.detector]!, ...own } };
 }
 
 /**

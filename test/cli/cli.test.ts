@@ -149,5 +149,9 @@ describe('sql-test: an analyst runs the given/expect cases against a detector fo
     expect(r.code).toBe(1);
     expect(r.err).toBe(`powerscreen: ${bad}: description: Invalid input: expected string, received undefined\n`);
     expect(cli(['sql-test', '--detector', 'nothing_such', ...cases]).err).toBe('powerscreen: no case of detector nothing_such among 2 case(s)\n');
+    // a misspelt parameter would otherwise test the default
+    const typo = join(tmp.dir, 'typo-case.json');
+    writeFileSync(typo, JSON.stringify({ ...JSON.parse(readFileSync(cases[0]!, 'utf8')), params: { jump_ratoi: 4 } }));
+    expect(cli(['sql-test', '--once', typo]).err).toBe(`powerscreen: ${typo}: the case's params: detectors.step_up.jump_ratoi: unknown parameter of step_up (did you mean jump_ratio?)\n`);
   });
 });

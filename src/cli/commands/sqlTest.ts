@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { loadRegistry } from '../../config/detectorRegistry.js';
 import { loadPipeline } from '../../config/pipeline.js';
 import { loadSqlCase, runSqlCase, runSqlCaseDayByDay } from '../../store/sqlCaseRunner.js';
-import { PowerscreenError } from '../../errors.js';
+import { PowerscreenError, isPowerscreenError } from '../../errors.js';
 import { PROJECT_ROOT } from '../../paths.js';
 
 /** The analysts' cases shipped with the project. */
@@ -42,7 +42,9 @@ export function register(program: Command): void {
       if (!chosen.length) throw new PowerscreenError('INPUT_NOT_FOUND', o.detector ? `no case of detector ${o.detector} among ${cases.length} case(s)` : 'no case files');
       let failed = 0;
       for (const { file, c } of chosen) {
-        const problems = await runSqlCase(c, registry, pipeline.detectors);
+        const problems = await runSqlCase(c, registry, pipeline.detectors).catch((e: unknown) => {
+          throw isPowerscreenError(e) ? new PowerscreenError(e.code, `${file}: ${e.message}`, { cause: e }) : e;
+        });
         if (!problems.length && !o.once) problems.push(...await runSqlCaseDayByDay(c, registry, pipeline.detectors));
         if (problems.length) failed++;
         process.stdout.write(`${problems.length ? 'FAIL' : 'ok  '}  ${c.detector.padEnd(20)} ${basename(file, '.json')}\n`);
