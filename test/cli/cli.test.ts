@@ -107,8 +107,8 @@ describe('sql-test: an analyst runs the given/expect cases against a detector fo
   const CASES = join(ROOT, 'test', 'sql', 'cases');
   const cases = ['step_up_fast_path', 'daily_capacity_continuous_process'].map((n) => join(CASES, `${n}.json`));
 
-  it('prints one line a case and holds on the shipped SQL (golden)', () => {
-    const r = cli(['sql-test', ...cases]);
+  it('prints one line a case and holds on the shipped SQL (golden); a shipped case may be named without its path', () => {
+    const r = cli(['sql-test', cases[0]!, 'daily_capacity_continuous_process']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     golden('sql-test.txt', r.out.replaceAll(ROOT, '<root>'));
@@ -149,6 +149,7 @@ describe('sql-test: an analyst runs the given/expect cases against a detector fo
     expect(r.code).toBe(1);
     expect(r.err).toBe(`powerscreen: ${bad}: description: Invalid input: expected string, received undefined\n`);
     expect(cli(['sql-test', '--detector', 'nothing_such', ...cases]).err).toBe('powerscreen: no case of detector nothing_such among 2 case(s)\n');
+    expect(cli(['sql-test', 'no_such_case']).err).toBe('powerscreen: no_such_case: no such case file, folder or shipped case\n');
     // a misspelt parameter would otherwise test the default
     const typo = join(tmp.dir, 'typo-case.json');
     writeFileSync(typo, JSON.stringify({ ...JSON.parse(readFileSync(cases[0]!, 'utf8')), params: { jump_ratoi: 4 } }));

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadRegistry } from '../../config/detectorRegistry.js';
 import { loadPipeline } from '../../config/pipeline.js';
@@ -10,15 +10,17 @@ import { PROJECT_ROOT } from '../../paths.js';
 /** The analysts' cases shipped with the project. */
 const CASES_DIR = join(PROJECT_ROOT, 'test', 'sql', 'cases');
 
-/** Case files named (files, or folders of *.json), or every shipped case. */
+/** Case files named (files, folders of *.json, or a shipped case by its name), or every shipped case. */
 function caseFiles(paths: string[]): string[] {
   const named = paths.length ? paths : [CASES_DIR];
-  return named.flatMap((p) => {
+  return named.flatMap((given) => {
+    const shipped = join(CASES_DIR, `${given}.json`);
+    const p = !existsSync(given) && /^[\w-]+$/.test(given) && existsSync(shipped) ? shipped : given;
     let dir: boolean;
     try {
       dir = statSync(p).isDirectory();
     } catch (e) {
-      throw new PowerscreenError('INPUT_NOT_FOUND', `${p}: no such case file or folder`, { cause: e });
+      throw new PowerscreenError('INPUT_NOT_FOUND', `${p}: no such case file, folder or shipped case`, { cause: e });
     }
     return dir ? readdirSync(p).filter((f) => f.endsWith('.json')).sort().map((f) => join(p, f)) : [p];
   });
@@ -28,7 +30,7 @@ export function register(program: Command): void {
   program
     .command('sql-test')
     .description('run given/expect cases (test/sql/cases/*.json) against the detector SQL: the leads each case expects, nothing more; closed day by day as a worker closes them, the same flags')
-    .argument('[cases...]', 'case files or folders (default: every case in test/sql/cases)')
+    .argument('[cases...]', 'case files, folders, or names of shipped cases (default: every case in test/sql/cases)')
     .option('--detectors-dir <dir>', "detector SQL folder to test (default: the pipeline's detectors_dir)")
     .option('--detector <name>', "only the cases of this detector")
     .option('--once', 'skip the day-by-day close (faster)')
