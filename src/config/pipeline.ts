@@ -195,6 +195,22 @@ export function formatZodPath(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(root)' : path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace('.[', '[');
 }
 
+/** A JSON file checked against a schema: one error naming the file, and the field and reason (`what` names the file's kind). */
+export function readJsonFile<T>(file: string, schema: z.ZodType<T>, what: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new PowerscreenError('CONFIG_INVALID', `${file}: not a readable JSON ${what}: ${(e as Error).message}`, { cause: e });
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new PowerscreenError('CONFIG_INVALID', `${file}: ${formatZodPath(i.path)}: ${i.message}`);
+  }
+  return r.data;
+}
+
 /** Zod objects nest inside default/prefault/optional wrappers: the object's keys at a path. */
 function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   let s: unknown = schema;

@@ -2,32 +2,19 @@
  * Runs a given/expect case (../core/sqlCase.ts) on in-memory DuckDB: once over all its days, and
  * closed day by day as a worker closes them. For test/sql/detectors.test.ts and `powerscreen sql-test`.
  */
-import { readFileSync } from 'node:fs';
 import { DAY_MS, lastCompleteDay } from '../time.js';
 import { openDb, type Db } from './db.js';
 import { ReadingStore } from './readingStore.js';
 import { upsertMeters, upsertSites } from './reference.js';
 import { runDetector, runDetectors } from './detectors.js';
 import { storedFlagRows } from './judgeState.js';
-import { formatZodPath, parsePipeline, type Pipeline } from '../config/pipeline.js';
+import { parsePipeline, readJsonFile, type Pipeline } from '../config/pipeline.js';
 import { loadRegistry, type DetectorRegistry } from '../config/detectorRegistry.js';
 import { caseReference, describeLead, leadMatches, seriesReadings, sqlCaseSchema, type SqlCase } from '../core/sqlCase.js';
-import { PowerscreenError } from '../errors.js';
 
 /** A case file, checked: a clear error naming the file and the field otherwise. */
 export function loadSqlCase(file: string): SqlCase {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new PowerscreenError('CONFIG_INVALID', `${file}: not a readable JSON case: ${(e as Error).message}`, { cause: e });
-  }
-  const r = sqlCaseSchema.safeParse(json);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new PowerscreenError('CONFIG_INVALID', `${file}: ${formatZodPath(i.path)}: ${i.message}`);
-  }
-  return r.data;
+  return readJsonFile(file, sqlCaseSchema, 'case');
 }
 
 /** An in-memory store holding the case's meters and sites. */
@@ -47,11 +34,12 @@ async function openCaseDb(c: SqlCase): Promise<Db> {
 /** Every detector's settings: a pipeline's, or the defaults its headers give; the case's params over its own. */
 type Settings = Pipeline['detectors'];
 function caseSettings(c: SqlCase, registry: DetectorRegistry, base?: Settings): Settings {
-  const all = base ?? parsePipeline({ detectors_dir: registry.dir }).detectors;
-  // the case's params checked as a pipeline's are: a misspelt one would otherwise test the default
-  const checked = parsePipeline({ detectors_dir: registry.dir, detectors: { [c.detector]: c.params } }, 'the case\'s params').detectors[c.detector]!;
-  const own = Object.fromEntries(Object.keys(c.params).map((k) => [k, checked[k]]));
-  return { ...all, [c.detector]: { ...all[c.detector]!, ...own } };
+  // the case's params checked as a pipeline's are (a misspelt one would otherwise test the default),
+  // over the headers' defaults; one parse, since each reads the detector folder
+  const checked = parsePipeline({ detectors_dir: registry.dir, detectors: { [c.detector]: c.params } }, 'the case\'s params').detectors;
+  if (!base) return checked;
+  const own = Object.fromEntries(Object.keys(c.params).map((k) => [k, checked[c.detector]![k]]));
+  return { ...base, [c.detector]: { ...base[c.detector]!, ...own } };
 }
 
 /**
